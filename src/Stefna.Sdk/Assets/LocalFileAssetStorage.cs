@@ -1,0 +1,149 @@
+using Microsoft.Extensions.Options;
+
+namespace Stefna.Sdk.Assets;
+
+/// <summary>Options of <see cref="LocalFileAssetStorage"/>.</summary>
+public sealed class LocalFileAssetStorageOptions
+{
+    /// <summary>The folder images are written under. Required.</summary>
+    public string RootPath { get; set; } = string.Empty;
+
+    /// <summary>A base URL (e.g. <c>/media/</c> or <c>https://host/media/</c>) under which a web host serves the
+    /// root folder. When unset, assets are addressed by <c>file://</c> URLs.</summary>
+    public string? PublicBaseUrl { get; set; }
+}
+
+/// <summary>
+/// Stores images as files under one root folder: <c>{kind}/{type}/{job id}.{ext}</c>. Every path is built from the
+/// job id and validated type name and checked to stay inside the root, so no request can steer a write or read
+/// outside it.
+/// </summary>
+public sealed class LocalFileAssetStorage : IAssetStorage
+{
+    private readonly string _root;
+    private readonly string? _publicBase;
+
+    /// <summary>Creates the storage.</summary>
+    /// <param name="options">The options.</param>
+    public LocalFileAssetStorage(IOptions<LocalFileAssetStorageOptions> options)
+    {
+        var value = options.Value;
+        if (string.IsNullOrWhiteSpace(value.RootPath))
+        {
+            throw new ArgumentException("LocalFileAssetStorageOptions.RootPath is required.", nameof(options));
+        }
+
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(value.RootPath)) + Path.DirectorySeparatorChar;
+        _publicBase = string.IsNullOrWhiteSpace(value.PublicBaseUrl) ? null : value.PublicBaseUrl.TrimEnd('/') + "/";
+    }
+
+    /// <summary>The absolute root folder, ending with a separator.</summary>
+    public string RootPath => _root;
+
+    /// <inheritdoc />
+    public async ValueTask<StoredAsset> SaveAsync(AssetWriteRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var relative = $"{(request.Kind == AssetKind.Source ? "sources" : "results")}/{SafeSegment(request.Type)}/{request.JobId:N}.{request.Info.Extension}";
+        var path = Resolve(relative);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+
+            // Write to a temporary file and move it into place, so a crash never leaves half an image behind a URL.
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            try
+            {
+                await File.WriteAllBytesAsync(temp, request.Content.ToArray(), cancellationToken).ConfigureAwait(false);
+                File.Move(temp, path, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temp))
+                {
+                    File.Delete(temp);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not write the image under '{_root}': {ex.Message}", innerException: ex);
+        }
+
+        return new StoredAsset(ToUrl(relative), relative, request.Info.Width, request.Info.Height, request.Info.Extension, request.Content.Length);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(string url, CancellationToken cancellationToken)
+    {
+        var path = Resolve(ToRelative(url));
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not read the stored image '{url}': {ex.Message}", innerException: ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteAsync(string url, CancellationToken cancellationToken)
+    {
+        var path = Resolve(ToRelative(url));
+        File.Delete(path);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Maps an asset URL back to its file path, refusing anything outside the root.</summary>
+    /// <param name="url">A URL returned by <see cref="SaveAsync"/>.</param>
+    /// <returns>The absolute file path.</returns>
+    public string GetPath(string url) => Resolve(ToRelative(url));
+
+    private string ToUrl(string relative) =>
+        _publicBase is not null ? _publicBase + relative : new Uri(_root + relative).AbsoluteUri;
+
+    private string ToRelative(string url)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(url);
+        if (_publicBase is not null && url.StartsWith(_publicBase, StringComparison.Ordinal))
+        {
+            return Uri.UnescapeDataString(url[_publicBase.Length..]);
+        }
+
+        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.IsFile)
+        {
+            var local = uri.LocalPath;
+            return local.StartsWith(_root, StringComparison.Ordinal) ? local[_root.Length..] : throw Outside(url);
+        }
+
+        throw Outside(url);
+    }
+
+    private string Resolve(string relative)
+    {
+        var full = Path.GetFullPath(Path.Combine(_root, relative));
+        if (!full.StartsWith(_root, StringComparison.Ordinal) || relative.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Outside(relative);
+        }
+
+        return full;
+    }
+
+    private static string SafeSegment(string value)
+    {
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                throw new ArgumentException($"'{value}' is not a safe path segment.", nameof(value));
+            }
+        }
+
+        return value;
+    }
+
+    private GenerationException Outside(string url) =>
+        new(GenerationErrorCategory.StorageFailure, $"'{url}' does not address a file inside the asset root '{_root}'.", "storage_failure.outside_root");
+}

@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Options;
+
+namespace Stefna.Sdk.Configuration;
+
+/// <summary>Options of the pipeline and its worker, shared by every generation type. Validated at start-up.</summary>
+public sealed class StefnaOptions
+{
+    /// <summary>The largest source image accepted, in bytes. Default 20 MiB.</summary>
+    public long MaxImageBytes { get; set; } = 20L * 1024 * 1024;
+
+    /// <summary>The largest width × height accepted for source and generated images. Default 50 megapixels.</summary>
+    public long MaxImagePixels { get; set; } = 50_000_000;
+
+    /// <summary>The longest prompt accepted, in characters. Default 2,000.</summary>
+    public int MaxPromptLength { get; set; } = 2000;
+
+    /// <summary>The most tags a job may carry. Default 20.</summary>
+    public int MaxTags { get; set; } = 20;
+
+    /// <summary>The longest tag, in characters. Default 40.</summary>
+    public int MaxTagLength { get; set; } = 40;
+
+    /// <summary>Whether hosts run the background worker. Default <see langword="true"/>; turn off for submit-only hosts.</summary>
+    public bool RunWorker { get; set; } = true;
+
+    /// <summary>How long a claim holds before another worker may take the job over. Renewed while the job runs. Default 60 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many times a job is claimed before a transient failure fails it for good. Default 3.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The first back-off before a failed attempt is retried; doubles with each attempt. Default 2 s.</summary>
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often an idle worker looks for work when no notification arrives. Default 1 s.</summary>
+    public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a pending provider job is polled when the provider gives no hint. Default 1 s.</summary>
+    public TimeSpan ProviderPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest a provider job may stay pending. Default 10 min.</summary>
+    public TimeSpan GenerationTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest a user-given image URL may take to download. Default 30 s.</summary>
+    public TimeSpan ImageFetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Allows image URLs that resolve to loopback, private, link-local or other non-public addresses.
+    /// Off by default: user-given URLs must not reach into the host's network.</summary>
+    public bool AllowPrivateNetworkImageUrls { get; set; }
+}
+
+/// <summary>Options of one generation type (named options, the name being the type's name).</summary>
+public sealed class GenerationTypeOptions
+{
+    /// <summary>How many jobs of the type one host runs at once. Default 4.</summary>
+    public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>The longest one provider call may take. Default 2 min.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How many times a failed provider call is retried in place. Default 2.</summary>
+    public int ProviderRetries { get; set; } = 2;
+
+    /// <summary>The first delay between in-place retries (exponential, with jitter). Default 200 ms.</summary>
+    public TimeSpan ProviderRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The failure ratio that opens the type's circuit. Default 0.5.</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>How many calls the circuit must see in its window before it may open. Default 10.</summary>
+    public int CircuitBreakerMinimumThroughput { get; set; } = 10;
+
+    /// <summary>The window over which failures are counted. Default 30 s.</summary>
+    public TimeSpan CircuitBreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the circuit stays open. Default 30 s.</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+internal sealed class StefnaOptionsValidator : IValidateOptions<StefnaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StefnaOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxImageBytes <= 0) failures.Add("MaxImageBytes must be positive.");
+        if (options.MaxImagePixels <= 0) failures.Add("MaxImagePixels must be positive.");
+        if (options.MaxPromptLength is <= 0 or > 100_000) failures.Add("MaxPromptLength must be between 1 and 100000.");
+        if (options.MaxTags is < 0 or > 1000) failures.Add("MaxTags must be between 0 and 1000.");
+        if (options.MaxTagLength is <= 0 or > 200) failures.Add("MaxTagLength must be between 1 and 200.");
+        if (options.LeaseDuration < TimeSpan.FromSeconds(1)) failures.Add("LeaseDuration must be at least 1 second.");
+        if (options.MaxAttempts < 1) failures.Add("MaxAttempts must be at least 1.");
+        if (options.RetryBackoff < TimeSpan.Zero) failures.Add("RetryBackoff must not be negative.");
+        if (options.IdlePollInterval <= TimeSpan.Zero) failures.Add("IdlePollInterval must be positive.");
+        if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add("ProviderPollInterval must be positive.");
+        if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add("GenerationTimeout must be positive.");
+        if (options.ImageFetchTimeout <= TimeSpan.Zero) failures.Add("ImageFetchTimeout must be positive.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal sealed class GenerationTypeOptionsValidator : IValidateOptions<GenerationTypeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GenerationTypeOptions options)
+    {
+        var failures = new List<string>();
+        var prefix = string.IsNullOrEmpty(name) ? string.Empty : $"[{name}] ";
+        if (options.MaxConcurrency is < 1 or > 1024) failures.Add(prefix + "MaxConcurrency must be between 1 and 1024.");
+        if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add(prefix + "AttemptTimeout must be positive.");
+        if (options.ProviderRetries is < 0 or > 20) failures.Add(prefix + "ProviderRetries must be between 0 and 20.");
+        if (options.ProviderRetryDelay < TimeSpan.Zero) failures.Add(prefix + "ProviderRetryDelay must not be negative.");
+        if (options.CircuitBreakerFailureRatio is <= 0 or > 1) failures.Add(prefix + "CircuitBreakerFailureRatio must be in (0, 1].");
+        if (options.CircuitBreakerMinimumThroughput < 2) failures.Add(prefix + "CircuitBreakerMinimumThroughput must be at least 2.");
+        if (options.CircuitBreakerSamplingDuration < TimeSpan.FromMilliseconds(500)) failures.Add(prefix + "CircuitBreakerSamplingDuration must be at least 500 ms.");
+        if (options.CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) failures.Add(prefix + "CircuitBreakerBreakDuration must be at least 500 ms.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Providers;
+using Stefna.Sdk.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Chooses the store, asset storage and image providers on the Stefna builder.</summary>
+public static class StefnaBuilderExtensions
+{
+    /// <summary>Stores images as files under a folder (the embedded default).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="rootPath">The folder.</param>
+    /// <param name="publicBaseUrl">A base URL under which a web host serves the folder; <c>file://</c> URLs when unset.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseLocalFileStorage(this IStefnaBuilder builder, string rootPath, string? publicBaseUrl = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
+        builder.Services.Configure<LocalFileAssetStorageOptions>(o =>
+        {
+            o.RootPath = rootPath;
+            o.PublicBaseUrl = publicBaseUrl;
+        });
+        builder.Services.TryAddSingleton<LocalFileAssetStorage>();
+        return builder.UseAssetStorage(sp => sp.GetRequiredService<LocalFileAssetStorage>());
+    }
+
+    /// <summary>Uses an asset storage; replaces any chosen before.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the storage.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseAssetStorage(this IStefnaBuilder builder, Func<IServiceProvider, IAssetStorage> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IAssetStorage>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Uses a media store; replaces any chosen before. Store packages call this from <c>UseSqlite</c>/<c>UsePostgres</c>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the store.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseMediaStore(this IStefnaBuilder builder, Func<IServiceProvider, IMediaStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IMediaStore>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Uses an image provider for every type that has no provider of its own; replaces any default chosen before.</summary>
+    /// <typeparam name="TProvider">The provider.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseProvider<TProvider>(this IStefnaBuilder builder)
+        where TProvider : class, IImageProvider
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TProvider>();
+        return builder.UseProvider(sp => sp.GetRequiredService<TProvider>());
+    }
+
+    /// <summary>Uses an image provider for every type that has no provider of its own; replaces any default chosen before.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the provider.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseProvider(this IStefnaBuilder builder, Func<IServiceProvider, IImageProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IImageProvider>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Uses an image provider for one type only.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name.</param>
+    /// <param name="factory">Creates the provider.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseProvider(this IStefnaBuilder builder, string type, Func<IServiceProvider, IImageProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        var existing = builder.Services.Where(d => d.ServiceType == typeof(IImageProvider) && Equals(d.ServiceKey, type)).ToList();
+        foreach (var descriptor in existing)
+        {
+            builder.Services.Remove(descriptor);
+        }
+
+        builder.Services.AddKeyedSingleton(type, (sp, _) => factory(sp));
+        return builder;
+    }
+}

@@ -1,0 +1,173 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using Stefna.Sdk;
+using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Internal;
+using Stefna.Sdk.Net;
+using Stefna.Sdk.Pipeline;
+using Stefna.Sdk.Providers;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The builder that Stefna plug-in packages extend: <c>services.AddStefna().AddNeoGlitch().UseSqlite(...)</c>.</summary>
+public interface IStefnaBuilder
+{
+    /// <summary>The service collection being configured.</summary>
+    IServiceCollection Services { get; }
+}
+
+/// <summary>Registers the Stefna SDK core.</summary>
+public static class StefnaServiceCollectionExtensions
+{
+    /// <summary>Adds the generation pipeline, worker and core services. Safe to call more than once.</summary>
+    /// <param name="services">The services.</param>
+    /// <returns>The builder for plug-ins, stores, storage and providers.</returns>
+    public static IStefnaBuilder AddStefna(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(StefnaMarker)))
+        {
+            return new StefnaBuilder(services);
+        }
+
+        services.AddSingleton<StefnaMarker>();
+        services.AddOptions<StefnaOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StefnaOptions>, StefnaOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GenerationTypeOptions>, GenerationTypeOptionsValidator>());
+        services.AddLogging();
+        services.AddHttpClient(JobRunner.DownloadClientName, client => client.Timeout = TimeSpan.FromMinutes(2));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IHostAddressResolver, DnsHostAddressResolver>();
+        services.TryAddSingleton<ImageFetcher>();
+        services.TryAddSingleton<GenerationTypeRegistry>();
+        services.TryAddSingleton<WorkSignals>();
+        services.TryAddSingleton<StefnaInitializer>();
+        services.TryAddSingleton<JobRunner>();
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<GenerationWorker>(sp));
+        services.TryAddSingleton<IGenerationPipeline, GenerationPipeline>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StefnaHostedService>());
+        return new StefnaBuilder(services);
+    }
+
+    /// <summary>Adds the SDK and configures its options.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Configures <see cref="StefnaOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddStefna(this IServiceCollection services, Action<StefnaOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = services.AddStefna();
+        services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Registers a generation type: its generator (keyed by the type's name), its named options and its own
+    /// resilience pipeline. Plug-in packages call this from their <c>AddXxx()</c>; calling it twice for one type is harmless.</summary>
+    /// <typeparam name="TGenerator">The generator.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name; must equal the generator's <c>Definition.Name</c>.</param>
+    /// <param name="configure">Configures the type's <see cref="GenerationTypeOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddGenerator<TGenerator>(this IStefnaBuilder builder, string type, Action<GenerationTypeOptions>? configure = null)
+        where TGenerator : class, Stefna.Sdk.Generators.IGenerator
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        var services = builder.Services;
+        if (configure is not null)
+        {
+            services.Configure(type, configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(GeneratorRegistration) && d.ImplementationInstance is GeneratorRegistration r && r.Type == type))
+        {
+            return builder;
+        }
+
+        services.AddSingleton(new GeneratorRegistration(type));
+        services.AddKeyedSingleton<Stefna.Sdk.Generators.IGenerator, TGenerator>(type);
+        services.AddOptions<GenerationTypeOptions>(type).ValidateOnStart();
+        services.AddResiliencePipeline<string>(type, (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(type);
+            var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
+            pipeline.TimeProvider = time;
+            var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
+            if (options.ProviderRetries > 0)
+            {
+                pipeline.AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = transient,
+                    MaxRetryAttempts = options.ProviderRetries,
+                    Delay = options.ProviderRetryDelay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    MaxDelay = TimeSpan.FromSeconds(30),
+                    DelayGenerator = args => ValueTask.FromResult(RetryAfterHint(args.Outcome.Exception)),
+                    Name = $"{type}-retry",
+                });
+            }
+
+            pipeline
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                {
+                    ShouldHandle = transient,
+                    FailureRatio = options.CircuitBreakerFailureRatio,
+                    MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+                    SamplingDuration = options.CircuitBreakerSamplingDuration,
+                    BreakDuration = options.CircuitBreakerBreakDuration,
+                    Name = $"{type}-circuit",
+                })
+                .AddTimeout(new TimeoutStrategyOptions { Timeout = options.AttemptTimeout, Name = $"{type}-timeout" });
+        });
+        return builder;
+    }
+
+    /// <summary>Configures one generation type's options (concurrency, timeouts, retries, circuit breaker).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder ConfigureType(this IStefnaBuilder builder, string type, Action<GenerationTypeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(type, configure);
+        return builder;
+    }
+
+    /// <summary>Configures the SDK's options.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder Configure(this IStefnaBuilder builder, Action<StefnaOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    // Failures worth retrying in place: anything but a classified non-transient failure or a cancellation.
+    private static bool IsTransient(Exception exception) => exception switch
+    {
+        TimeoutRejectedException => true,
+        OperationCanceledException => false,
+        GenerationException g => g.Category is GenerationErrorCategory.ProviderUnavailable or GenerationErrorCategory.Timeout,
+        BrokenCircuitException => false,
+        _ => true,
+    };
+
+    private static TimeSpan? RetryAfterHint(Exception? exception) =>
+        exception is ProviderRetryAfterException hint ? hint.RetryAfter : null;
+
+    private sealed class StefnaMarker;
+
+    private sealed class StefnaBuilder(IServiceCollection services) : IStefnaBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}

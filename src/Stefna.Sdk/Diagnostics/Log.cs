@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace Stefna.Sdk.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Job {Type}/{JobId} submitted by user {UserId}")]
+    public static partial void Submitted(ILogger logger, string type, Guid jobId, string userId);
+
+    [LoggerMessage(2, LogLevel.Information, "Job {Type}/{JobId} completed in {ElapsedMs} ms (attempt {Attempt})")]
+    public static partial void Completed(ILogger logger, string type, Guid jobId, long elapsedMs, int attempt);
+
+    [LoggerMessage(3, LogLevel.Warning, "Job {Type}/{JobId} attempt {Attempt} failed ({Code}); retrying after {Delay}: {Message}")]
+    public static partial void Retrying(ILogger logger, string type, Guid jobId, int attempt, string code, TimeSpan delay, string message);
+
+    [LoggerMessage(4, LogLevel.Warning, "Job {Type}/{JobId} failed ({Code}) after {Attempt} attempt(s): {Message}")]
+    public static partial void Failed(ILogger logger, string type, Guid jobId, int attempt, string code, string message);
+
+    [LoggerMessage(5, LogLevel.Information, "Job {Type}/{JobId} lost its lease or was canceled; its result was discarded")]
+    public static partial void Discarded(ILogger logger, string type, Guid jobId);
+
+    [LoggerMessage(6, LogLevel.Error, "The worker loop for {Type} hit an error; backing off for {Delay}")]
+    public static partial void LoopError(ILogger logger, Exception exception, string type, TimeSpan delay);
+
+    [LoggerMessage(7, LogLevel.Information, "Stefna worker started for types {Types}")]
+    public static partial void WorkerStarted(ILogger logger, string types);
+
+    [LoggerMessage(8, LogLevel.Error, "Job {Type}/{JobId} hit an unexpected error")]
+    public static partial void Unexpected(ILogger logger, Exception exception, string type, Guid jobId);
+
+    [LoggerMessage(9, LogLevel.Information, "Job {Type}/{JobId} canceled by user {UserId}")]
+    public static partial void Canceled(ILogger logger, string type, Guid jobId, string userId);
+}

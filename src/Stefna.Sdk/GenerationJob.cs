@@ -1,0 +1,132 @@
+namespace Stefna.Sdk;
+
+/// <summary>A generation job as stored in its type's table.</summary>
+public sealed record GenerationJob
+{
+    /// <summary>The job's id.</summary>
+    public required Guid Id { get; init; }
+
+    /// <summary>The generation type's name.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The owning user.</summary>
+    public required string UserId { get; init; }
+
+    /// <summary>The current status.</summary>
+    public required GenerationStatus Status { get; init; }
+
+    /// <summary>The prompt the user gave (or the type's default).</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>The preset or style key.</summary>
+    public string? Preset { get; init; }
+
+    /// <summary>Where the source image is stored.</summary>
+    public string? SourceImageUrl { get; init; }
+
+    /// <summary>Where the generated image is delivered from, once completed.</summary>
+    public string? ImageUrl { get; init; }
+
+    /// <summary>The result's tags.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Free-form metadata (type options, provider parameters, asset ids).</summary>
+    public IReadOnlyDictionary<string, string> Meta { get; init; } = EmptyMap;
+
+    /// <summary>Values of the type's own columns (see <see cref="GenerationTypeDefinition.ExtraColumns"/>).</summary>
+    public IReadOnlyDictionary<string, string?> Columns { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Why the job failed, when it failed (or the last error of a retried attempt).</summary>
+    public GenerationError? Error { get; init; }
+
+    /// <summary>How many times a worker has claimed the job.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Until when the current worker's lease (or a retry's back-off) holds.</summary>
+    public DateTimeOffset? LeaseUntil { get; init; }
+
+    /// <summary>The provider's job id, for providers that are polled.</summary>
+    public string? ProviderJobId { get; init; }
+
+    /// <summary>The idempotency key given at submit.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The original id of a row migrated from the legacy table, when it was not a UUID.</summary>
+    public string? LegacyId { get; init; }
+
+    /// <summary>When the job was created.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the job last changed.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>Reads a type column's value.</summary>
+    /// <param name="column">The column name.</param>
+    /// <returns>The value, or <see langword="null"/>.</returns>
+    public string? GetColumn(string column) => Columns.TryGetValue(column, out var value) ? value : null;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
+}
+
+/// <summary>A job's claim by a worker: the job plus the attempt number that guards every later write.</summary>
+/// <param name="Job">The claimed job (status <see cref="GenerationStatus.Processing"/>).</param>
+/// <remarks>Writes made with a lease succeed only while the row is still processing under the same attempt,
+/// so a worker whose lease expired and was re-claimed elsewhere cannot store a result twice.</remarks>
+public sealed record JobLease(GenerationJob Job)
+{
+    /// <summary>The job's type.</summary>
+    public string Type => Job.Type;
+
+    /// <summary>The job's id.</summary>
+    public Guid Id => Job.Id;
+
+    /// <summary>The attempt this lease belongs to.</summary>
+    public int Attempt => Job.Attempts;
+}
+
+/// <summary>A job to insert in the queued state.</summary>
+public sealed record NewGenerationJob
+{
+    /// <summary>The job's id.</summary>
+    public required Guid Id { get; init; }
+
+    /// <summary>The generation type's name.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The owning user.</summary>
+    public required string UserId { get; init; }
+
+    /// <summary>The prompt.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>The preset or style key.</summary>
+    public string? Preset { get; init; }
+
+    /// <summary>Where the source image is stored.</summary>
+    public string? SourceImageUrl { get; init; }
+
+    /// <summary>Tags.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Metadata.</summary>
+    public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Values of the type's own columns.</summary>
+    public IReadOnlyDictionary<string, string?> Columns { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>The idempotency key, unique per user within the type.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>When the job was created.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>The outcome of an insert.</summary>
+/// <param name="Job">The stored job: the new one, or the earlier one with the same idempotency key.</param>
+/// <param name="Created"><see langword="false"/> when an idempotency key matched an existing job.</param>
+public sealed record InsertResult(GenerationJob Job, bool Created);
+
+/// <summary>What a worker stores when a job completes.</summary>
+/// <param name="ImageUrl">The delivery URL of the generated image.</param>
+/// <param name="Meta">Metadata to merge into the job's (asset id, dimensions, provider details).</param>
+public sealed record JobResult(string ImageUrl, IReadOnlyDictionary<string, string> Meta);

@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Providers;
+
+namespace Stefna.Sdk.Generators;
+
+/// <summary>
+/// The shared behaviour of generators, written once: prompt checks (length, control characters), tag
+/// normalisation, choice validation with errors that name the valid values, and prompt templates. A plug-in
+/// derives from it and supplies only what is its own.
+/// </summary>
+public abstract class GeneratorBase : IGenerator
+{
+    /// <summary>Creates the generator.</summary>
+    /// <param name="definition">The type's definition.</param>
+    /// <param name="options">The SDK options (prompt and tag limits).</param>
+    protected GeneratorBase(GenerationTypeDefinition definition, IOptions<StefnaOptions> options)
+    {
+        Definition = definition ?? throw new ArgumentNullException(nameof(definition));
+        Options = options?.Value ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    /// <inheritdoc />
+    public GenerationTypeDefinition Definition { get; }
+
+    /// <summary>The SDK options.</summary>
+    protected StefnaOptions Options { get; }
+
+    /// <summary>Whether the type requires a prompt. Default <see langword="false"/>.</summary>
+    protected virtual bool PromptRequired => false;
+
+    /// <summary>The longest prompt this type accepts; defaults to <see cref="StefnaOptions.MaxPromptLength"/>.</summary>
+    protected virtual int MaxPromptLength => Options.MaxPromptLength;
+
+    /// <summary>The tags every job of the type carries. Default: the type's name.</summary>
+    protected virtual IEnumerable<string> TypeTags => [Definition.Name];
+
+    /// <inheritdoc />
+    public async ValueTask<GenerationSpec> PrepareAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var prompt = NormalizePrompt(request.Prompt);
+        var spec = await PrepareCoreAsync(request, prompt, cancellationToken).ConfigureAwait(false);
+        return spec with { Tags = NormalizeTags(TypeTags.Concat(spec.Tags).Concat(request.Tags)) };
+    }
+
+    /// <summary>The type's own validation and normalisation.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="prompt">The trimmed, checked prompt, or <see langword="null"/> when none was given.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The spec; its tags are merged with the type's and the caller's.</returns>
+    protected abstract ValueTask<GenerationSpec> PrepareCoreAsync(GenerationRequest request, string? prompt, CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public abstract ProviderRequest CreateProviderRequest(GenerationJob job, ImageContent? sourceImage);
+
+    /// <summary>Checks that a value is one of the allowed keys (case-insensitive), or returns the default when absent.</summary>
+    /// <param name="field">The request field, for the error.</param>
+    /// <param name="value">The given value.</param>
+    /// <param name="allowed">The allowed keys.</param>
+    /// <param name="defaultValue">The value when none is given; <see langword="null"/> makes the field required.</param>
+    /// <returns>The allowed key as spelled in <paramref name="allowed"/>.</returns>
+    /// <exception cref="GenerationValidationException">The value is missing or not allowed; the message lists the allowed keys.</exception>
+    protected static string RequireChoice(string field, string? value, IReadOnlyCollection<string> allowed, string? defaultValue)
+    {
+        ArgumentNullException.ThrowIfNull(allowed);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return defaultValue ?? throw new GenerationValidationException(field, $"A {field} is required. Choose one of: {string.Join(", ", allowed)}.", $"{field}_required");
+        }
+
+        var trimmed = value.Trim();
+        foreach (var candidate in allowed)
+        {
+            if (string.Equals(candidate, trimmed, StringComparison.OrdinalIgnoreCase))
+            {
+                return candidate;
+            }
+        }
+
+        throw new GenerationValidationException(field, $"Unknown {field} '{Truncate(trimmed, 60)}'. Choose one of: {string.Join(", ", allowed)}.", $"unknown_{field}");
+    }
+
+    /// <summary>Fills <c>{name}</c> placeholders of a template; unknown placeholders become empty and runs of spaces collapse.</summary>
+    /// <param name="template">The template, e.g. <c>"{prompt}, neo tokyo glitch, {style}"</c>.</param>
+    /// <param name="values">The values by placeholder name.</param>
+    /// <returns>The rendered text.</returns>
+    protected static string RenderTemplate(string template, IReadOnlyDictionary<string, string?> values)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(values);
+        var builder = new StringBuilder(template.Length + 64);
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (template[i] == '{' && template.IndexOf('}', i) is var end and > 0)
+            {
+                var key = template[(i + 1)..end];
+                builder.Append(values.TryGetValue(key, out var value) ? value : null);
+                i = end;
+            }
+            else
+            {
+                builder.Append(template[i]);
+            }
+        }
+
+        var text = builder.ToString();
+        while (text.Contains("  ", StringComparison.Ordinal))
+        {
+            text = text.Replace("  ", " ", StringComparison.Ordinal);
+        }
+
+        return text.Replace(" ,", ",", StringComparison.Ordinal).Trim(' ', ',');
+    }
+
+    /// <summary>A stable seed derived from a job id, so the same job renders the same way on any host.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <returns>A non-negative seed.</returns>
+    protected static long SeedFor(Guid jobId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        jobId.TryWriteBytes(bytes);
+        return BitConverter.ToInt64(bytes) & 0x7FFF_FFFF;
+    }
+
+    private string? NormalizePrompt(string? prompt)
+    {
+        var text = prompt?.Trim();
+        if (string.IsNullOrEmpty(text))
+        {
+            return PromptRequired
+                ? throw new GenerationValidationException("prompt", $"{Definition.DisplayName} needs a prompt: describe the image you want.", "prompt_required")
+                : null;
+        }
+
+        if (text.Length > MaxPromptLength)
+        {
+            throw new GenerationValidationException("prompt", $"The prompt is {text.Length} characters long; {Definition.DisplayName} accepts at most {MaxPromptLength}.", "prompt_too_long");
+        }
+
+        foreach (var rune in text.EnumerateRunes())
+        {
+            var category = Rune.GetUnicodeCategory(rune);
+            if ((category == UnicodeCategory.Control && rune.Value is not ('\n' or '\r' or '\t')) || category == UnicodeCategory.Surrogate || IsBidiControl(rune.Value))
+            {
+                throw new GenerationValidationException("prompt", $"The prompt contains a control character (U+{rune.Value:X4}); remove it and try again.", "prompt_control_character");
+            }
+        }
+
+        if (text.Any(char.IsSurrogate) && !IsWellFormedUtf16(text))
+        {
+            throw new GenerationValidationException("prompt", "The prompt contains a broken Unicode character; remove it and try again.", "prompt_bad_unicode");
+        }
+
+        return text.Normalize(NormalizationForm.FormC);
+    }
+
+    private List<string> NormalizeTags(IEnumerable<string> tags)
+    {
+        var result = new List<string>();
+        foreach (var raw in tags)
+        {
+            var tag = raw?.Trim().ToLowerInvariant().Replace(' ', '-');
+            if (string.IsNullOrEmpty(tag))
+            {
+                continue;
+            }
+
+            if (tag.Length > Options.MaxTagLength)
+            {
+                throw new GenerationValidationException("tags", $"The tag '{Truncate(tag, 20)}…' is longer than {Options.MaxTagLength} characters.", "tag_too_long");
+            }
+
+            foreach (var rune in tag.EnumerateRunes())
+            {
+                if (!(Rune.IsLetterOrDigit(rune) || rune.Value is '-' or '_'))
+                {
+                    throw new GenerationValidationException("tags", $"The tag '{Truncate(tag, 40)}' may contain only letters, digits, '-' and '_'.", "tag_invalid");
+                }
+            }
+
+            tag = tag.Normalize(NormalizationForm.FormC);
+            if (!result.Contains(tag, StringComparer.Ordinal))
+            {
+                result.Add(tag);
+            }
+        }
+
+        if (result.Count > Options.MaxTags)
+        {
+            throw new GenerationValidationException("tags", $"A job may carry at most {Options.MaxTags} tags; {result.Count} were given.", "too_many_tags");
+        }
+
+        return result;
+    }
+
+    private static bool IsBidiControl(int value) => value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069) or 0x200E or 0x200F or 0xFEFF;
+
+    private static bool IsWellFormedUtf16(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+}

@@ -1,0 +1,298 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Diagnostics;
+using Stefna.Sdk.Generators;
+using Stefna.Sdk.Imaging;
+using Stefna.Sdk.Internal;
+using Stefna.Sdk.Net;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Pipeline;
+
+/// <summary>The default <see cref="IGenerationPipeline"/>.</summary>
+internal sealed class GenerationPipeline(
+    GenerationTypeRegistry registry,
+    StefnaInitializer initializer,
+    IMediaStore store,
+    IAssetStorage assets,
+    ImageFetcher fetcher,
+    WorkSignals signals,
+    TimeProvider time,
+    IOptions<StefnaOptions> options,
+    ILogger<GenerationPipeline> logger) : IGenerationPipeline
+{
+    private const int MaxUserIdLength = 200;
+    private const int MaxIdempotencyKeyLength = 200;
+    private readonly StefnaOptions _options = options.Value;
+
+    public IReadOnlyList<GenerationTypeDefinition> Types => registry.Definitions;
+
+    public async Task<GenerationTicket> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var type = registry.Canonical(request.Type);
+        var userId = RequireUser(request.UserId);
+        if (request.IdempotencyKey is { Length: > MaxIdempotencyKeyLength } or { Length: 0 })
+        {
+            throw new GenerationValidationException("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} characters.", "bad_idempotency_key");
+        }
+
+        using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.submit");
+        activity?.SetTag(StefnaTelemetry.TypeTag, type);
+        var generator = registry.GetGenerator(type);
+
+        // Cheap checks first: the generator's validation needs no I/O.
+        var spec = await generator.PrepareAsync(request, cancellationToken).ConfigureAwait(false);
+        await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+
+        if (request.IdempotencyKey is not null
+            && await store.FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
+        {
+            return Ticket(earlier, existing: true);
+        }
+
+        var image = await LoadImageAsync(request, generator.Definition, cancellationToken).ConfigureAwait(false);
+        var id = Guid.CreateVersion7(time.GetUtcNow());
+        StoredAsset? source = null;
+        try
+        {
+            if (image is not null)
+            {
+                source = await assets.SaveAsync(new AssetWriteRequest
+                {
+                    Content = image.Value.Bytes,
+                    Info = image.Value.Info,
+                    Kind = AssetKind.Source,
+                    Type = type,
+                    JobId = id,
+                    UserId = userId,
+                    Tags = spec.Tags,
+                }, cancellationToken).ConfigureAwait(false);
+            }
+
+            var result = await store.InsertAsync(new NewGenerationJob
+            {
+                Id = id,
+                Type = type,
+                UserId = userId,
+                Prompt = spec.Prompt,
+                Preset = spec.Preset,
+                SourceImageUrl = source?.Url,
+                Tags = spec.Tags,
+                Meta = spec.Meta,
+                Columns = spec.Columns,
+                IdempotencyKey = request.IdempotencyKey,
+                CreatedAt = time.GetUtcNow(),
+            }, cancellationToken).ConfigureAwait(false);
+
+            if (!result.Created && source is not null)
+            {
+                // Another submit with the same idempotency key won the race: keep nothing of ours.
+                await assets.DeleteAsync(source.Url, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (result.Created)
+            {
+                StefnaTelemetry.JobsSubmitted.Add(1, StefnaTelemetry.TypeTags(type));
+                Log.Submitted(logger, type, id, userId);
+                signals.NotifyWork(type);
+            }
+
+            return Ticket(result.Job, existing: !result.Created);
+        }
+        catch when (source is not null)
+        {
+            // Nothing is left behind when the row could not be written.
+            await TryDeleteAsync(source.Url).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<GenerationJob?> GetStatusAsync(string type, Guid id, string userId, CancellationToken cancellationToken = default)
+    {
+        var canonical = registry.Canonical(type);
+        var user = RequireUser(userId);
+        await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await store.GetAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken = default)
+    {
+        var canonical = registry.Canonical(type);
+        var user = RequireUser(userId);
+        await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var job = await store.CancelAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+        if (job?.Status == GenerationStatus.Canceled)
+        {
+            signals.CancelRunning(id);
+            signals.NotifyFinished(id);
+            Log.Canceled(logger, canonical, id, user);
+        }
+
+        return job;
+    }
+
+    public async Task<GenerationJob> WaitForCompletionAsync(string type, Guid id, string userId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var canonical = registry.Canonical(type);
+        var user = RequireUser(userId);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var delay = TimeSpan.FromMilliseconds(25);
+        try
+        {
+            while (true)
+            {
+                var finished = signals.FinishedTask(id);
+                var job = await GetStatusAsync(canonical, id, user, deadline.Token).ConfigureAwait(false)
+                    ?? throw new KeyNotFoundException($"No {canonical} job {id} for this user.");
+                if (job.Status.IsTerminal())
+                {
+                    signals.ForgetFinished(id);
+                    return job;
+                }
+
+                // Wake on an in-process completion, or poll (another host may be running the job).
+                await Task.WhenAny(finished, Task.Delay(delay, time, deadline.Token)).ConfigureAwait(false);
+                deadline.Token.ThrowIfCancellationRequested();
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 500));
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            signals.ForgetFinished(id);
+            throw new TimeoutException($"The {canonical} job {id} did not finish within {timeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    public async Task<FeedPage> GetFeedAsync(FeedQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var user = RequireUser(query.UserId);
+        if (query.Limit is < 1 or > FeedQuery.MaxLimit)
+        {
+            throw new GenerationValidationException("limit", $"The page size must be between 1 and {FeedQuery.MaxLimit}.", "bad_limit");
+        }
+
+        if (query.Cursor is not null && !FeedCursor.TryDecode(query.Cursor, out _))
+        {
+            throw new GenerationValidationException("cursor", "The cursor is not one this feed produced; start again without it.", "bad_cursor");
+        }
+
+        var types = query.Types is { Count: > 0 } ? [.. query.Types.Select(registry.Canonical).Distinct()] : registry.Names;
+        await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await store.QueryFeedAsync(query with { UserId = user, Types = types, Tag = query.Tag?.Trim().ToLowerInvariant() }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async IAsyncEnumerable<GenerationJob> ReadFeedAsync(FeedQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var current = query;
+        while (true)
+        {
+            var page = await GetFeedAsync(current, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            if (page.NextCursor is null)
+            {
+                yield break;
+            }
+
+            current = current with { Cursor = page.NextCursor };
+        }
+    }
+
+    private async Task<(ReadOnlyMemory<byte> Bytes, ImageInfo Info)?> LoadImageAsync(GenerationRequest request, GenerationTypeDefinition definition, CancellationToken cancellationToken)
+    {
+        var input = request.Image;
+        if (input is null)
+        {
+            return definition.RequiresSourceImage
+                ? throw new GenerationValidationException("image", $"{definition.DisplayName} needs a source image.", "image_required")
+                : null;
+        }
+
+        ReadOnlyMemory<byte> bytes;
+        if (input.Bytes is { } inMemory)
+        {
+            bytes = inMemory;
+        }
+        else if (input.FilePath is { } path)
+        {
+            bytes = await ReadFileAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            bytes = await fetcher.FetchAsync(input.Url!, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (bytes.Length > _options.MaxImageBytes)
+        {
+            throw new GenerationValidationException("image", $"The image is {bytes.Length:N0} bytes; the limit is {_options.MaxImageBytes:N0}.", "image_too_large");
+        }
+
+        if (bytes.Length == 0)
+        {
+            throw new GenerationValidationException("image", "The image is empty.", "image_empty");
+        }
+
+        return (bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
+    }
+
+    private async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new GenerationValidationException("image", $"Image file not found: {path}", "image_not_found");
+        }
+
+        if (info.Length > _options.MaxImageBytes)
+        {
+            throw new GenerationValidationException("image", $"The image is {info.Length:N0} bytes; the limit is {_options.MaxImageBytes:N0}.", "image_too_large");
+        }
+
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new GenerationValidationException("image", $"The image file could not be read: {ex.Message}", "image_unreadable");
+        }
+    }
+
+    private async Task TryDeleteAsync(string url)
+    {
+        try
+        {
+            await assets.DeleteAsync(url, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort: the original failure is what the caller needs to see.
+        }
+    }
+
+    private static string RequireUser(string? userId)
+    {
+        if (string.IsNullOrWhiteSpace(userId))
+        {
+            throw new GenerationValidationException("userId", "A user id is required.", "user_required");
+        }
+
+        if (userId.Length > MaxUserIdLength || userId.Any(char.IsControl))
+        {
+            throw new GenerationValidationException("userId", $"The user id must be at most {MaxUserIdLength} printable characters.", "bad_user");
+        }
+
+        return userId;
+    }
+
+    private static GenerationTicket Ticket(GenerationJob job, bool existing) => new(job.Id, job.Type, job.Status, job.CreatedAt, existing);
+}

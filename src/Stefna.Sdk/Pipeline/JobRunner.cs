@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Registry;
+using Polly.Timeout;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Diagnostics;
+using Stefna.Sdk.Imaging;
+using Stefna.Sdk.Internal;
+using Stefna.Sdk.Providers;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Pipeline;
+
+/// <summary>Runs one claimed job: provider (through the type's resilience pipeline), storage, completion.</summary>
+internal sealed class JobRunner(
+    GenerationTypeRegistry registry,
+    IMediaStore store,
+    IAssetStorage assets,
+    ResiliencePipelineProvider<string> resilience,
+    IHttpClientFactory httpClients,
+    WorkSignals signals,
+    TimeProvider time,
+    IOptions<StefnaOptions> options,
+    ILogger<JobRunner> logger)
+{
+    internal const string DownloadClientName = "Stefna.ProviderDownload";
+    private readonly StefnaOptions _options = options.Value;
+
+    public async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
+    {
+        var job = lease.Job;
+        using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
+        activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
+        activity?.SetTag("stefna.job.id", job.Id);
+        activity?.SetTag("stefna.job.attempt", lease.Attempt);
+        var started = time.GetTimestamp();
+
+        using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        signals.RegisterRunning(job.Id, jobCancellation);
+        using var heartbeat = StartHeartbeat(lease, jobCancellation);
+        try
+        {
+            var result = await GenerateAndStoreAsync(lease, jobCancellation.Token).ConfigureAwait(false);
+            if (await store.CompleteAsync(lease, result.Result, CancellationToken.None).ConfigureAwait(false))
+            {
+                var elapsed = time.GetElapsedTime(started);
+                StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
+                StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
+                Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
+            }
+            else
+            {
+                // The lease was lost (expired and re-claimed, or the job canceled): keep no second copy.
+                await TryDeleteAsync(result.Asset.Url).ConfigureAwait(false);
+                Log.Discarded(logger, job.Type, job.Id);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host shutting down: hand the job back at once rather than waiting for the lease to expire.
+            await SafeStoreCallAsync(() => store.RequeueAsync(lease, new GenerationError(GenerationErrorCategory.Canceled, "canceled.shutdown", "The worker stopped while running this job."), time.GetUtcNow(), CancellationToken.None)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (jobCancellation.IsCancellationRequested)
+        {
+            // Canceled by its user, or the heartbeat found the lease lost: the row already says so.
+            Log.Discarded(logger, job.Type, job.Id);
+        }
+        catch (Exception ex)
+        {
+            await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            signals.UnregisterRunning(job.Id);
+            signals.NotifyFinished(job.Id);
+        }
+    }
+
+    private async Task<(JobResult Result, StoredAsset Asset)> GenerateAndStoreAsync(JobLease lease, CancellationToken cancellationToken)
+    {
+        var job = lease.Job;
+        ImageContent? source = null;
+        if (job.SourceImageUrl is { } sourceUrl)
+        {
+            var bytes = await assets.ReadAsync(sourceUrl, cancellationToken).ConfigureAwait(false);
+            source = new ImageContent(bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
+        }
+
+        ProviderRequest request;
+        try
+        {
+            request = registry.GetGenerator(job.Type).CreateProviderRequest(job, source);
+        }
+        catch (Exception ex) when (ex is not GenerationException and not OperationCanceledException)
+        {
+            throw new GenerationException(GenerationErrorCategory.Internal, $"The {job.Type} generator could not build the request: {ex.Message}", innerException: ex);
+        }
+
+        if (request.SourceImageUrl is null && job.SourceImageUrl is { } url && url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        {
+            request = request with { SourceImageUrl = url };
+        }
+
+        var image = await CallProviderAsync(lease, request, cancellationToken).ConfigureAwait(false);
+        var content = image.Bytes ?? await DownloadAsync(image.Url ?? throw new GenerationException(GenerationErrorCategory.ProviderError, "The provider returned neither image bytes nor a URL."), cancellationToken).ConfigureAwait(false);
+        if (!ImageInspector.TryInspect(content.Span, out var info) || info is null)
+        {
+            throw new GenerationException(GenerationErrorCategory.ProviderError, "The provider returned data that is not a valid PNG, JPEG, WebP or GIF image.", "provider_error.not_an_image");
+        }
+
+        StoredAsset asset;
+        try
+        {
+            asset = await assets.SaveAsync(new AssetWriteRequest
+            {
+                Content = content,
+                Info = info,
+                Kind = AssetKind.Result,
+                Type = job.Type,
+                JobId = job.Id,
+                UserId = job.UserId,
+                Tags = job.Tags,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not GenerationException and not OperationCanceledException)
+        {
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"The image could not be stored: {ex.Message}", innerException: ex);
+        }
+
+        var meta = new Dictionary<string, string>(image.Meta, StringComparer.Ordinal)
+        {
+            ["asset_id"] = asset.AssetId,
+            ["width"] = (asset.Width ?? info.Width).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["height"] = (asset.Height ?? info.Height).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["format"] = asset.Format ?? info.Extension,
+            ["provider"] = registry.GetProvider(job.Type).Name,
+        };
+        return (new JobResult(asset.Url, meta), asset);
+    }
+
+    private async Task<ProviderImage> CallProviderAsync(JobLease lease, ProviderRequest request, CancellationToken cancellationToken)
+    {
+        var provider = registry.GetProvider(lease.Type);
+        var pipeline = resilience.GetPipeline(lease.Type);
+        var response = lease.Job.ProviderJobId is { } resumed
+            ? await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: resumed, Request: request), cancellationToken).ConfigureAwait(false)
+            : await pipeline.ExecuteAsync((p, ct) => p.Provider.SubmitAsync(p.Request, ct), (Provider: provider, Request: request), cancellationToken).ConfigureAwait(false);
+
+        var deadline = time.GetUtcNow() + _options.GenerationTimeout;
+        var recorded = lease.Job.ProviderJobId;
+        while (response is ProviderResponse.Pending pending)
+        {
+            if (recorded != pending.ProviderJobId)
+            {
+                await store.SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false);
+                recorded = pending.ProviderJobId;
+            }
+
+            if (time.GetUtcNow() >= deadline)
+            {
+                throw new GenerationException(GenerationErrorCategory.Timeout, $"The provider did not finish within {_options.GenerationTimeout.TotalSeconds:0} s (last status '{pending.ProviderStatus}').");
+            }
+
+            await Task.Delay(pending.RetryAfter ?? _options.ProviderPollInterval, time, cancellationToken).ConfigureAwait(false);
+            response = await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: pending.ProviderJobId, Request: request), cancellationToken).ConfigureAwait(false);
+        }
+
+        return ((ProviderResponse.Completed)response).Image;
+    }
+
+    private async Task<ReadOnlyMemory<byte>> DownloadAsync(Uri url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var client = httpClients.CreateClient(DownloadClientName);
+            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new GenerationException(GenerationErrorCategory.ProviderUnavailable, $"Downloading the generated image answered {(int)response.StatusCode}.");
+            }
+
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            return bytes.Length > _options.MaxImageBytes * 4
+                ? throw new GenerationException(GenerationErrorCategory.ProviderError, "The generated image is larger than the SDK accepts.")
+                : bytes;
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new GenerationException(GenerationErrorCategory.ProviderUnavailable, $"Downloading the generated image failed: {ex.Message}", innerException: ex);
+        }
+    }
+
+    private async Task HandleFailureAsync(JobLease lease, GenerationError error, Exception exception)
+    {
+        var job = lease.Job;
+        if (error.Category == GenerationErrorCategory.Internal)
+        {
+            Log.Unexpected(logger, exception, job.Type, job.Id);
+        }
+
+        var retryable = error.Category is GenerationErrorCategory.ProviderUnavailable or GenerationErrorCategory.Timeout or GenerationErrorCategory.StorageFailure
+            && error.Code != CircuitOpenCode
+            && lease.Attempt < _options.MaxAttempts;
+        if (retryable)
+        {
+            var delay = TimeSpan.FromTicks(_options.RetryBackoff.Ticks * (1L << Math.Min(lease.Attempt - 1, 16)));
+            if (await SafeStoreCallAsync(() => store.RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
+            {
+                StefnaTelemetry.JobsRetried.Add(1, StefnaTelemetry.TypeTags(job.Type));
+                Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
+            }
+
+            return;
+        }
+
+        if (await SafeStoreCallAsync(() => store.FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
+        {
+            var tags = StefnaTelemetry.TypeTags(job.Type);
+            tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
+            StefnaTelemetry.JobsFailed.Add(1, tags);
+            Log.Failed(logger, job.Type, job.Id, lease.Attempt, error.Code, error.Message);
+        }
+    }
+
+    internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
+
+    internal static GenerationError Classify(Exception exception) => exception switch
+    {
+        GenerationException g => g.ToError(),
+        BrokenCircuitException => new(GenerationErrorCategory.ProviderUnavailable, CircuitOpenCode, "The provider is failing repeatedly; its circuit is open, so this job failed fast. Try again shortly."),
+        TimeoutRejectedException t => new(GenerationErrorCategory.Timeout, "timeout", $"The provider did not answer in time ({t.Timeout.TotalSeconds:0.#} s)."),
+        System.Data.Common.DbException d => new(GenerationErrorCategory.StorageFailure, "storage_failure.database", $"The job store could not be reached: {d.Message}"),
+        HttpRequestException h => new(GenerationErrorCategory.ProviderUnavailable, "provider_unavailable", $"The provider could not be reached: {h.Message}"),
+        TimeoutException t => new(GenerationErrorCategory.Timeout, "timeout", t.Message),
+        _ => new(GenerationErrorCategory.Internal, "internal", $"Unexpected error: {exception.Message}"),
+    };
+
+    private IDisposable? StartHeartbeat(JobLease lease, CancellationTokenSource jobCancellation)
+    {
+        var period = TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3);
+        return time.CreateTimer(
+            async _ =>
+            {
+                try
+                {
+                    if (!await store.RenewLeaseAsync(lease, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false))
+                    {
+                        await jobCancellation.CancelAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The job finished.
+                }
+                catch (Exception)
+                {
+                    // A failed heartbeat is retried at the next tick; the lease outlives two missed beats.
+                }
+            },
+            null,
+            period,
+            period);
+    }
+
+    private static async Task<bool> SafeStoreCallAsync(Func<Task<bool>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The store is unreachable; the lease will expire and another attempt will pick the job up.
+            return false;
+        }
+    }
+
+    private async Task TryDeleteAsync(string url)
+    {
+        try
+        {
+            await assets.DeleteAsync(url, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort.
+        }
+    }
+}

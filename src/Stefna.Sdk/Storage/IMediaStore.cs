@@ -1,0 +1,114 @@
+using Stefna.Sdk.Generators;
+
+namespace Stefna.Sdk.Storage;
+
+/// <summary>
+/// The jobs of every generation type, one dedicated table per type, and the queue workers claim from. All reads are
+/// scoped to a user except the worker-side operations, which address a job through its <see cref="JobLease"/>.
+/// Implementations: <c>Stefna.Sdk.Sqlite</c> (embedded default), <c>Stefna.Sdk.Postgres</c> (production, multi-host).
+/// </summary>
+public interface IMediaStore
+{
+    /// <summary>Creates or upgrades the tables of the given types. Idempotent.</summary>
+    /// <param name="types">The registered types.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the tables exist.</returns>
+    Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken);
+
+    /// <summary>Inserts a queued job, or returns the user's existing job with the same idempotency key.</summary>
+    /// <param name="job">The job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The stored job and whether it was created.</returns>
+    Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken);
+
+    /// <summary>Finds a user's job by its idempotency key.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="idempotencyKey">The key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job, or <see langword="null"/>.</returns>
+    Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Reads one of a user's jobs; another user's job reads as <see langword="null"/>.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="id">The job id.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job, or <see langword="null"/>.</returns>
+    Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken);
+
+    /// <summary>Claims the oldest claimable job of a type: queued and not backing off, or processing with an expired
+    /// lease. Increments its attempts and sets its lease. Safe to call from many workers and hosts at once.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="leaseDuration">How long the lease holds before another worker may re-claim the job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The lease, or <see langword="null"/> when nothing is claimable.</returns>
+    Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken);
+
+    /// <summary>Extends a lease (heartbeat).</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="leaseDuration">The new duration from now.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost (re-claimed, canceled).</returns>
+    Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken);
+
+    /// <summary>Records the provider's job id so a re-claimed job resumes polling instead of submitting again.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="providerJobId">The provider's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost.</returns>
+    Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken);
+
+    /// <summary>Completes a job.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="result">The stored image.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost; the caller must then discard its result.</returns>
+    Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken);
+
+    /// <summary>Puts a job back in the queue after a transient failure, not claimable before <paramref name="notBefore"/>.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="error">The failure, kept as the job's last error.</param>
+    /// <param name="notBefore">When the job may be claimed again.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost.</returns>
+    Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken);
+
+    /// <summary>Fails a job for good.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="error">The failure.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost.</returns>
+    Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken);
+
+    /// <summary>Cancels a user's job that has not finished.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="id">The job id.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job after the call, or <see langword="null"/> when the user has no such job.</returns>
+    Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken);
+
+    /// <summary>Reads a page of a user's feed across types, newest first, with keyset paging.</summary>
+    /// <param name="query">The query; <see cref="FeedQuery.Types"/> is already resolved to registered types.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The page.</returns>
+    Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Counts a type's unfinished jobs (queued or processing), for workers that exit when idle.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The count.</returns>
+    Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken);
+}
+
+/// <summary>Optional: a store that can tell workers in any process that new work has arrived (PostgreSQL LISTEN/NOTIFY).</summary>
+public interface IJobNotificationSource
+{
+    /// <summary>Waits until work for any of the given types may be available, or the timeout elapses.</summary>
+    /// <param name="types">The types the caller works on.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes on a notification or after the timeout.</returns>
+    Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken);
+}
