@@ -65,6 +65,9 @@ public sealed partial class GenerationTypeDefinition
     /// <summary>How rows of the legacy <c>media_assets</c> table are recognised as this type.</summary>
     public LegacyClassificationRule? LegacyRule { get; init; }
 
+    /// <summary>A reference table the <c>preset</c> column points at, if the type has one.</summary>
+    public CatalogDefinition? Catalog { get; init; }
+
     /// <summary>The columns every type table has.</summary>
     public static IReadOnlySet<string> CommonColumns { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
