@@ -68,7 +68,7 @@ public static class TestImages
     private static byte[] Assemble(byte[] header, byte[] idat)
     {
         using var png = new MemoryStream();
-        png.Write("\x89PNG\r\n\x1a\n"u8);
+        png.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
         Chunk(png, "IHDR"u8, header);
         Chunk(png, "IDAT"u8, idat);
         Chunk(png, "IEND"u8, []);

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+using Stefna.Sdk;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Imaging;
+using Stefna.TestUtils;
+
+namespace Stefna.Sdk.Tests;
+
+public class LocalFileAssetStorageTests
+{
+    private static LocalFileAssetStorage Storage(string root, string? baseUrl = null) =>
+        new(Options.Create(new LocalFileAssetStorageOptions { RootPath = root, PublicBaseUrl = baseUrl }));
+
+    private static AssetWriteRequest Write(string type = "neo-glitch", Guid? id = null) => new()
+    {
+        Content = TestImages.Png(),
+        Info = ImageInspector.Inspect(TestImages.Png()),
+        Kind = AssetKind.Result,
+        Type = type,
+        JobId = id ?? Guid.NewGuid(),
+        UserId = "u1",
+    };
+
+    [Fact]
+    public async Task Saves_reads_and_deletes_under_the_root()
+    {
+        using var dir = new TempDirectory();
+        var storage = Storage(dir.Path);
+        var id = Guid.NewGuid();
+        var asset = await storage.SaveAsync(Write(id: id), CancellationToken.None);
+        Assert.StartsWith("file://", asset.Url, StringComparison.Ordinal);
+        Assert.Equal($"results/neo-glitch/{id:N}.png", asset.AssetId);
+        Assert.Equal(TestImages.Png(), (await storage.ReadAsync(asset.Url, CancellationToken.None)).ToArray());
+        Assert.Single(dir.AllFiles());
+        await storage.DeleteAsync(asset.Url, CancellationToken.None);
+        Assert.Empty(dir.AllFiles());
+    }
+
+    [Fact]
+    public async Task Uses_the_public_base_url_when_configured()
+    {
+        using var dir = new TempDirectory();
+        var storage = Storage(dir.Path, "/media");
+        var asset = await storage.SaveAsync(Write(), CancellationToken.None);
+        Assert.StartsWith("/media/results/neo-glitch/", asset.Url, StringComparison.Ordinal);
+        Assert.True(File.Exists(storage.GetPath(asset.Url)));
+    }
+
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("/media/../../etc/passwd")]
+    [InlineData("/media/results/../../../etc/passwd")]
+    [InlineData("https://elsewhere.test/x.png")]
+    public async Task Cannot_be_steered_outside_its_root(string url)
+    {
+        using var dir = new TempDirectory();
+        var storage = Storage(dir.Path, "/media");
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync(url, CancellationToken.None));
+        Assert.Equal(GenerationErrorCategory.StorageFailure, ex.Category);
+        await Assert.ThrowsAsync<GenerationException>(async () => await storage.DeleteAsync(url, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Refuses_a_type_name_that_is_not_a_safe_path_segment()
+    {
+        using var dir = new TempDirectory();
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Storage(dir.Path).SaveAsync(Write(type: "../evil"), CancellationToken.None));
+        Assert.Empty(dir.AllFiles());
+    }
+}
