@@ -127,6 +127,11 @@ public abstract class GeneratorBase : IGenerator
 
     private string? NormalizePrompt(string? prompt)
     {
+        if (prompt is not null && string.IsNullOrWhiteSpace(prompt))
+        {
+            throw new GenerationValidationException("prompt", "The prompt is empty: write a prompt or leave it out.", "prompt_empty");
+        }
+
         var text = prompt?.Trim();
         if (string.IsNullOrEmpty(text))
         {
