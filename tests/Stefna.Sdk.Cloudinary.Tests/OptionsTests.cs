@@ -1,0 +1,91 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Stefna.Sdk.Cloudinary.Tests;
+
+public class OptionsTests
+{
+    [Fact]
+    public void Parses_a_cloudinary_url()
+    {
+        var options = CloudinaryOptions.Parse("cloudinary://123456789012345:Ab-cD_ef%2Bgh@my-cloud");
+        Assert.Equal("my-cloud", options.CloudName);
+        Assert.Equal("123456789012345", options.ApiKey);
+        Assert.Equal("Ab-cD_ef+gh", options.ApiSecret);
+        Assert.Equal(CloudinaryOptions.DefaultApiBaseUrl, options.ApiBaseUrl);
+    }
+
+    [Fact]
+    public void Accepts_the_console_form_with_the_variable_name_and_an_upload_prefix()
+    {
+        var options = CloudinaryOptions.Parse("CLOUDINARY_URL=cloudinary://k:s@demo?upload_prefix=https%3A%2F%2Fapi-eu.cloudinary.com");
+        Assert.Equal("demo", options.CloudName);
+        Assert.Equal("https://api-eu.cloudinary.com", options.ApiBaseUrl);
+    }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("https://key:topsecret@demo", "does not start with 'cloudinary://'")]
+    [InlineData("cloudinary://key:topsecret", "'@CLOUD_NAME' part is missing")]
+    [InlineData("cloudinary://keyonly@demo", "':API_SECRET' part is missing")]
+    [InlineData("cloudinary://:topsecret@demo", "API key is empty")]
+    [InlineData("cloudinary://key:@demo", "API secret is empty")]
+    [InlineData("cloudinary://key:topsecret@", "cloud name is empty")]
+    [InlineData("cloudinary://key:topsecret@bad.cloud", "may contain only letters")]
+    public void Rejects_bad_urls_with_a_clear_message_that_never_repeats_the_secret(string url, string expected)
+    {
+        var ex = Assert.Throws<FormatException>(() => CloudinaryOptions.Parse(url));
+        Assert.Contains("cloudinary://API_KEY:API_SECRET@CLOUD_NAME", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("topsecret", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToString_redacts_the_secret()
+    {
+        var options = CloudinaryOptions.Parse("cloudinary://key123:s3cr3t-value@demo");
+        var text = options.ToString();
+        Assert.DoesNotContain("s3cr3t-value", text, StringComparison.Ordinal);
+        Assert.Contains("key123:***@demo", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validation_reports_every_bad_field_at_start()
+    {
+        var services = new ServiceCollection();
+        services.AddStefna().UseCloudinary(o =>
+        {
+            o.CloudName = "bad cloud";
+            o.ApiBaseUrl = "ftp://nope";
+            o.FolderPrefix = "/lead";
+            o.UploadTimeout = TimeSpan.Zero;
+        });
+        using var provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CloudinaryOptions>>().Value);
+        Assert.Contains(ex.Failures, f => f.Contains("CloudName", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ApiKey is required", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ApiSecret is required", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ApiBaseUrl", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("FolderPrefix", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("UploadTimeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void UseCloudinary_with_a_url_registers_the_storage_and_the_api_base_override()
+    {
+        var services = new ServiceCollection();
+        services.AddStefna().UseCloudinary("cloudinary://k:s@demo", "http://127.0.0.1:9");
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<CloudinaryOptions>>().Value;
+        Assert.Equal("http://127.0.0.1:9", options.ApiBaseUrl);
+        Assert.IsType<CloudinaryAssetStorage>(provider.GetRequiredService<Stefna.Sdk.Assets.IAssetStorage>());
+    }
+
+    [Fact]
+    public void UseCloudinary_with_a_malformed_url_fails_at_registration()
+    {
+        var services = new ServiceCollection();
+        var ex = Assert.Throws<FormatException>(() => services.AddStefna().UseCloudinary("cloudinary://k:hidden"));
+        Assert.DoesNotContain("hidden", ex.Message, StringComparison.Ordinal);
+    }
+}

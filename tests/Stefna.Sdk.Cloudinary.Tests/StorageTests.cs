@@ -1,0 +1,264 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Imaging;
+using Stefna.TestUtils;
+
+namespace Stefna.Sdk.Cloudinary.Tests;
+
+public sealed class StorageTests : IAsyncLifetime
+{
+    private CloudinaryEmulator _emulator = null!;
+
+    public async Task InitializeAsync() => _emulator = await CloudinaryEmulator.StartAsync("demo", "key123", "emulator-secret");
+
+    public async Task DisposeAsync() => await _emulator.DisposeAsync();
+
+    [Fact]
+    public async Task SaveAsync_uploads_signed_bytes_to_the_type_folder_with_tags_and_context()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var png = TestImages.Png(64, 48);
+        var request = Request(png, AssetKind.Result, tags: ["cyber", "neo-glitch"]);
+
+        var asset = await storage.SaveAsync(request, CancellationToken.None);
+
+        var upload = Assert.Single(_emulator.Requests);
+        Assert.Equal("upload", upload.Operation);
+        Assert.True(upload.SignatureValid);
+        Assert.Equal(200, upload.StatusCode);
+        Assert.Equal(40, upload.Fields["signature"].Length);
+        Assert.False(upload.Fields.ContainsKey("signature_algorithm"));
+        Assert.Equal("key123", upload.Fields["api_key"]);
+        Assert.Equal("stefna/neo-glitch/results", upload.Fields["folder"]);
+        Assert.Equal($"{request.JobId:N}_result", upload.Fields["public_id"]);
+        Assert.Equal("true", upload.Fields["overwrite"]);
+        Assert.Equal("cyber,neo-glitch", upload.Fields["tags"]);
+        Assert.Equal(png, upload.File);
+        var context = CloudinaryEmulator.ParseContext(upload.Fields["context"]);
+        Assert.Equal("user-1", context["user"]);
+        Assert.Equal("neo-glitch", context["type"]);
+        Assert.Equal(request.JobId.ToString("D"), context["job"]);
+
+        var stored = _emulator.Assets[asset.AssetId];
+        Assert.Equal($"stefna/neo-glitch/results/{request.JobId:N}_result", asset.AssetId);
+        Assert.Equal($"{_emulator.BaseUrl}/demo/image/upload/v{stored.Version}/{asset.AssetId}.png", asset.Url);
+        Assert.Equal((64, 48, "png", (long)png.Length), (asset.Width, asset.Height, asset.Format, asset.Bytes));
+        Assert.Equal(png, (await storage.ReadAsync(asset.Url, CancellationToken.None)).ToArray());
+    }
+
+    [Fact]
+    public async Task Sources_go_to_the_sources_folder_and_a_retried_upload_overwrites()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var first = Request(TestImages.Png(seed: 1), AssetKind.Source);
+        var a = await storage.SaveAsync(first, CancellationToken.None);
+        var b = await storage.SaveAsync(first with { Content = TestImages.Png(seed: 3) }, CancellationToken.None);
+
+        Assert.Equal($"stefna/neo-glitch/sources/{first.JobId:N}_source", a.AssetId);
+        Assert.Equal(a.AssetId, b.AssetId);
+        Assert.NotEqual(a.Url, b.Url); // a new version
+        Assert.Single(_emulator.Assets);
+        Assert.Equal(TestImages.Png(seed: 3), _emulator.Assets[a.AssetId].Bytes);
+    }
+
+    [Fact]
+    public async Task Sha256_signatures_are_sent_with_signature_algorithm_and_accepted()
+    {
+        using var provider = Build(o => o.SignatureAlgorithm = CloudinarySignatureAlgorithm.Sha256);
+        await provider.GetRequiredService<CloudinaryAssetStorage>().SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+
+        var upload = Assert.Single(_emulator.Requests);
+        Assert.True(upload.SignatureValid);
+        Assert.Equal("sha256", upload.Fields["signature_algorithm"]);
+        Assert.Equal(64, upload.Fields["signature"].Length);
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_is_answered_401_and_surfaces_as_typed_exceptions()
+    {
+        using var provider = Build(o => o.ApiSecret = "not-the-secret");
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None));
+        Assert.Equal(GenerationErrorCategory.StorageFailure, ex.Category);
+        var inner = Assert.IsType<CloudinaryException>(ex.InnerException);
+        Assert.Equal(HttpStatusCode.Unauthorized, inner.StatusCode);
+        Assert.StartsWith("Invalid Signature", inner.CloudinaryMessage, StringComparison.Ordinal);
+        Assert.Contains("Invalid Signature", ex.Message, StringComparison.Ordinal);
+
+        var direct = await Assert.ThrowsAsync<CloudinaryException>(() => storage.Client.DestroyAsync("x", false, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, direct.StatusCode);
+        Assert.All(_emulator.Requests, r => Assert.Equal(401, r.StatusCode));
+        Assert.Equal(2, _emulator.Requests.Count); // a 401 is not retried
+    }
+
+    [Fact]
+    public async Task Remote_url_upload_sends_the_url_as_file()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var png = TestImages.Png(seed: 7);
+        var remote = _emulator.AddRemoteFile("photo.png", png);
+        var jobId = Guid.NewGuid();
+
+        var asset = await storage.SaveFromUrlAsync(remote, AssetKind.Source, "neo-glitch", jobId, "user-9", ["x"], CancellationToken.None);
+
+        var upload = Assert.Single(_emulator.Requests, r => r.Operation == "upload");
+        Assert.True(upload.SignatureValid);
+        Assert.Equal(remote.AbsoluteUri, upload.RemoteUrl);
+        Assert.Equal(remote.AbsoluteUri, upload.Fields["file"]);
+        Assert.Equal($"stefna/neo-glitch/sources/{jobId:N}_source", asset.AssetId);
+        Assert.Equal(png, _emulator.Assets[asset.AssetId].Bytes);
+        Assert.Equal(png.Length, asset.Bytes);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_destroys_by_url_or_public_id_and_a_missing_asset_is_fine()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var a = await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+        var b = await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+
+        await storage.DeleteAsync(a.Url, CancellationToken.None);
+        await storage.DeleteAsync(b.AssetId, CancellationToken.None);
+        await storage.DeleteAsync(a.Url, CancellationToken.None); // already gone
+
+        Assert.Empty(_emulator.Assets);
+        var destroys = _emulator.Requests.Where(r => r.Operation == "destroy").ToList();
+        Assert.Equal(3, destroys.Count);
+        Assert.All(destroys, d => Assert.True(d.SignatureValid));
+        Assert.Equal([a.AssetId, b.AssetId, a.AssetId], destroys.Select(d => d.Fields["public_id"]));
+        Assert.Equal("true", destroys[0].Fields["invalidate"]);
+        Assert.False(await storage.Client.DestroyAsync(a.AssetId, false, CancellationToken.None));
+        await Assert.ThrowsAsync<GenerationException>(async () => await storage.DeleteAsync("https://res.cloudinary.com/other/image/upload/v1/x.png", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ReadAsync_refuses_urls_of_another_cloud()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync($"{_emulator.BaseUrl}/_remote/photo.png", CancellationToken.None));
+        Assert.Equal("storage_failure.not_cloudinary_url", ex.Code);
+        Assert.Empty(_emulator.Requests);
+    }
+
+    [Fact]
+    public async Task Rate_limited_uploads_wait_for_the_reset_and_retry()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        _emulator.RateLimitNext(2, reset: "1");
+
+        var asset = await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+
+        var uploads = _emulator.Requests;
+        Assert.Equal([429, 429, 200], uploads.Select(r => r.StatusCode));
+        Assert.True(uploads[2].SignatureValid);
+        Assert.True(uploads[2].ReceivedAt - uploads[0].ReceivedAt >= TimeSpan.FromSeconds(1.5), "two 1 s resets were waited for");
+        Assert.Contains(asset.AssetId, _emulator.Assets.Keys);
+        var logs = provider.GetFakeLogCollector().GetSnapshot();
+        Assert.Equal(2, logs.Count(l => l.Message.Contains("rate limited", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_reset_given_as_an_http_date_is_honoured_and_420_counts_as_rate_limited()
+    {
+        using var provider = Build();
+        _emulator.RateLimitNext(1, reset: DateTimeOffset.UtcNow.AddSeconds(1).ToString("R"), status: 420);
+
+        await provider.GetRequiredService<CloudinaryAssetStorage>().SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+
+        Assert.Equal([420, 200], _emulator.Requests.Select(r => r.StatusCode));
+    }
+
+    [Fact]
+    public async Task A_reset_beyond_MaxRateLimitWait_fails_at_once()
+    {
+        using var provider = Build(o => o.MaxRateLimitWait = TimeSpan.FromSeconds(5));
+        _emulator.RateLimitNext(1, reset: "3600");
+        var client = provider.GetRequiredService<CloudinaryClient>();
+
+        var ex = await Assert.ThrowsAsync<CloudinaryRateLimitedException>(() => client.UploadAsync(TestImages.Png(), "a.png", new CloudinaryUploadParameters(), CancellationToken.None));
+
+        Assert.Equal((HttpStatusCode)429, ex.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(3600), ex.RetryAfter);
+        Assert.Single(_emulator.Requests);
+    }
+
+    [Fact]
+    public async Task Server_errors_are_retried_with_backoff_then_surface()
+    {
+        using var provider = Build(o =>
+        {
+            o.MaxServerErrorRetries = 2;
+            o.ServerErrorBackoff = TimeSpan.FromMilliseconds(20);
+        });
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+
+        _emulator.FailNext(2);
+        await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+        Assert.Equal([503, 503, 200], _emulator.Requests.Select(r => r.StatusCode));
+
+        _emulator.FailNext(10);
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
+        Assert.Equal(6, _emulator.Requests.Count);
+    }
+
+    [Fact]
+    public async Task The_secret_never_reaches_the_logs()
+    {
+        const string Secret = "emulator-secret";
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        _emulator.RateLimitNext(1, reset: "0");
+        _emulator.FailNext(0);
+        var asset = await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
+        await storage.DeleteAsync(asset.Url, CancellationToken.None);
+        using var wrong = Build(o => o.ApiSecret = "wrong-" + Secret);
+        await Assert.ThrowsAsync<GenerationException>(async () => await wrong.GetRequiredService<CloudinaryAssetStorage>().SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None));
+
+        var records = provider.GetFakeLogCollector().GetSnapshot().Concat(wrong.GetFakeLogCollector().GetSnapshot()).ToList();
+        Assert.Contains(records, r => r.Message.Contains("rate limited", StringComparison.Ordinal));
+        Assert.Contains(records, r => r.Message.Contains("401", StringComparison.Ordinal));
+        foreach (var record in records)
+        {
+            Assert.DoesNotContain(Secret, record.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, record.Exception?.ToString() ?? string.Empty, StringComparison.Ordinal);
+            Assert.All(record.StructuredState ?? [], s => Assert.DoesNotContain(Secret, s.Value ?? string.Empty, StringComparison.Ordinal));
+        }
+    }
+
+    private ServiceProvider Build(Action<CloudinaryOptions>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddFakeLogging();
+        services.AddStefna().UseCloudinary(o =>
+        {
+            o.ApplyUrl(_emulator.CloudinaryUrl);
+            o.ApiBaseUrl = _emulator.BaseUrl;
+            o.DeliveryBaseUrl = _emulator.BaseUrl;
+            o.MaxRateLimitWait = TimeSpan.FromSeconds(10);
+            o.ServerErrorBackoff = TimeSpan.FromMilliseconds(20);
+            configure?.Invoke(o);
+        });
+        return services.BuildServiceProvider();
+    }
+
+    private static AssetWriteRequest Request(byte[] png, AssetKind kind, IReadOnlyList<string>? tags = null) => new()
+    {
+        Content = png,
+        Info = ImageInspector.Inspect(png),
+        Kind = kind,
+        Type = "neo-glitch",
+        JobId = Guid.NewGuid(),
+        UserId = "user-1",
+        Tags = tags ?? [],
+    };
+}
