@@ -81,6 +81,14 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     public async Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(types);
+        foreach (var name in types.SelectMany(t => t.Catalog is null ? [t.TableName] : new[] { t.TableName, t.Catalog.TableName }))
+        {
+            if (name.StartsWith("sqlite_", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"SQLite reserves table names starting with 'sqlite_'; rename the table '{name}'.", nameof(types));
+            }
+        }
+
         await WriteAsync("initialize", async connection =>
         {
             // WAL lets readers run beside the single writer; the setting is stored in the file.
