@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Stefna.Sdk.Sqlite;
+
+internal static partial class Log
+{
+    [LoggerMessage(101, LogLevel.Information, "SQLite store ready at {Path} with tables {Tables}")]
+    public static partial void Initialized(ILogger logger, string path, string tables);
+
+    [LoggerMessage(102, LogLevel.Information, "SQLite table {Table}: added column {Column}")]
+    public static partial void ColumnAdded(ILogger logger, string table, string column);
+
+    [LoggerMessage(103, LogLevel.Debug, "SQLite database busy during {Operation}; retry {Attempt}")]
+    public static partial void BusyRetry(ILogger logger, string operation, int attempt);
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Sqlite;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Chooses the embedded SQLite job store on the Stefna builder.</summary>
+public static class SqliteBuilderExtensions
+{
+    /// <summary>Stores jobs in a SQLite database file (created, with its folder, when missing).</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="databasePath">The database file, e.g. <c>./stefna-data/stefna.db</c>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseSqlite(this IStefnaBuilder builder, string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        return builder.UseSqlite(options => options.DatabasePath = databasePath);
+    }
+
+    /// <summary>Stores jobs in a SQLite database file configured by <paramref name="configure"/>; the options are
+    /// validated when the host starts.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="configure">Configures <see cref="SqliteStoreOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseSqlite(this IStefnaBuilder builder, Action<SqliteStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = builder.Services;
+        services.AddOptions<SqliteStoreOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
+        services.TryAddSingleton(sp => new SqliteMediaStore(
+            sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<ILogger<SqliteMediaStore>>()));
+        return builder.UseMediaStore(sp => sp.GetRequiredService<SqliteMediaStore>());
+    }
+}

@@ -1,0 +1,630 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Stefna.Sdk.Generators;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Sqlite;
+
+/// <summary>
+/// The embedded default <see cref="IMediaStore"/>: one SQLite file, one dedicated table per generation type.
+/// Timestamps are stored as UTC ticks (lossless), tags as a JSON array, metadata as a JSON object. The queue is
+/// claimed with a single <c>UPDATE … RETURNING</c>, so no two claimers, threads or processes, ever get the same job.
+/// </summary>
+/// <remarks>
+/// Writes of one store instance are serialised in-process (SQLite has a single writer anyway) so concurrent workers
+/// queue politely instead of spinning on the file lock; other processes sharing the file are waited for through
+/// <c>busy_timeout</c> (<see cref="SqliteStoreOptions.BusyTimeout"/>). Reads run concurrently thanks to WAL mode.
+/// </remarks>
+public sealed class SqliteMediaStore : IMediaStore, IDisposable
+{
+    // The order of the common columns in every select list; Read() depends on it.
+    private static readonly string[] Common =
+    [
+        "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta",
+        "error_code", "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key",
+        "legacy_id", "created_at", "updated_at",
+    ];
+
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private const string Queued = "'queued'";
+    private const string Processing = "'processing'";
+    private const string EmptyObject = "'{}'";
+    private const int MaxBusyRetries = 5;
+
+    private readonly string _connectionString;
+    private readonly string _databasePath;
+    private readonly int _busyTimeoutMs;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, TypeTable> _types = new(StringComparer.Ordinal);
+    private int _directoryReady;
+
+    /// <summary>Creates the store. Nothing touches the disk until the first call.</summary>
+    /// <param name="options">The options; <see cref="SqliteStoreOptions.DatabasePath"/> is required.</param>
+    /// <param name="timeProvider">The clock for leases and update times; the system clock when <see langword="null"/>.</param>
+    /// <param name="logger">A logger, optional.</param>
+    public SqliteMediaStore(SqliteStoreOptions options, TimeProvider? timeProvider = null, ILogger<SqliteMediaStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var validation = new SqliteStoreOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new ArgumentException(validation.FailureMessage, nameof(options));
+        }
+
+        _databasePath = Path.GetFullPath(options.DatabasePath);
+        _busyTimeoutMs = (int)Math.Ceiling(options.BusyTimeout.TotalMilliseconds);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = _databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)),
+        }.ToString();
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The absolute path of the database file.</summary>
+    public string DatabasePath => _databasePath;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        foreach (var name in types.SelectMany(t => t.Catalog is null ? [t.TableName] : new[] { t.TableName, t.Catalog.TableName }))
+        {
+            if (name.StartsWith("sqlite_", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"SQLite reserves table names starting with 'sqlite_'; rename the table '{name}'.", nameof(types));
+            }
+        }
+
+        await WriteAsync("initialize", async connection =>
+        {
+            // WAL lets readers run beside the single writer; the setting is stored in the file.
+            await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+            using var transaction = connection.BeginTransaction(deferred: false);
+            foreach (var definition in types)
+            {
+                await CreateTypeTableAsync(connection, transaction, definition, cancellationToken).ConfigureAwait(false);
+            }
+
+            transaction.Commit();
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+
+        foreach (var definition in types)
+        {
+            _types[definition.Name] = new TypeTable(definition);
+        }
+
+        Log.Initialized(_logger, _databasePath, string.Join(", ", types.Select(t => t.TableName)));
+    }
+
+    /// <inheritdoc />
+    public async Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var table = Table(job.Type);
+        foreach (var column in job.Columns.Keys)
+        {
+            if (!table.Definition.ExtraColumns.Contains(column, StringComparer.Ordinal))
+            {
+                throw new ArgumentException($"'{column}' is not a column of the {job.Type} table; its columns are: {string.Join(", ", table.Definition.ExtraColumns)}.", nameof(job));
+            }
+        }
+
+        var created = await WriteAsync("insert", async connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = table.InsertSql;
+            command.Parameters.AddWithValue("@id", Id(job.Id));
+            command.Parameters.AddWithValue("@user", job.UserId);
+            command.Parameters.AddWithValue("@prompt", Db(job.Prompt));
+            command.Parameters.AddWithValue("@preset", Db(job.Preset));
+            command.Parameters.AddWithValue("@source", Db(job.SourceImageUrl));
+            command.Parameters.AddWithValue("@tags", JsonSerializer.Serialize(job.Tags, Json));
+            command.Parameters.AddWithValue("@meta", JsonSerializer.Serialize(job.Meta, Json));
+            command.Parameters.AddWithValue("@key", Db(job.IdempotencyKey));
+            command.Parameters.AddWithValue("@created", job.CreatedAt.UtcTicks);
+            for (var i = 0; i < table.Definition.ExtraColumns.Count; i++)
+            {
+                command.Parameters.AddWithValue("@x" + i.ToString(CultureInfo.InvariantCulture), Db(job.Columns.GetValueOrDefault(table.Definition.ExtraColumns[i])));
+            }
+
+            return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (created is not null)
+        {
+            return new InsertResult(created, Created: true);
+        }
+
+        // The idempotency key matched: rows are never deleted, so the earlier job is there to read.
+        var existing = await FindByIdempotencyKeyAsync(job.Type, job.UserId, job.IdempotencyKey!, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The {job.Type} job {job.Id} was not inserted and no job has its idempotency key.");
+        return new InsertResult(existing, Created: false);
+    }
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {table.SelectList} FROM {table.Quoted} WHERE user_id = @user AND idempotency_key = @key";
+        command.Parameters.AddWithValue("@user", userId);
+        command.Parameters.AddWithValue("@key", idempotencyKey);
+        return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, table, id, userId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        return WriteAsync("claim", async connection =>
+        {
+            var now = _time.GetUtcNow();
+            using var command = connection.CreateCommand();
+
+            // One statement, so the pick and the claim are a single atomic write: no claimer can see the row between.
+            command.CommandText = $"""
+                UPDATE {table.Quoted}
+                SET status = {Processing}, attempts = attempts + 1, lease_until = @until, updated_at = @now
+                WHERE id = (
+                    SELECT id FROM {table.Quoted}
+                    WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
+                       OR (status = {Processing} AND lease_until < @now)
+                    ORDER BY created_at, id
+                    LIMIT 1)
+                RETURNING {table.SelectList}
+                """;
+            command.Parameters.AddWithValue("@now", now.UtcTicks);
+            command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+            var job = await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            return job is null ? null : new JobLease(job);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var now = _time.GetUtcNow();
+        return GuardedUpdateAsync(lease, "lease_until = @until", cancellationToken, ("@until", (now + leaseDuration).UtcTicks));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(providerJobId);
+        return GuardedUpdateAsync(lease, "provider_job_id = @provider", cancellationToken, ("@provider", providerJobId));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+
+        // json_patch merges the new keys into the stored object (RFC 7396); a completed job carries no error.
+        return GuardedUpdateAsync(
+            lease,
+            "status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL, error_code = NULL, error_message = NULL",
+            cancellationToken,
+            ("@image", result.ImageUrl),
+            ("@meta", JsonSerializer.Serialize(result.Meta, Json)));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return GuardedUpdateAsync(
+            lease,
+            $"status = {Queued}, lease_until = @until, error_code = @code, error_message = @message",
+            cancellationToken,
+            ("@until", notBefore.UtcTicks),
+            ("@code", error.Code),
+            ("@message", error.Message));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return GuardedUpdateAsync(
+            lease,
+            "status = 'failed', lease_until = NULL, error_code = @code, error_message = @message",
+            cancellationToken,
+            ("@code", error.Code),
+            ("@message", error.Message));
+    }
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        return WriteAsync("cancel", async connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                UPDATE {table.Quoted} SET status = 'canceled', lease_until = NULL, updated_at = @now
+                WHERE id = @id AND user_id = @user AND status IN ({Queued}, {Processing})
+                RETURNING {table.SelectList}
+                """;
+            command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
+            command.Parameters.AddWithValue("@id", Id(id));
+            command.Parameters.AddWithValue("@user", userId);
+            return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false)
+                ?? await GetAsync(connection, table, id, userId, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > FeedQuery.MaxLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"The page size must be between 1 and {FeedQuery.MaxLimit}.");
+        }
+
+        FeedCursor? cursor = null;
+        if (query.Cursor is not null && !FeedCursor.TryDecode(query.Cursor, out cursor))
+        {
+            throw new ArgumentException("The cursor is not one this feed produced.", nameof(query));
+        }
+
+        var tables = (query.Types is { Count: > 0 } ? query.Types.Distinct(StringComparer.Ordinal).Select(Table) : _types.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)).ToList();
+        if (tables.Count == 0)
+        {
+            return new FeedPage([], null);
+        }
+
+        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        var filter = new StringBuilder("user_id = @user");
+        command.Parameters.AddWithValue("@user", query.UserId);
+        if (query.Status is { } status)
+        {
+            filter.Append(" AND status = @status");
+            command.Parameters.AddWithValue("@status", status.ToName());
+        }
+
+        if (!string.IsNullOrEmpty(query.Tag))
+        {
+            // Exact element match on the JSON array: 'neo' does not match 'neo-tokyo'.
+            filter.Append(" AND EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = @tag)");
+            command.Parameters.AddWithValue("@tag", query.Tag);
+        }
+
+        if (cursor is { } position)
+        {
+            filter.Append(" AND (created_at < @cursorAt OR (created_at = @cursorAt AND id < @cursorId))");
+            command.Parameters.AddWithValue("@cursorAt", position.CreatedAt.UtcTicks);
+            command.Parameters.AddWithValue("@cursorId", Id(position.Id));
+        }
+
+        var branches = new List<string>(tables.Count);
+        for (var i = 0; i < tables.Count; i++)
+        {
+            var name = "@type" + i.ToString(CultureInfo.InvariantCulture);
+            command.Parameters.AddWithValue(name, tables[i].Definition.Name);
+            branches.Add($"SELECT {name} AS job_type, {tables[i].SelectList} FROM {tables[i].Quoted} WHERE {filter}");
+        }
+
+        command.CommandText = $"SELECT * FROM ({string.Join(" UNION ALL ", branches)}) ORDER BY created_at DESC, id DESC LIMIT @take";
+        command.Parameters.AddWithValue("@take", query.Limit + 1);
+
+        var items = new List<GenerationJob>(query.Limit + 1);
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                items.Add(Read(reader, reader.GetString(0), offset: 1));
+            }
+        }
+
+        if (items.Count <= query.Limit)
+        {
+            return new FeedPage(items, null);
+        }
+
+        items.RemoveAt(items.Count - 1);
+        var last = items[^1];
+        return new FeedPage(items, new FeedCursor(last.CreatedAt, last.Id).Encode());
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM {table.Quoted} WHERE status IN ({Queued}, {Processing})";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Releases the pooled connections to the database file.</summary>
+    public void Dispose()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    private async Task CreateTypeTableAsync(SqliteConnection connection, SqliteTransaction transaction, GenerationTypeDefinition definition, CancellationToken cancellationToken)
+    {
+        var table = Quote(definition.TableName);
+        string presetReference = string.Empty;
+        if (definition.Catalog is { } catalog)
+        {
+            var catalogTable = Quote(catalog.TableName);
+            await ExecuteAsync(connection, $"CREATE TABLE IF NOT EXISTS {catalogTable} (key TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL) STRICT;", cancellationToken, transaction).ConfigureAwait(false);
+            foreach (var entry in catalog.Entries)
+            {
+                await ExecuteAsync(
+                    connection,
+                    $"INSERT INTO {catalogTable} (key, name, description) VALUES (@key, @name, @description) ON CONFLICT (key) DO UPDATE SET name = excluded.name, description = excluded.description;",
+                    cancellationToken,
+                    transaction,
+                    ("@key", entry.Key),
+                    ("@name", entry.Name),
+                    ("@description", entry.Description)).ConfigureAwait(false);
+            }
+
+            presetReference = $" REFERENCES {catalogTable} (key)";
+        }
+
+        var columns = new StringBuilder();
+        foreach (var extra in definition.ExtraColumns)
+        {
+            columns.Append(",\n    ").Append(Quote(extra)).Append(" TEXT");
+        }
+
+        await ExecuteAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS {table} (
+                id TEXT PRIMARY KEY NOT NULL,
+                user_id TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'canceled')),
+                prompt TEXT,
+                preset TEXT{presetReference},
+                source_image_url TEXT,
+                image_url TEXT,
+                tags TEXT NOT NULL DEFAULT '[]',
+                meta TEXT NOT NULL DEFAULT {EmptyObject},
+                error_code TEXT,
+                error_message TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                lease_until INTEGER,
+                provider_job_id TEXT,
+                idempotency_key TEXT,
+                legacy_id TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL{columns}
+            ) STRICT;
+            """, cancellationToken, transaction).ConfigureAwait(false);
+
+        // A table made by an older version of the type lacks its newer columns.
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT name FROM pragma_table_info(@table)";
+            command.Parameters.AddWithValue("@table", definition.TableName);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var extra in definition.ExtraColumns.Where(c => !existing.Contains(c)))
+        {
+            await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {Quote(extra)} TEXT;", cancellationToken, transaction).ConfigureAwait(false);
+            Log.ColumnAdded(_logger, definition.TableName, extra);
+        }
+
+        var name = definition.TableName;
+        await ExecuteAsync(connection, $"""
+            CREATE INDEX IF NOT EXISTS {Quote("ix_" + name + "_claim")} ON {table} (status, lease_until, created_at);
+            CREATE INDEX IF NOT EXISTS {Quote("ix_" + name + "_feed")} ON {table} (user_id, created_at DESC, id DESC);
+            CREATE UNIQUE INDEX IF NOT EXISTS {Quote("ux_" + name + "_idempotency")} ON {table} (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            """, cancellationToken, transaction).ConfigureAwait(false);
+    }
+
+    private Task<bool> GuardedUpdateAsync(JobLease lease, string set, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var table = Table(lease.Type);
+        return WriteAsync("update", async connection =>
+        {
+            using var command = connection.CreateCommand();
+
+            // The lease guard: only the claim that made this attempt may write, and only while it still runs.
+            command.CommandText = $"UPDATE {table.Quoted} SET {set}, updated_at = @now WHERE id = @id AND status = {Processing} AND attempts = @attempt";
+            command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
+            command.Parameters.AddWithValue("@id", Id(lease.Id));
+            command.Parameters.AddWithValue("@attempt", lease.Attempt);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }, cancellationToken);
+    }
+
+    private async Task<T> WriteAsync<T>(string operation, Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                    return await write(connection).ConfigureAwait(false);
+                }
+                catch (SqliteException ex) when (IsBusy(ex) && attempt < MaxBusyRetries)
+                {
+                    // busy_timeout already waited; another process holds the lock unusually long. Try again shortly.
+                    Log.BusyRetry(_logger, operation, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private static bool IsBusy(SqliteException exception) =>
+        exception.SqliteErrorCode is 5 or 6; // SQLITE_BUSY, SQLITE_LOCKED
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _directoryReady) == 0)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_databasePath)!);
+            Volatile.Write(ref _directoryReady, 1);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Per connection: wait for other writers instead of failing, and fsync less often (safe with WAL).
+            await ExecuteAsync(connection, $"PRAGMA busy_timeout = {_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = NORMAL;", cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken, SqliteTransaction? transaction = null, params (string Name, object Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<GenerationJob?> GetAsync(SqliteConnection connection, TypeTable table, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {table.SelectList} FROM {table.Quoted} WHERE id = @id AND user_id = @user";
+        command.Parameters.AddWithValue("@id", Id(id));
+        command.Parameters.AddWithValue("@user", userId);
+        return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<GenerationJob?> ReadSingleAsync(SqliteCommand command, TypeTable table, CancellationToken cancellationToken)
+    {
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader, table.Definition.Name, offset: 0) : null;
+    }
+
+    private static GenerationJob Read(SqliteDataReader reader, string type, int offset)
+    {
+        string? Text(int i) => reader.IsDBNull(offset + i) ? null : reader.GetString(offset + i);
+        var errorCode = Text(9);
+        return new GenerationJob
+        {
+            Id = Guid.Parse(reader.GetString(offset)),
+            Type = type,
+            UserId = reader.GetString(offset + 1),
+            Status = GenerationStatusNames.Parse(reader.GetString(offset + 2)),
+            Prompt = Text(3),
+            Preset = Text(4),
+            SourceImageUrl = Text(5),
+            ImageUrl = Text(6),
+            Tags = JsonSerializer.Deserialize<List<string>>(reader.GetString(offset + 7), Json) ?? [],
+            Meta = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(offset + 8), Json) ?? [],
+            Error = errorCode is null ? null : new GenerationError(GenerationError.CategoryFromCode(errorCode), errorCode, Text(10) ?? string.Empty),
+            Attempts = reader.GetInt32(offset + 11),
+            LeaseUntil = reader.IsDBNull(offset + 12) ? null : Time(reader.GetInt64(offset + 12)),
+            ProviderJobId = Text(13),
+            IdempotencyKey = Text(14),
+            LegacyId = Text(15),
+            CreatedAt = Time(reader.GetInt64(offset + 16)),
+            UpdatedAt = Time(reader.GetInt64(offset + 17)),
+            Columns = JsonSerializer.Deserialize<Dictionary<string, string?>>(reader.GetString(offset + 18), Json) ?? [],
+        };
+    }
+
+    private TypeTable Table(string type) =>
+        _types.TryGetValue(type ?? string.Empty, out var table)
+            ? table
+            : throw new InvalidOperationException($"The SQLite store has no table for generation type '{type}': it was not among the types passed to InitializeAsync.");
+
+    private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    private static string Id(Guid id) => id.ToString("D");
+
+    private static object Db(string? value) => (object?)value ?? DBNull.Value;
+
+    // Identifiers come from validated definitions (lower-case letters, digits, underscores); quoting is belt and braces.
+    private static string Quote(string identifier) => "\"" + identifier + "\"";
+
+    /// <summary>A registered type's table and the SQL built once from its validated definition.</summary>
+    private sealed class TypeTable
+    {
+        public TypeTable(GenerationTypeDefinition definition)
+        {
+            Definition = definition;
+            Quoted = Quote(definition.TableName);
+
+            // The type's own columns travel as one JSON object, so every table shares one row shape (and the feed can UNION ALL).
+            var extras = definition.ExtraColumns.Count == 0
+                ? EmptyObject
+                : "json_object(" + string.Join(", ", definition.ExtraColumns.Select(c => $"'{c}', {Quote(c)}")) + ")";
+            SelectList = string.Join(", ", Common) + ", " + extras + " AS extra_columns";
+
+            var extraNames = string.Concat(definition.ExtraColumns.Select(c => ", " + Quote(c)));
+            var extraValues = string.Concat(definition.ExtraColumns.Select((_, i) => ", @x" + i.ToString(CultureInfo.InvariantCulture)));
+            InsertSql = $"""
+                INSERT INTO {Quoted} (id, user_id, status, prompt, preset, source_image_url, tags, meta, attempts, idempotency_key, created_at, updated_at{extraNames})
+                VALUES (@id, @user, {SqliteMediaStore.Queued}, @prompt, @preset, @source, @tags, @meta, 0, @key, @created, @created{extraValues})
+                ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING {SelectList}
+                """;
+        }
+
+        public GenerationTypeDefinition Definition { get; }
+
+        public string Quoted { get; }
+
+        public string SelectList { get; }
+
+        public string InsertSql { get; }
+    }
+}

@@ -1,0 +1,364 @@
+using System.Collections.Concurrent;
+using Stefna.Sdk.Storage;
+using Xunit;
+
+namespace Stefna.Sdk.Testing;
+
+// Facts on the queue: claims, leases and the lease-guarded writes of a worker.
+public abstract partial class MediaStoreContractTests
+{
+    /// <summary>Claims return the oldest job first, mark it processing with attempt 1 and a lease, and stop when the
+    /// queue is empty.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Claim_takes_the_oldest_job_first()
+    {
+        var store = await NewStoreAsync();
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+
+        // Inserted out of order; an older job of another type must not be taken.
+        var offsets = new[] { 2, 0, 3, 1 };
+        var jobs = new List<GenerationJob>();
+        foreach (var offset in offsets)
+        {
+            jobs.Add(await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(offset))));
+        }
+
+        await InsertAsync(store, NewJob(ColumnsType, BaseTime.AddDays(-1)));
+
+        foreach (var expected in jobs.OrderBy(j => j.CreatedAt))
+        {
+            var before = DateTimeOffset.UtcNow;
+            var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+            var after = DateTimeOffset.UtcNow;
+
+            Assert.NotNull(lease);
+            Assert.Equal(expected.Id, lease.Id);
+            Assert.Equal(PlainType.Name, lease.Type);
+            Assert.Equal(1, lease.Attempt);
+            Assert.Equal(GenerationStatus.Processing, lease.Job.Status);
+            Assert.NotNull(lease.Job.LeaseUntil);
+            Assert.InRange(lease.Job.LeaseUntil.Value, before + LongLease - TimeSpan.FromSeconds(1), after + LongLease + TimeSpan.FromSeconds(1));
+
+            var stored = await GetRequiredAsync(store, PlainType, expected.Id);
+            Assert.Equal(GenerationStatus.Processing, stored.Status);
+            Assert.Equal(1, stored.Attempts);
+        }
+
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Equal(jobs.Count, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+    }
+
+    /// <summary>A job whose lease still holds is not claimed again.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Claimed_job_is_not_claimed_again_while_its_lease_holds()
+    {
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+
+        Assert.Equal(job.Id, (await store.ClaimNextAsync(PlainType.Name, LongLease, Ct))?.Id);
+
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Equal(1, (await GetRequiredAsync(store, PlainType, job.Id)).Attempts);
+    }
+
+    /// <summary>Eight claimers racing over 200 jobs claim every job exactly once.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Concurrent_claimers_claim_every_job_exactly_once()
+    {
+        const int JobCount = 200;
+        const int Claimers = 8;
+        var store = await NewStoreAsync();
+        var inserted = new HashSet<Guid>();
+        for (var i = 0; i < JobCount; i++)
+        {
+            inserted.Add((await InsertAsync(store, NewJob(PlainType, BaseTime.AddMilliseconds(i)))).Id);
+        }
+
+        var claims = new ConcurrentBag<JobLease>();
+        using var start = new ManualResetEventSlim(false);
+        var claimers = Enumerable.Range(0, Claimers).Select(_ => Task.Run(async () =>
+        {
+            start.Wait(Ct);
+            while (await store.ClaimNextAsync(PlainType.Name, LongLease, Ct) is { } lease)
+            {
+                claims.Add(lease);
+            }
+        })).ToList();
+        start.Set();
+        await Task.WhenAll(claimers);
+
+        var ids = claims.Select(c => c.Id).ToList();
+        Assert.Equal(JobCount, ids.Count);
+        Assert.Equal(JobCount, ids.Distinct().Count());
+        Assert.True(inserted.SetEquals(ids), "Every inserted job must be claimed.");
+        Assert.All(claims, c => Assert.Equal(1, c.Attempt));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+    }
+
+    /// <summary>A processing job whose lease expired is claimed again with the next attempt number, and the writes of
+    /// the expired lease then fail and change nothing.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Expired_lease_is_claimed_again_and_the_old_lease_can_no_longer_write()
+    {
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var first = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), Ct);
+        Assert.NotNull(first);
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1500), Ct);
+        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+
+        Assert.NotNull(second);
+        Assert.Equal(job.Id, second.Id);
+        Assert.Equal(2, second.Attempt);
+        Assert.Equal(GenerationStatus.Processing, second.Job.Status);
+
+        var error = new GenerationError(GenerationErrorCategory.ProviderUnavailable, "provider_unavailable", "stale");
+        Assert.False(await store.RenewLeaseAsync(first, LongLease, Ct));
+        Assert.False(await store.SetProviderJobIdAsync(first, "stale-provider-job", Ct));
+        Assert.False(await store.CompleteAsync(first, new JobResult("file:///stale.png", new Dictionary<string, string> { ["stale"] = "yes" }), Ct));
+        Assert.False(await store.RequeueAsync(first, error, DateTimeOffset.UtcNow, Ct));
+        Assert.False(await store.FailAsync(first, error, Ct));
+
+        var stored = await GetRequiredAsync(store, PlainType, job.Id);
+        Assert.Equal(GenerationStatus.Processing, stored.Status);
+        Assert.Equal(2, stored.Attempts);
+        Assert.Null(stored.ImageUrl);
+        Assert.Null(stored.ProviderJobId);
+        Assert.Null(stored.Error);
+        Assert.False(stored.Meta.ContainsKey("stale"));
+        Assert.Equal(second.Job.LeaseUntil, stored.LeaseUntil);
+
+        // The current lease still works.
+        Assert.True(await store.CompleteAsync(second, new JobResult("file:///fresh.png", new Dictionary<string, string>()), Ct));
+        Assert.Equal("file:///fresh.png", (await GetRequiredAsync(store, PlainType, job.Id)).ImageUrl);
+    }
+
+    /// <summary>Writes with a lease of another attempt, or for a job no longer processing, return false and change nothing.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Writes_with_a_stale_lease_return_false_and_change_nothing()
+    {
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.NotNull(lease);
+        var before = await GetRequiredAsync(store, PlainType, job.Id);
+
+        var error = new GenerationError(GenerationErrorCategory.Timeout, "timeout", "stale");
+        foreach (var stale in new[] { new JobLease(lease.Job with { Attempts = 0 }), new JobLease(lease.Job with { Attempts = 2 }) })
+        {
+            Assert.False(await store.RenewLeaseAsync(stale, TimeSpan.FromHours(1), Ct));
+            Assert.False(await store.SetProviderJobIdAsync(stale, "stale", Ct));
+            Assert.False(await store.CompleteAsync(stale, new JobResult("file:///stale.png", new Dictionary<string, string>()), Ct));
+            Assert.False(await store.RequeueAsync(stale, error, DateTimeOffset.UtcNow, Ct));
+            Assert.False(await store.FailAsync(stale, error, Ct));
+        }
+
+        var after = await GetRequiredAsync(store, PlainType, job.Id);
+        Assert.Equal(before.Status, after.Status);
+        Assert.Equal(before.Attempts, after.Attempts);
+        Assert.Equal(before.LeaseUntil, after.LeaseUntil);
+        Assert.Null(after.ImageUrl);
+        Assert.Null(after.ProviderJobId);
+        Assert.Null(after.Error);
+
+        // Once the job is finished, even its own lease can no longer write.
+        Assert.True(await store.FailAsync(lease, error, Ct));
+        Assert.False(await store.CompleteAsync(lease, new JobResult("file:///late.png", new Dictionary<string, string>()), Ct));
+        Assert.False(await store.RequeueAsync(lease, error, DateTimeOffset.UtcNow, Ct));
+        Assert.False(await store.RenewLeaseAsync(lease, LongLease, Ct));
+        var failed = await GetRequiredAsync(store, PlainType, job.Id);
+        Assert.Equal(GenerationStatus.Failed, failed.Status);
+        Assert.Null(failed.ImageUrl);
+    }
+
+    /// <summary>The current lease renews, records the provider's job id and completes; completion merges the metadata.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Current_lease_renews_records_provider_id_and_completes()
+    {
+        var store = await NewStoreAsync();
+        var job = NewJob(ColumnsType, BaseTime) with
+        {
+            Meta = new Dictionary<string, string> { ["style"] = "neon", ["kept"] = "yes" },
+            Columns = new Dictionary<string, string?> { ["mood"] = "calm" },
+        };
+        await InsertAsync(store, job);
+        var lease = await store.ClaimNextAsync(ColumnsType.Name, TimeSpan.FromMinutes(1), Ct);
+        Assert.NotNull(lease);
+
+        Assert.True(await store.RenewLeaseAsync(lease, TimeSpan.FromHours(2), Ct));
+        var renewed = await GetRequiredAsync(store, ColumnsType, job.Id);
+        Assert.True(renewed.LeaseUntil > DateTimeOffset.UtcNow + TimeSpan.FromHours(1), "The renewed lease should run about two hours from now.");
+
+        Assert.True(await store.SetProviderJobIdAsync(lease, "provider-job-'42'", Ct));
+        Assert.Equal("provider-job-'42'", (await GetRequiredAsync(store, ColumnsType, job.Id)).ProviderJobId);
+
+        var meta = new Dictionary<string, string> { ["style"] = "replaced", ["asset_id"] = "results/a.png", ["width"] = "64" };
+        Assert.True(await store.CompleteAsync(lease, new JobResult("file:///results/a.png", meta), Ct));
+
+        var done = await GetRequiredAsync(store, ColumnsType, job.Id);
+        Assert.Equal(GenerationStatus.Completed, done.Status);
+        Assert.Equal("file:///results/a.png", done.ImageUrl);
+        Assert.Equal("replaced", done.Meta["style"]);
+        Assert.Equal("yes", done.Meta["kept"]);
+        Assert.Equal("results/a.png", done.Meta["asset_id"]);
+        Assert.Equal("64", done.Meta["width"]);
+        Assert.Equal(4, done.Meta.Count);
+        Assert.Equal("provider-job-'42'", done.ProviderJobId);
+        Assert.Equal("calm", done.GetColumn("mood"));
+        Assert.Equal(1, done.Attempts);
+        Assert.Null(await store.ClaimNextAsync(ColumnsType.Name, LongLease, Ct));
+        Assert.Equal(0, await store.CountUnfinishedAsync(ColumnsType.Name, Ct));
+    }
+
+    /// <summary>A re-claimed job carries the provider job id recorded by the attempt before, so it can resume polling.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Provider_job_id_survives_a_requeue()
+    {
+        var store = await NewStoreAsync();
+        await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var first = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.NotNull(first);
+        Assert.True(await store.SetProviderJobIdAsync(first, "provider-7", Ct));
+        Assert.True(await store.RequeueAsync(first, new GenerationError(GenerationErrorCategory.Timeout, "timeout", "slow"), DateTimeOffset.UtcNow.AddSeconds(-1), Ct));
+
+        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+
+        Assert.NotNull(second);
+        Assert.Equal("provider-7", second.Job.ProviderJobId);
+        Assert.Equal(2, second.Attempt);
+    }
+
+    /// <summary>A requeued job keeps its error, waits until its not-before time, then is claimed with the next attempt.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Requeue_keeps_the_error_and_is_not_claimable_before_not_before()
+    {
+        var store = await NewStoreAsync();
+        var later = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.NotNull(lease);
+        var error = new GenerationError(GenerationErrorCategory.ProviderUnavailable, "provider_unavailable.http_503", "The provider answered 503; 'retrying'.");
+        var notBefore = UtcNowMicroseconds().AddHours(1);
+
+        Assert.True(await store.RequeueAsync(lease, error, notBefore, Ct));
+
+        var queued = await GetRequiredAsync(store, PlainType, later.Id);
+        Assert.Equal(GenerationStatus.Queued, queued.Status);
+        AssertSameError(error, queued.Error);
+        Assert.Equal(notBefore, queued.LeaseUntil);
+        Assert.Equal(1, queued.Attempts);
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+
+        // A job whose back-off has passed is claimable again, with the next attempt, even though it is newer.
+        var ready = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(1)));
+        var readyLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.Equal(ready.Id, readyLease?.Id);
+        Assert.True(await store.RequeueAsync(readyLease!, error, UtcNowMicroseconds().AddSeconds(-1), Ct));
+
+        var again = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+
+        Assert.NotNull(again);
+        Assert.Equal(ready.Id, again.Id);
+        Assert.Equal(2, again.Attempt);
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+    }
+
+    /// <summary>A failed job keeps its error, is never claimed again and no longer counts as unfinished.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Fail_records_the_error_for_good()
+    {
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.NotNull(lease);
+        var error = new GenerationError(GenerationErrorCategory.ContentRejected, "content_rejected.policy", "The provider's policy refused the 'prompt'; try another.");
+
+        Assert.True(await store.FailAsync(lease, error, Ct));
+
+        var failed = await GetRequiredAsync(store, PlainType, job.Id);
+        Assert.Equal(GenerationStatus.Failed, failed.Status);
+        AssertSameError(error, failed.Error);
+        Assert.Equal(1, failed.Attempts);
+        Assert.Null(failed.ImageUrl);
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+    }
+
+    /// <summary>Cancel stops queued and processing jobs (the worker's lease can then no longer write) and leaves a
+    /// completed or failed job as it was.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Cancel_applies_to_queued_and_processing_jobs_only()
+    {
+        var store = await NewStoreAsync();
+        var processing = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var completed = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(1)));
+        var queued = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(2)));
+
+        var processingLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var completedLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.Equal(processing.Id, processingLease?.Id);
+        Assert.Equal(completed.Id, completedLease?.Id);
+        Assert.True(await store.CompleteAsync(completedLease!, new JobResult("file:///done.png", new Dictionary<string, string>()), Ct));
+
+        var canceledQueued = await store.CancelAsync(PlainType.Name, queued.Id, UserA, Ct);
+        Assert.Equal(GenerationStatus.Canceled, canceledQueued?.Status);
+        Assert.Equal(queued.Id, canceledQueued?.Id);
+        Assert.Equal(GenerationStatus.Canceled, (await GetRequiredAsync(store, PlainType, queued.Id)).Status);
+
+        var canceledProcessing = await store.CancelAsync(PlainType.Name, processing.Id, UserA, Ct);
+        Assert.Equal(GenerationStatus.Canceled, canceledProcessing?.Status);
+        Assert.False(await store.CompleteAsync(processingLease!, new JobResult("file:///late.png", new Dictionary<string, string>()), Ct));
+        Assert.False(await store.RenewLeaseAsync(processingLease!, LongLease, Ct));
+        var afterCancel = await GetRequiredAsync(store, PlainType, processing.Id);
+        Assert.Equal(GenerationStatus.Canceled, afterCancel.Status);
+        Assert.Null(afterCancel.ImageUrl);
+
+        var stillCompleted = await store.CancelAsync(PlainType.Name, completed.Id, UserA, Ct);
+        Assert.Equal(GenerationStatus.Completed, stillCompleted?.Status);
+        Assert.Equal("file:///done.png", stillCompleted?.ImageUrl);
+        Assert.Equal(GenerationStatus.Completed, (await GetRequiredAsync(store, PlainType, completed.Id)).Status);
+
+        // Canceled jobs are finished: never claimed, not counted.
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), Ct));
+        Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+    }
+
+    /// <summary>Only queued and processing jobs of the given type count as unfinished.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Count_unfinished_counts_queued_and_processing_jobs_of_the_type()
+    {
+        var store = await NewStoreAsync();
+        Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+        for (var i = 0; i < 6; i++)
+        {
+            await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(i), i % 2 == 0 ? UserA : UserB));
+        }
+
+        await InsertAsync(store, NewJob(ColumnsType, BaseTime));
+        var completing = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var failing = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var running = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        Assert.NotNull(running);
+        Assert.True(await store.CompleteAsync(completing!, new JobResult("file:///a.png", new Dictionary<string, string>()), Ct));
+        Assert.True(await store.FailAsync(failing!, new GenerationError(GenerationErrorCategory.Internal, "internal", "boom"), Ct));
+        var toCancel = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        await store.CancelAsync(PlainType.Name, toCancel!.Id, toCancel.Job.UserId, Ct);
+
+        // 6 jobs: one completed, one failed, one canceled; one processing and two queued remain.
+        Assert.Equal(3, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+        Assert.Equal(1, await store.CountUnfinishedAsync(ColumnsType.Name, Ct));
+        Assert.Equal(0, await store.CountUnfinishedAsync(CatalogType.Name, Ct));
+    }
+}
