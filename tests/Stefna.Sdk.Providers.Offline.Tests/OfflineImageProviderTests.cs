@@ -303,6 +303,31 @@ public class OfflineImageProviderTests
     }
 
     [Fact]
+    public async Task Transparency_of_the_source_is_kept()
+    {
+        var source = Encode(SkiaSharp.SKEncodedImageFormat.Png, 64, 64, (x, y) => x < 32 ? new SkiaSharp.SKColor(200, 60, 40, 0) : new SkiaSharp.SKColor(40, 160, 220, 255));
+
+        // A grade moves no pixels, so the transparent half must stay where it was.
+        var png = await Provider().RenderAsync(Request("presets", source));
+
+        var (width, _, rgba) = Decode(png);
+        Assert.Equal(0, rgba[((10 * width) + 5) * 4 + 3]);
+        Assert.Equal(255, rgba[((10 * width) + 50) * 4 + 3]);
+    }
+
+    [Theory]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Jpeg)]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Webp)]
+    public async Task Jpeg_and_WebP_sources_are_decoded(SkiaSharp.SKEncodedImageFormat format)
+    {
+        var source = Encode(format, 120, 90, (x, y) => new SkiaSharp.SKColor((byte)(x * 2), (byte)(y * 2), 128));
+
+        var png = await Provider().RenderAsync(Request("emotion-mask", source));
+
+        Assert.Equal(new ImageInfo(ImageFormat.Png, 120, 90), ImageInspector.Inspect(png));
+    }
+
+    [Fact]
     public async Task The_response_carries_the_effect_and_size_in_its_metadata()
     {
         var response = await Provider().SubmitAsync(Request("neo-glitch", Source, new Dictionary<string, string> { ["style"] = "visor" }), CancellationToken.None);
@@ -335,6 +360,21 @@ public class OfflineImageProviderTests
                 Assert.True(difference > DistinctLooks, $"{keys[i]} vs {keys[j]}: mean absolute difference {difference:0.00} should exceed {DistinctLooks}");
             }
         }
+    }
+
+    private static byte[] Encode(SkiaSharp.SKEncodedImageFormat format, int width, int height, Func<int, int, SkiaSharp.SKColor> pixel)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                bitmap.SetPixel(x, y, pixel(x, y));
+            }
+        }
+
+        using var data = bitmap.Encode(format, 90);
+        return data.ToArray();
     }
 
     private static byte[] RandomBytes()

@@ -129,7 +129,8 @@ internal static class SkiaImaging
             }
 
             using var pixmap = bitmap.PeekPixels();
-            using var encoded = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, zLibLevel: 6))
+            // zlib level 3: several times faster than the default 6 for about a sixth more bytes.
+            using var encoded = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, zLibLevel: 3))
                 ?? throw new GenerationException(GenerationErrorCategory.Internal, "The offline provider could not encode its result as PNG.");
             return encoded.ToArray();
         }
