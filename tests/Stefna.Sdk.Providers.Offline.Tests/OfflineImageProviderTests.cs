@@ -183,6 +183,7 @@ public class OfflineImageProviderTests
         { "truncated PNG", TestImages.TruncatedPng(200) },
         { "random bytes", RandomBytes() },
         { "text", "this is not an image"u8.ToArray() },
+        { "empty", Array.Empty<byte>() },
     };
 
     [Theory]
