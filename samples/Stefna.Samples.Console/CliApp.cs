@@ -1,0 +1,435 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using Stefna.Sdk;
+using Stefna.Generators.Presets;
+using Stefna.Sdk.Pipeline;
+
+namespace Stefna.Samples.Console;
+
+/// <summary>The <c>stefna</c> command line: generate, submit, status, cancel, feed, worker.</summary>
+internal static class CliApp
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellationToken)
+    {
+        var g = new GlobalOptions();
+        var root = new RootCommand("Stefna SDK sample CLI: AI image generation with pluggable generation types.");
+        foreach (var option in g.All)
+        {
+            root.Options.Add(option);
+        }
+
+        var context = new Context(g, stdout, stderr, interactive);
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: false));
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: true));
+        root.Subcommands.Add(StatusCommand(context));
+        root.Subcommands.Add(CancelCommand(context));
+        root.Subcommands.Add(FeedCommand(context));
+        root.Subcommands.Add(WorkerCommand(context));
+        root.Subcommands.Add(PresetsCommand(context));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message))).ConfigureAwait(false);
+            return 2;
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Command GenerateCommand(Context c, bool submitOnly)
+    {
+        var type = new Argument<string>("type") { Description = "The generation type, e.g. neo-glitch." };
+        var image = new Option<string?>("--image") { Description = "Source image: a file path or an http(s) URL." };
+        var prompt = new Option<string?>("--prompt") { Description = "A prompt." };
+        var preset = new Option<string?>("--preset") { Description = "A preset or style key of the type." };
+        var emotion = new Option<string?>("--emotion") { Description = "Emotion (emotion-mask)." };
+        var reaction = new Option<string?>("--reaction") { Description = "Reaction (ghibli-reaction)." };
+        var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var user = UserOption();
+        var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the result.", DefaultValueFactory = _ => 300 };
+        var command = new Command(submitOnly ? "submit" : "generate", submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.")
+        {
+            type, image, prompt, preset, emotion, reaction, tags, user, key,
+        };
+        if (!submitOnly)
+        {
+            command.Options.Add(timeout);
+        }
+
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (parse.GetValue(emotion) is { } e) options["emotion"] = e;
+            if (parse.GetValue(reaction) is { } r) options["reaction"] = r;
+            var request = new GenerationRequest
+            {
+                Type = parse.GetValue(type)!,
+                UserId = parse.GetValue(user)!,
+                Image = parse.GetValue(image) is { } path ? ImageInput.Parse(path) : null,
+                Prompt = parse.GetValue(prompt),
+                Preset = parse.GetValue(preset),
+                Options = options,
+                Tags = parse.GetValue(tags) ?? [],
+                IdempotencyKey = parse.GetValue(key),
+            };
+
+            var pipeline = services.GetRequiredService<IGenerationPipeline>();
+            if (submitOnly)
+            {
+                var ticket = await pipeline.SubmitAsync(request, ct).ConfigureAwait(false);
+                c.Write(json, new JsonObject { ["id"] = ticket.Id, ["type"] = ticket.Type, ["status"] = ticket.Status.ToName(), ["existing"] = ticket.IsExisting }, ticket.Id.ToString());
+                return 0;
+            }
+
+            // Run a worker in this process for the duration of the command.
+            using var workerStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var worker = services.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: false, workerStop.Token);
+            try
+            {
+                var submitted = await pipeline.SubmitAsync(request, ct).ConfigureAwait(false);
+                var wait = TimeSpan.FromSeconds(parse.GetValue(timeout));
+                var job = await c.WithProgressAsync(json, $"Generating {submitted.Type}…", () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct)).ConfigureAwait(false);
+                c.WriteJob(json, job);
+                return job.Status == GenerationStatus.Completed ? 0 : c.Fail(Describe(job));
+            }
+            finally
+            {
+                await workerStop.CancelAsync().ConfigureAwait(false);
+                await worker.ConfigureAwait(false);
+            }
+        }, ct));
+        return command;
+    }
+
+    private static Command StatusCommand(Context c)
+    {
+        var type = new Argument<string>("type") { Description = "The generation type." };
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var user = UserOption();
+        var command = new Command("status", "Show a job's status, error and image URL.") { type, id, user };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var pipeline = services.GetRequiredService<IGenerationPipeline>();
+            var jobId = ParseId(parse.GetValue(id)!);
+            var job = await pipeline.GetStatusAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+            c.WriteJob(json, job);
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command CancelCommand(Context c)
+    {
+        var type = new Argument<string>("type") { Description = "The generation type." };
+        var id = new Argument<string>("id") { Description = "The job id." };
+        var user = UserOption();
+        var command = new Command("cancel", "Cancel a job that has not finished.") { type, id, user };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var pipeline = services.GetRequiredService<IGenerationPipeline>();
+            var jobId = ParseId(parse.GetValue(id)!);
+            var job = await pipeline.CancelAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+            c.WriteJob(json, job);
+            return job.Status == GenerationStatus.Canceled ? 0 : c.Fail($"The job is already {job.Status.ToName()}.");
+        }, ct));
+        return command;
+    }
+
+    private static Command FeedCommand(Context c)
+    {
+        var type = new Option<string[]>("--type") { Description = "Only this type (repeatable)." };
+        var tag = new Option<string?>("--tag") { Description = "Only jobs with this tag." };
+        var status = new Option<string?>("--status") { Description = "Only jobs in this status." };
+        var limit = new Option<int>("--limit") { Description = "Page size.", DefaultValueFactory = _ => 20 };
+        var cursor = new Option<string?>("--cursor") { Description = "The next-page cursor of a previous call." };
+        var user = UserOption();
+        var command = new Command("feed", "List a user's jobs, newest first, across types.") { type, tag, status, limit, cursor, user };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            GenerationStatus? statusFilter = null;
+            if (parse.GetValue(status) is { } s)
+            {
+                statusFilter = GenerationStatusNames.TryParse(s, out var parsed) ? parsed : throw new CliException($"Unknown status '{s}'. Use queued, processing, completed, failed or canceled.");
+            }
+
+            var page = await services.GetRequiredService<IGenerationPipeline>().GetFeedAsync(new FeedQuery
+            {
+                UserId = parse.GetValue(user)!,
+                Types = parse.GetValue(type) is { Length: > 0 } t ? t : null,
+                Tag = parse.GetValue(tag),
+                Status = statusFilter,
+                Limit = parse.GetValue(limit),
+                Cursor = parse.GetValue(cursor),
+            }, ct).ConfigureAwait(false);
+            c.WriteFeed(json, page);
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command WorkerCommand(Context c)
+    {
+        var exitWhenIdle = new Option<bool>("--exit-when-idle") { Description = "Exit once no job is queued or running." };
+        var command = new Command("worker", "Process queued jobs.") { exitWhenIdle };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var worker = services.GetRequiredService<GenerationWorker>();
+            if (!json)
+            {
+                c.Stderr.WriteLine(parse.GetValue(exitWhenIdle) ? "worker: processing until idle…" : "worker: processing jobs (Ctrl+C to stop)…");
+            }
+
+            try
+            {
+                await worker.RunAsync(parse.GetValue(exitWhenIdle), ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Ctrl+C: stop quietly.
+            }
+
+            c.Write(json, new JsonObject { ["processed"] = worker.CompletedRuns }, $"processed {worker.CompletedRuns} job attempt(s)");
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command PresetsCommand(Context c)
+    {
+        var date = new Option<string?>("--date") { Description = "A date (YYYY-MM-DD, UTC); today when omitted." };
+        var command = new Command("presets", "List the professional presets active in a week.") { date };
+        command.SetAction((parse, ct) => c.RunAsync(parse, (services, json) =>
+        {
+            var rotation = services.GetRequiredService<IPresetRotation>();
+            PresetWeek week;
+            if (parse.GetValue(date) is { } text)
+            {
+                week = DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+                    ? rotation.GetWeek(day)
+                    : throw new CliException($"'{text}' is not a date: use YYYY-MM-DD.");
+            }
+            else
+            {
+                week = rotation.GetWeek();
+            }
+
+            var node = new JsonObject
+            {
+                ["week"] = week.Week.ToString(),
+                ["weekStart"] = week.Week.Start,
+                ["nextRotation"] = week.NextRotation,
+                ["active"] = new JsonArray([.. week.Active.Select(p => (JsonNode)new JsonObject { ["key"] = p.Key, ["name"] = p.Name, ["description"] = p.Description })]),
+            };
+            if (json)
+            {
+                c.Write(true, node, string.Empty);
+                return Task.FromResult(0);
+            }
+
+            var table = new Table().AddColumns("key", "name", "description");
+            foreach (var preset in week.Active)
+            {
+                table.AddRow(Markup.Escape(preset.Key), Markup.Escape(preset.Name), Markup.Escape(preset.Description));
+            }
+
+            var console = c.Console();
+            console.WriteLine($"Professional presets active in {week.Week} (next rotation {week.NextRotation:yyyy-MM-dd HH:mm} UTC):");
+            console.Write(table);
+            return Task.FromResult(0);
+        }, ct));
+        return command;
+    }
+
+    private static Option<string> UserOption() => new("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" };
+
+    private static Guid ParseId(string text) =>
+        Guid.TryParse(text, out var id) ? id : throw new CliException($"'{text}' is not a job id (expected a UUID).");
+
+    private static string Describe(GenerationJob job) => job.Error is { } e
+        ? $"{job.Type} job {job.Id} {job.Status.ToName()}: {GenerationError.CategoryCode(e.Category)}: {e.Message}"
+        : $"{job.Type} job {job.Id} {job.Status.ToName()}.";
+
+    internal static JsonObject ToJson(GenerationJob job)
+    {
+        var node = new JsonObject
+        {
+            ["id"] = job.Id,
+            ["type"] = job.Type,
+            ["status"] = job.Status.ToName(),
+            ["imageUrl"] = job.ImageUrl,
+            ["prompt"] = job.Prompt,
+            ["preset"] = job.Preset,
+            ["tags"] = new JsonArray([.. job.Tags.Select(t => (JsonNode)t)]),
+            ["attempts"] = job.Attempts,
+            ["createdAt"] = job.CreatedAt,
+            ["updatedAt"] = job.UpdatedAt,
+        };
+        foreach (var column in job.Columns)
+        {
+            node[column.Key] = column.Value;
+        }
+
+        if (job.Error is { } error)
+        {
+            node["error"] = new JsonObject { ["category"] = GenerationError.CategoryCode(error.Category), ["code"] = error.Code, ["message"] = error.Message };
+        }
+
+        return node;
+    }
+
+    private sealed class GlobalOptions
+    {
+        public Option<string> Data { get; } = new("--data") { Description = "Folder of the embedded default (SQLite file + images).", DefaultValueFactory = _ => "./stefna-data", Recursive = true };
+
+        public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object (or array) on stdout.", Recursive = true };
+
+        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
+
+        public Option<string> Provider { get; } = new("--provider") { Description = "Image provider: offline (default) or aimlapi (needs AIMLAPI_KEY).", DefaultValueFactory = _ => "offline", Recursive = true };
+
+        public Option<string?> ProviderBase { get; } = new("--provider-base") { Description = "Base URL of the provider's API.", Recursive = true };
+
+        public Option<string?> Cloudinary { get; } = new("--cloudinary") { Description = "Store images on Cloudinary: cloudinary://API_KEY:API_SECRET@CLOUD_NAME (or env CLOUDINARY_URL).", Recursive = true };
+
+        public Option<string?> CloudinaryApiBase { get; } = new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true };
+
+        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase];
+    }
+
+    private sealed class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
+    {
+        public TextWriter Stderr => stderr;
+
+        public async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, bool, Task<int>> body, CancellationToken cancellationToken)
+        {
+            var json = parse.GetValue(g.Json);
+            try
+            {
+                var settings = new CliSettings
+                {
+                    DataDirectory = parse.GetValue(g.Data)!,
+                    Provider = parse.GetValue(g.Provider)!,
+                    ProviderBase = parse.GetValue(g.ProviderBase),
+                    Verbose = parse.GetValue(g.Verbose),
+                    Cloudinary = parse.GetValue(g.Cloudinary),
+                    CloudinaryApiBase = parse.GetValue(g.CloudinaryApiBase),
+                };
+                await using var services = StefnaComposition.Build(settings, stderr);
+                return await body(services, json).ConfigureAwait(false);
+            }
+            catch (CliException ex)
+            {
+                return Fail(ex.Message, ex.ExitCode);
+            }
+            catch (GenerationException ex)
+            {
+                return Fail($"{ex.Code}: {ex.Message}");
+            }
+            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+                return Fail(ex.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return Fail("canceled", 130);
+            }
+        }
+
+        public int Fail(string message, int exitCode = 1)
+        {
+            stderr.WriteLine("error: " + message.ReplaceLineEndings(" "));
+            return exitCode;
+        }
+
+        public void Write(bool json, JsonNode node, string text) => stdout.WriteLine(json ? node.ToJsonString(JsonOptions) : text);
+
+        public void WriteJob(bool json, GenerationJob job)
+        {
+            if (json)
+            {
+                stdout.WriteLine(ToJson(job).ToJsonString(JsonOptions));
+                return;
+            }
+
+            var console = Console();
+            var grid = new Grid().AddColumn().AddColumn();
+            grid.AddRow("[bold]id[/]", Markup.Escape(job.Id.ToString()));
+            grid.AddRow("[bold]type[/]", Markup.Escape(job.Type));
+            grid.AddRow("[bold]status[/]", StatusMarkup(job.Status));
+            if (job.Preset is not null) grid.AddRow("[bold]preset[/]", Markup.Escape(job.Preset));
+            if (job.Prompt is not null) grid.AddRow("[bold]prompt[/]", Markup.Escape(job.Prompt));
+            foreach (var column in job.Columns.Where(c => c.Value is not null)) grid.AddRow($"[bold]{Markup.Escape(column.Key)}[/]", Markup.Escape(column.Value!));
+            if (job.Tags.Count > 0) grid.AddRow("[bold]tags[/]", Markup.Escape(string.Join(", ", job.Tags)));
+            if (job.ImageUrl is not null) grid.AddRow("[bold]imageUrl[/]", Markup.Escape(job.ImageUrl));
+            if (job.Error is { } e) grid.AddRow("[bold]error[/]", Markup.Escape($"{GenerationError.CategoryCode(e.Category)}: {e.Message}"));
+            console.Write(grid);
+        }
+
+        public void WriteFeed(bool json, FeedPage page)
+        {
+            if (json)
+            {
+                var node = new JsonObject
+                {
+                    ["items"] = new JsonArray([.. page.Items.Select(i => (JsonNode)ToJson(i))]),
+                    ["nextCursor"] = page.NextCursor,
+                };
+                stdout.WriteLine(node.ToJsonString(JsonOptions));
+                return;
+            }
+
+            var table = new Table().AddColumns("created", "type", "status", "id", "tags", "imageUrl");
+            foreach (var job in page.Items)
+            {
+                table.AddRow(
+                    Markup.Escape(job.CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)),
+                    Markup.Escape(job.Type),
+                    StatusMarkup(job.Status),
+                    Markup.Escape(job.Id.ToString()),
+                    Markup.Escape(string.Join(", ", job.Tags)),
+                    Markup.Escape(job.ImageUrl ?? string.Empty));
+            }
+
+            var console = Console();
+            console.Write(table);
+            console.WriteLine(page.NextCursor is null ? "(end of feed)" : $"next page: --cursor {page.NextCursor}");
+        }
+
+        public async Task<T> WithProgressAsync<T>(bool json, string message, Func<Task<T>> work)
+        {
+            if (json || !interactive)
+            {
+                return await work().ConfigureAwait(false);
+            }
+
+            return await Console().Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
+        }
+
+        public IAnsiConsole Console() => AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(stdout),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+
+        private static string StatusMarkup(GenerationStatus status) => status switch
+        {
+            GenerationStatus.Completed => "[green]completed[/]",
+            GenerationStatus.Failed => "[red]failed[/]",
+            GenerationStatus.Canceled => "[grey]canceled[/]",
+            GenerationStatus.Processing => "[yellow]processing[/]",
+            _ => "[blue]queued[/]",
+        };
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Stefna.Samples.Console;
+
+/// <summary>Composes the SDK for the CLI: every generation type, the chosen store, storage and provider.</summary>
+internal static class StefnaComposition
+{
+    public static ServiceProvider Build(CliSettings settings, TextWriter log)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(logging =>
+        {
+            logging.SetMinimumLevel(settings.Verbose ? LogLevel.Information : LogLevel.Warning);
+            logging.AddProvider(new OneLineLoggerProvider(log));
+        });
+
+        var stefna = services.AddStefna(options => options.RunWorker = settings.RunWorker)
+            .AddNeoGlitch()
+            .AddEmotionMask()
+            .AddPresets()
+            .AddGhibliReaction()
+            .AddCustomPrompt();
+
+        var data = Path.GetFullPath(settings.DataDirectory);
+        stefna.UseSqlite(Path.Combine(data, "stefna.db"));
+        stefna.UseLocalFileStorage(Path.Combine(data, "images"));
+
+        var cloudinary = settings.Cloudinary ?? Environment.GetEnvironmentVariable("CLOUDINARY_URL");
+        if (!string.IsNullOrWhiteSpace(cloudinary))
+        {
+            try
+            {
+                stefna.UseCloudinary(cloudinary, settings.CloudinaryApiBase);
+            }
+            catch (FormatException ex)
+            {
+                throw new CliException(ex.Message);
+            }
+        }
+
+        switch (settings.Provider.ToLowerInvariant())
+        {
+            case "offline":
+                stefna.UseOfflineProvider();
+                break;
+            default:
+                throw new CliException($"Unknown provider '{settings.Provider}'. Use offline or aimlapi.");
+        }
+
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>Logs as single lines on stderr, so stdout stays clean for --json.</summary>
+    private sealed class OneLineLoggerProvider(TextWriter writer) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new OneLineLogger(writer);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class OneLineLogger(TextWriter writer) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (writer)
+                {
+                    writer.WriteLine($"{logLevel.ToString().ToLowerInvariant()}: {formatter(state, exception)}");
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A failure the CLI reports as one line and a non-zero exit code.</summary>
+internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
