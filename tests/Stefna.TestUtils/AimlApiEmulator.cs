@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Stefna.TestUtils;
+
+/// <summary>How the emulator returns a successful generation.</summary>
+public enum AimlImageFormat
+{
+    /// <summary><c>{"data":[{"url":…}]}</c>, the URL served by the emulator itself.</summary>
+    DataUrl,
+
+    /// <summary><c>{"data":[{"b64_json":…}]}</c>.</summary>
+    DataB64Json,
+
+    /// <summary><c>{"images":[{"url":…,"content_type":…}]}</c> (fal-style models).</summary>
+    ImagesArray,
+}
+
+/// <summary>A canned answer the emulator plays for the next generation request (after the auth and schema checks).</summary>
+/// <param name="Status">The HTTP status.</param>
+/// <param name="Body">The body (sent verbatim), or <see langword="null"/> for the emulator's success answer.</param>
+/// <param name="RetryAfter">A <c>Retry-After</c> header value in seconds.</param>
+/// <param name="Delay">How long to wait before answering.</param>
+public sealed record AimlScriptedReply(int Status, string? Body, int? RetryAfter = null, TimeSpan? Delay = null)
+{
+    /// <summary>An OpenAI-style error: <c>{"error":{"message","type","code"}}</c>.</summary>
+    /// <param name="status">The status.</param>
+    /// <param name="message">The message.</param>
+    /// <param name="code">The error code.</param>
+    /// <param name="type">The error type.</param>
+    /// <returns>The reply.</returns>
+    public static AimlScriptedReply Error(int status, string message, string? code = null, string? type = null) =>
+        new(status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["code"] = code } }.ToJsonString());
+
+    /// <summary>The emulator's normal success answer.</summary>
+    /// <returns>The reply.</returns>
+    public static AimlScriptedReply Success() => new(200, null);
+}
+
+/// <summary>A generation request the emulator received.</summary>
+/// <param name="ReceivedAt">When it arrived (UTC).</param>
+/// <param name="Authorization">The <c>Authorization</c> header.</param>
+/// <param name="ContentType">The <c>Content-Type</c> header.</param>
+/// <param name="Body">The raw body.</param>
+/// <param name="Status">The status the emulator answered.</param>
+public sealed record AimlRecordedRequest(DateTimeOffset ReceivedAt, string? Authorization, string? ContentType, string Body, int Status)
+{
+    /// <summary>The body parsed as JSON (throws when it is not JSON).</summary>
+    public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
+}
+
+/// <summary>
+/// A loopback emulator of the AIML API image endpoint (<c>POST /v1/images/generations</c>) on a real Kestrel server
+/// bound to 127.0.0.1. It checks the bearer key and validates the JSON body against the documented schema (answering
+/// 400 with the schema errors), plays scripted replies in order, and otherwise answers a generated image in the
+/// configured <see cref="Format"/>. Image URLs it returns are served by itself under <c>/files/</c>.
+/// </summary>
+public sealed partial class AimlApiEmulator : IAsyncDisposable
+{
+    private static readonly HashSet<string> KnownFields = ["model", "prompt", "image_size", "num_images", "seed", "image_url", "strength"];
+    private static readonly HashSet<string> ImageSizes = ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"];
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<AimlScriptedReply> _script = new();
+    private readonly ConcurrentQueue<AimlRecordedRequest> _requests = new();
+    private readonly ConcurrentQueue<string> _schemaErrors = new();
+    private int _downloads;
+
+    private AimlApiEmulator(WebApplication app, string apiKey)
+    {
+        _app = app;
+        ApiKey = apiKey;
+    }
+
+    /// <summary>The base URL to configure the provider with (no trailing path).</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The key the emulator accepts.</summary>
+    public string ApiKey { get; set; }
+
+    /// <summary>The image every successful generation returns.</summary>
+    public byte[] Image { get; set; } = TestImages.Png(64, 48, seed: 7);
+
+    /// <summary>How successful generations are returned.</summary>
+    public AimlImageFormat Format { get; set; } = AimlImageFormat.DataUrl;
+
+    /// <summary>Every generation request received, in order.</summary>
+    public IReadOnlyList<AimlRecordedRequest> Requests => [.. _requests];
+
+    /// <summary>Every schema violation found in a received body.</summary>
+    public IReadOnlyList<string> SchemaErrors => [.. _schemaErrors];
+
+    /// <summary>How many times an image under <c>/files/</c> was downloaded.</summary>
+    public int ImageDownloads => Volatile.Read(ref _downloads);
+
+    /// <summary>Starts an emulator on a free loopback port.</summary>
+    /// <param name="apiKey">The key it accepts.</param>
+    /// <returns>The running emulator.</returns>
+    public static async Task<AimlApiEmulator> StartAsync(string apiKey = "aiml-test-key-5f1d2c")
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var emulator = new AimlApiEmulator(app, apiKey);
+        app.MapPost("/v1/images/generations", emulator.GenerateAsync);
+        app.MapGet("/files/{name}", (string name) =>
+        {
+            Interlocked.Increment(ref emulator._downloads);
+            return Results.Bytes(emulator.Image, "image/png");
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        emulator.BaseUrl = new Uri(address);
+        return emulator;
+    }
+
+    /// <summary>Queues replies for the next generation requests, in order.</summary>
+    /// <param name="replies">The replies.</param>
+    public void Enqueue(params AimlScriptedReply[] replies)
+    {
+        foreach (var reply in replies)
+        {
+            _script.Enqueue(reply);
+        }
+    }
+
+    /// <summary>Checks a body against the documented request schema.</summary>
+    /// <param name="body">The raw body.</param>
+    /// <returns>The violations; empty when valid.</returns>
+    public static IReadOnlyList<string> ValidateBody(string body)
+    {
+        var errors = new List<string>();
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            return [$"body is not JSON: {ex.Message}"];
+        }
+
+        if (node is not JsonObject root)
+        {
+            return ["body must be a JSON object"];
+        }
+
+        foreach (var field in root.Select(p => p.Key).Where(k => !KnownFields.Contains(k)))
+        {
+            errors.Add($"unknown field '{field}'");
+        }
+
+        RequireString(root, "model", errors, required: true);
+        RequireString(root, "prompt", errors, required: true);
+        if (root["image_size"] is { } size)
+        {
+            if (size.GetValueKind() == JsonValueKind.String)
+            {
+                if (!ImageSizes.Contains(size.GetValue<string>()))
+                {
+                    errors.Add($"image_size '{size}' is not one of {string.Join(", ", ImageSizes)}");
+                }
+            }
+            else if (size is not JsonObject { } wh || !IsInteger(wh["width"]) || !IsInteger(wh["height"]))
+            {
+                errors.Add("image_size must be a size name or {width, height} integers");
+            }
+        }
+
+        if (root.ContainsKey("num_images") && (!IsInteger(root["num_images"]) || root["num_images"]!.GetValue<long>() is < 1 or > 4))
+        {
+            errors.Add("num_images must be an integer from 1 to 4");
+        }
+
+        if (root.ContainsKey("seed") && (!IsInteger(root["seed"]) || root["seed"]!.GetValue<long>() < 0))
+        {
+            errors.Add("seed must be a non-negative integer");
+        }
+
+        var hasUrl = root.ContainsKey("image_url");
+        var hasStrength = root.ContainsKey("strength");
+        if (hasUrl != hasStrength)
+        {
+            errors.Add("image_url and strength must be given together");
+        }
+
+        if (hasUrl && RequireString(root, "image_url", errors, required: true) is { } url && !IsImageUrl(url))
+        {
+            errors.Add("image_url must be an http(s) URL or a data:image/...;base64 URL with valid base64");
+        }
+
+        if (hasStrength && (root["strength"] is not { } s || s.GetValueKind() != JsonValueKind.Number || s.GetValue<double>() is < 0 or > 1))
+        {
+            errors.Add("strength must be a number from 0 to 1");
+        }
+
+        return errors;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task GenerateAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var contentType = context.Request.ContentType;
+        int status;
+        if (authorization != "Bearer " + ApiKey)
+        {
+            status = 401;
+            await WriteAsync(context, status, """{"error":{"message":"Invalid API key provided.","type":"authentication_error","code":"invalid_api_key"}}""").ConfigureAwait(false);
+        }
+        else if (contentType is null || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            status = 415;
+            _schemaErrors.Enqueue($"Content-Type '{contentType}' is not application/json");
+            await WriteAsync(context, status, """{"error":{"message":"Content-Type must be application/json."}}""").ConfigureAwait(false);
+        }
+        else if (ValidateBody(body) is { Count: > 0 } errors)
+        {
+            status = 400;
+            foreach (var error in errors)
+            {
+                _schemaErrors.Enqueue(error);
+            }
+
+            await WriteAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["message"] = string.Join("; ", errors), ["type"] = "invalid_request_error" } }.ToJsonString()).ConfigureAwait(false);
+        }
+        else if (_script.TryDequeue(out var reply) && reply.Body is not null)
+        {
+            if (reply.Delay is { } delay)
+            {
+                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            status = reply.Status;
+            if (reply.RetryAfter is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await WriteAsync(context, status, reply.Body).ConfigureAwait(false);
+        }
+        else
+        {
+            if (reply?.Delay is { } delay)
+            {
+                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            status = 200;
+            await WriteAsync(context, status, SuccessBody(JsonNode.Parse(body)!.AsObject())).ConfigureAwait(false);
+        }
+
+        _requests.Enqueue(new AimlRecordedRequest(DateTimeOffset.UtcNow, authorization, contentType, body, status));
+    }
+
+    private string SuccessBody(JsonObject request)
+    {
+        var url = new Uri(BaseUrl, $"/files/{Guid.NewGuid():N}.png").AbsoluteUri;
+        var seed = request["seed"]?.GetValue<long>() ?? 42;
+        JsonObject answer = Format switch
+        {
+            AimlImageFormat.DataB64Json => new() { ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(Image) }), ["seed"] = seed },
+            AimlImageFormat.ImagesArray => new()
+            {
+                ["images"] = new JsonArray(new JsonObject { ["url"] = url, ["width"] = 64, ["height"] = 48, ["content_type"] = "image/png" }),
+                ["seed"] = seed,
+                ["has_nsfw_concepts"] = new JsonArray(false),
+            },
+            _ => new() { ["data"] = new JsonArray(new JsonObject { ["url"] = url }), ["seed"] = seed },
+        };
+        return answer.ToJsonString();
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, string body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static string? RequireString(JsonObject root, string name, List<string> errors, bool required)
+    {
+        if (root[name] is { } value && value.GetValueKind() == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetValue<string>()))
+        {
+            return value.GetValue<string>();
+        }
+
+        if (required || root.ContainsKey(name))
+        {
+            errors.Add($"{name} is required and must be a non-empty string");
+        }
+
+        return null;
+    }
+
+    private static bool IsInteger(JsonNode? node) =>
+        node is not null && node.GetValueKind() == JsonValueKind.Number && long.TryParse(node.ToJsonString(), out _);
+
+    private static bool IsImageUrl(string url)
+    {
+        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return true;
+        }
+
+        var match = DataUrl().Match(url);
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        var payload = match.Groups["data"].Value;
+        var buffer = new byte[payload.Length];
+        return Convert.TryFromBase64String(payload, buffer, out var written) && written > 0;
+    }
+
+    [GeneratedRegex("^data:image/(png|jpeg|webp|gif);base64,(?<data>[A-Za-z0-9+/=]+)$")]
+    private static partial Regex DataUrl();
+}

@@ -1,0 +1,242 @@
+using Stefna.Sdk;
+using Stefna.Sdk.Generators;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.TestUtils;
+
+/// <summary>
+/// An <see cref="IMediaStore"/> in memory for pipeline tests, with the contract's semantics: one table per type,
+/// user-scoped reads, idempotency keys unique per user and type, claims oldest-first (queued and past its back-off,
+/// or processing with an expired lease), writes guarded by the lease's attempt, requeue with a not-before time,
+/// cancel of unfinished jobs, and a keyset-paged feed across types. Thread-safe (one lock).
+/// </summary>
+public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<Guid, GenerationJob>> _tables = new(StringComparer.Ordinal);
+
+    /// <summary>The tables created by <see cref="InitializeAsync"/>.</summary>
+    public IReadOnlyCollection<string> Types
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _tables.Keys];
+            }
+        }
+    }
+
+    /// <summary>Every job of a type, whoever owns it (for assertions).</summary>
+    /// <param name="type">The type.</param>
+    /// <returns>The jobs, oldest first.</returns>
+    public IReadOnlyList<GenerationJob> All(string type)
+    {
+        lock (_gate)
+        {
+            return [.. Table(type).Values.OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)];
+        }
+    }
+
+    /// <inheritdoc />
+    public Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            foreach (var type in types)
+            {
+                _tables.TryAdd(type.Name, []);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        lock (_gate)
+        {
+            var table = Table(job.Type);
+            if (job.IdempotencyKey is not null && Find(table, job.UserId, job.IdempotencyKey) is { } existing)
+            {
+                return Task.FromResult(new InsertResult(existing, Created: false));
+            }
+
+            if (table.ContainsKey(job.Id))
+            {
+                throw new InvalidOperationException($"Job {job.Id} already exists.");
+            }
+
+            var row = new GenerationJob
+            {
+                Id = job.Id,
+                Type = job.Type,
+                UserId = job.UserId,
+                Status = GenerationStatus.Queued,
+                Prompt = job.Prompt,
+                Preset = job.Preset,
+                SourceImageUrl = job.SourceImageUrl,
+                Tags = [.. job.Tags],
+                Meta = new Dictionary<string, string>(job.Meta),
+                Columns = new Dictionary<string, string?>(job.Columns),
+                IdempotencyKey = job.IdempotencyKey,
+                CreatedAt = job.CreatedAt,
+                UpdatedAt = job.CreatedAt,
+            };
+            table.Add(row.Id, row);
+            return Task.FromResult(new InsertResult(row, Created: true));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(Find(Table(type), userId, idempotencyKey));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(Table(type).TryGetValue(id, out var job) && job.UserId == userId ? job : null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var next = Table(type).Values
+                .Where(j => (j.Status == GenerationStatus.Queued && (j.LeaseUntil is null || j.LeaseUntil <= now))
+                    || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now))
+                .OrderBy(j => j.CreatedAt)
+                .ThenBy(j => j.Id)
+                .FirstOrDefault();
+            if (next is null)
+            {
+                return Task.FromResult<JobLease?>(null);
+            }
+
+            var claimed = Put(next with { Status = GenerationStatus.Processing, Attempts = next.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now });
+            return Task.FromResult<JobLease?>(new JobLease(claimed));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Guarded(lease, (job, now) => job with { LeaseUntil = now + leaseDuration });
+
+    /// <inheritdoc />
+    public Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken) =>
+        Guarded(lease, (job, now) => job with { ProviderJobId = providerJobId, UpdatedAt = now });
+
+    /// <inheritdoc />
+    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return Guarded(lease, (job, now) =>
+        {
+            var meta = new Dictionary<string, string>(job.Meta);
+            foreach (var pair in result.Meta)
+            {
+                meta[pair.Key] = pair.Value;
+            }
+
+            return job with { Status = GenerationStatus.Completed, ImageUrl = result.ImageUrl, Meta = meta, Error = null, LeaseUntil = null, UpdatedAt = now };
+        });
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
+        Guarded(lease, (job, now) => job with { Status = GenerationStatus.Queued, Error = error, LeaseUntil = notBefore, UpdatedAt = now });
+
+    /// <inheritdoc />
+    public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken) =>
+        Guarded(lease, (job, now) => job with { Status = GenerationStatus.Failed, Error = error, LeaseUntil = null, UpdatedAt = now });
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!Table(type).TryGetValue(id, out var job) || job.UserId != userId)
+            {
+                return Task.FromResult<GenerationJob?>(null);
+            }
+
+            return Task.FromResult<GenerationJob?>(job.Status.IsTerminal()
+                ? job
+                : Put(job with { Status = GenerationStatus.Canceled, LeaseUntil = null, Error = new GenerationError(GenerationErrorCategory.Canceled, "canceled", "Canceled by its user."), UpdatedAt = _time.GetUtcNow() }));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        lock (_gate)
+        {
+            FeedCursor.TryDecode(query.Cursor, out var cursor);
+            var types = query.Types is { Count: > 0 } ? query.Types : [.. _tables.Keys];
+            var items = types.Where(_tables.ContainsKey)
+                .SelectMany(t => _tables[t].Values)
+                .Where(j => j.UserId == query.UserId)
+                .Where(j => query.Status is null || j.Status == query.Status)
+                .Where(j => query.Tag is null || j.Tags.Contains(query.Tag, StringComparer.Ordinal))
+                .Where(j => cursor is not { } c || j.CreatedAt < c.CreatedAt || (j.CreatedAt == c.CreatedAt && j.Id.CompareTo(c.Id) < 0))
+                .OrderByDescending(j => j.CreatedAt)
+                .ThenByDescending(j => j.Id)
+                .Take(query.Limit + 1)
+                .ToList();
+            var more = items.Count > query.Limit;
+            var page = items.Take(query.Limit).ToList();
+            return Task.FromResult(new FeedPage(page, more ? new FeedCursor(page[^1].CreatedAt, page[^1].Id).Encode() : null));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult((long)Table(type).Values.Count(j => j.Status is GenerationStatus.Queued or GenerationStatus.Processing));
+        }
+    }
+
+    private Task<bool> Guarded(JobLease lease, Func<GenerationJob, DateTimeOffset, GenerationJob> change)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        lock (_gate)
+        {
+            // A write holds only while the row is still processing under the lease's attempt.
+            if (!Table(lease.Type).TryGetValue(lease.Id, out var job) || job.Status != GenerationStatus.Processing || job.Attempts != lease.Attempt)
+            {
+                return Task.FromResult(false);
+            }
+
+            Put(change(job, _time.GetUtcNow()));
+            return Task.FromResult(true);
+        }
+    }
+
+    private GenerationJob Put(GenerationJob job)
+    {
+        Table(job.Type)[job.Id] = job;
+        return job;
+    }
+
+    private Dictionary<Guid, GenerationJob> Table(string type) =>
+        _tables.TryGetValue(type, out var table) ? table : throw new InvalidOperationException($"The table of '{type}' was not initialized.");
+
+    private static GenerationJob? Find(Dictionary<Guid, GenerationJob> table, string userId, string key) =>
+        table.Values.FirstOrDefault(j => j.UserId == userId && j.IdempotencyKey == key);
+}
