@@ -44,6 +44,22 @@ internal static class StefnaComposition
             case "offline":
                 stefna.UseOfflineProvider();
                 break;
+            case "aimlapi":
+                Uri? providerBase = null;
+                if (settings.ProviderBase is { } text && !Uri.TryCreate(text, UriKind.Absolute, out providerBase))
+                {
+                    throw new CliException($"--provider-base '{text}' is not an absolute URL.");
+                }
+
+                // The key comes from AIMLAPI_KEY; a missing key fails option validation with a message naming it.
+                stefna.UseAimlApi(o =>
+                {
+                    if (providerBase is not null)
+                    {
+                        o.BaseUrl = providerBase;
+                    }
+                });
+                break;
             default:
                 throw new CliException($"Unknown provider '{settings.Provider}'. Use offline or aimlapi.");
         }
