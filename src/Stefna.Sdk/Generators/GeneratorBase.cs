@@ -127,7 +127,8 @@ public abstract class GeneratorBase : IGenerator
 
     private string? NormalizePrompt(string? prompt)
     {
-        if (prompt is not null && string.IsNullOrWhiteSpace(prompt))
+        // A blank prompt given on purpose is a mistake worth naming, unless the type needs one (then say that).
+        if (prompt is not null && string.IsNullOrWhiteSpace(prompt) && !PromptRequired)
         {
             throw new GenerationValidationException("prompt", "The prompt is empty: write a prompt or leave it out.", "prompt_empty");
         }
