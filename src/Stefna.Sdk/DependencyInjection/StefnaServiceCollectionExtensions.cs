@@ -48,7 +48,18 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddSingleton<WorkSignals>();
         services.TryAddSingleton<StefnaInitializer>();
         services.TryAddSingleton<JobRunner>();
-        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<GenerationWorker>(sp));
+        // GenerationWorker's constructor is internal, which ActivatorUtilities cannot see: construct it explicitly.
+        services.TryAddSingleton(sp => new GenerationWorker(
+            sp.GetRequiredService<GenerationTypeRegistry>(),
+            sp.GetRequiredService<StefnaInitializer>(),
+            sp.GetRequiredService<Stefna.Sdk.Storage.IMediaStore>(),
+            sp.GetRequiredService<JobRunner>(),
+            sp.GetRequiredService<WorkSignals>(),
+            sp.GetServices<Stefna.Sdk.Storage.IJobNotificationSource>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<StefnaOptions>>(),
+            sp.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationWorker>>()));
         services.TryAddSingleton<IGenerationPipeline, GenerationPipeline>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StefnaHostedService>());
         return new StefnaBuilder(services);
