@@ -1,0 +1,408 @@
+// Stefna benchmarks. `queue`: P1 (SDK queue throughput vs a hand-written Npgsql SKIP LOCKED loop and vs
+// Hangfire.PostgreSql) and P6 (status read p99 vs a raw primary-key SELECT), all on one database in one run.
+//   dotnet run -c Release --project bench/Stefna.Benchmarks -- queue [--postgres "<conn>"] [--jobs N] [--repeats R] [--reads M]
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Stefna.Benchmarks;
+using Stefna.Sdk;
+using Stefna.Sdk.Pipeline;
+using Stefna.Sdk.Postgres;
+
+if (args.Length == 0 || args[0] != "queue")
+{
+    Console.Error.WriteLine("usage: queue [--postgres <conn>] [--jobs N] [--repeats R] [--reads M]");
+    return 2;
+}
+
+var postgres = Arg("--postgres") ?? Environment.GetEnvironmentVariable("STEFNA_TEST_POSTGRES");
+var jobs = int.Parse(Arg("--jobs") ?? "2000", CultureInfo.InvariantCulture);
+var repeats = int.Parse(Arg("--repeats") ?? "3", CultureInfo.InvariantCulture);
+var reads = int.Parse(Arg("--reads") ?? "5000", CultureInfo.InvariantCulture);
+const int Concurrency = 4;
+
+string? stateDir = null;
+if (postgres is null)
+{
+    stateDir = Path.Combine(Path.GetTempPath(), "stefna-bench-pg");
+    postgres = StartServer(stateDir);
+}
+
+var database = "stefna_bench_" + Guid.NewGuid().ToString("N")[..12];
+await AdminAsync(postgres, $"CREATE DATABASE {database}");
+var connectionString = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {CpuModel()}");
+Console.WriteLine($"postgres: {await ScalarAsync<string>(connectionString, "SHOW server_version")}; jobs per run {jobs}; worker concurrency {Concurrency}; repeats {repeats} (medians)");
+
+try
+{
+    await using var sdk = await SdkHost.CreateAsync(connectionString, Concurrency);
+    await RawQueue.PrepareAsync(connectionString);
+
+    // Warm-up: JIT, pools, plans.
+    await sdk.RunAsync(200);
+    await RawQueue.RunAsync(connectionString, 200, Concurrency);
+
+    var sdkRates = new List<double>();
+    var rawRates = new List<double>();
+    for (var r = 0; r < repeats; r++)
+    {
+        // Alternate the order so neither side always runs on a warmer/colder database.
+        if (r % 2 == 0)
+        {
+            sdkRates.Add(await sdk.RunAsync(jobs));
+            rawRates.Add(await RawQueue.RunAsync(connectionString, jobs, Concurrency));
+        }
+        else
+        {
+            rawRates.Add(await RawQueue.RunAsync(connectionString, jobs, Concurrency));
+            sdkRates.Add(await sdk.RunAsync(jobs));
+        }
+
+        Console.WriteLine($"  run {r + 1}: sdk {sdkRates[^1]:F0} jobs/s, raw {rawRates[^1]:F0} jobs/s");
+    }
+
+    var hangfireRates = new List<double>();
+    using (var hangfire = HangfireHost.Create(connectionString, Concurrency))
+    {
+        await hangfire.RunAsync(200);
+        for (var r = 0; r < repeats; r++)
+        {
+            hangfireRates.Add(await hangfire.RunAsync(jobs));
+            Console.WriteLine($"  run {r + 1}: hangfire {hangfireRates[^1]:F0} jobs/s");
+        }
+    }
+
+    var sdkRate = Median(sdkRates);
+    var rawRate = Median(rawRates);
+    var hangfireRate = Median(hangfireRates);
+    Console.WriteLine($"P1 sdk throughput: {sdkRate:F0} jobs/s (submit + claim + complete, {jobs} jobs)");
+    Console.WriteLine($"P1 raw Npgsql SKIP LOCKED throughput: {rawRate:F0} jobs/s");
+    Console.WriteLine($"P1 Hangfire.PostgreSql throughput: {hangfireRate:F0} jobs/s");
+    Console.WriteLine($"P1 sdk/raw throughput ratio: {sdkRate / rawRate:F2} (goal >= 0.80)");
+    Console.WriteLine($"P1 sdk/hangfire throughput ratio: {sdkRate / hangfireRate:F2} (goal >= 3.00)");
+
+    // P6: status reads of completed jobs, alternating SDK and raw per batch.
+    var ids = await sdk.SampleIdsAsync(500);
+    var sdkP99 = new List<double>();
+    var rawP99 = new List<double>();
+    await StatusReads.SdkAsync(sdk, ids, 1000);
+    await StatusReads.RawAsync(connectionString, ids, 1000);
+    for (var r = 0; r < repeats; r++)
+    {
+        sdkP99.Add(await StatusReads.SdkAsync(sdk, ids, reads));
+        rawP99.Add(await StatusReads.RawAsync(connectionString, ids, reads));
+        Console.WriteLine($"  run {r + 1}: status p99 sdk {sdkP99[^1]:F1} µs, raw {rawP99[^1]:F1} µs");
+    }
+
+    var sdkP = Median(sdkP99);
+    var rawP = Median(rawP99);
+    Console.WriteLine($"P6 status read p99: sdk {sdkP:F1} µs, raw primary-key SELECT {rawP:F1} µs ({reads} reads per run)");
+    Console.WriteLine($"P6 sdk/raw p99 ratio: {sdkP / rawP:F2} (goal <= 1.20)");
+}
+finally
+{
+    NpgsqlConnection.ClearAllPools();
+    await AdminAsync(postgres, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+    if (stateDir is not null)
+    {
+        RunScript("stop-postgres.sh", stateDir);
+    }
+}
+
+return 0;
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static async Task AdminAsync(string connectionString, string sql)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand(sql, connection);
+    await command.ExecuteNonQueryAsync();
+}
+
+static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand(sql, connection);
+    return (T)(await command.ExecuteScalarAsync())!;
+}
+
+static string CpuModel()
+{
+    try
+    {
+        return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+    }
+    catch (IOException)
+    {
+        return "unknown CPU";
+    }
+}
+
+static string StartServer(string stateDir)
+{
+    var output = RunScript("start-postgres.sh", stateDir);
+    var line = output.Split('\n').LastOrDefault(l => l.StartsWith("STEFNA_TEST_POSTGRES=", StringComparison.Ordinal))
+        ?? throw new InvalidOperationException("eng/start-postgres.sh did not start PostgreSQL:\n" + output);
+    return line["STEFNA_TEST_POSTGRES=".Length..].Trim();
+}
+
+static string RunScript(string name, string stateDir)
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "eng", name)))
+    {
+        dir = dir.Parent;
+    }
+
+    if (dir is null)
+    {
+        throw new InvalidOperationException($"eng/{name} not found; pass --postgres <conn>.");
+    }
+
+    var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
+    start.ArgumentList.Add(Path.Combine(dir.FullName, "eng", name));
+    start.Environment["STEFNA_PG_DIR"] = stateDir;
+    using var process = Process.Start(start)!;
+    var text = process.StandardOutput.ReadToEnd();
+    process.WaitForExit();
+    return text;
+}
+
+/// <summary>The SDK composed as an application would: pipeline + worker + PostgreSQL store, no-op provider and storage.</summary>
+internal sealed class SdkHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private SdkHost(ServiceProvider provider) => _provider = provider;
+
+    public IGenerationPipeline Pipeline => _provider.GetRequiredService<IGenerationPipeline>();
+
+    public static async Task<SdkHost> CreateAsync(string connectionString, int concurrency)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
+            .AddGenerator<NoopGenerator>(NoopGenerator.TypeName, t => t.MaxConcurrency = concurrency)
+            .UsePostgres(connectionString)
+            .UseAssetStorage(_ => new NullAssetStorage())
+            .UseProvider(_ => new NoopProvider());
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<PostgresMediaStore>().MigrateAsync([NoopGenerator.TypeDefinition]);
+        return new SdkHost(provider);
+    }
+
+    /// <summary>Submits N jobs through the pipeline (Concurrency at a time), then lets the worker drain them.</summary>
+    /// <returns>Jobs per second over both phases.</returns>
+    public async Task<double> RunAsync(int jobs)
+    {
+        var pipeline = Pipeline;
+        var worker = _provider.GetRequiredService<GenerationWorker>();
+        var watch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+            await pipeline.SubmitAsync(new GenerationRequest { Type = NoopGenerator.TypeName, UserId = "bench-user-" + (i % 16), Prompt = "p" }, ct));
+        await worker.RunAsync(exitWhenIdle: true, CancellationToken.None);
+        watch.Stop();
+        return jobs / watch.Elapsed.TotalSeconds;
+    }
+
+    public async Task<List<(Guid Id, string User)>> SampleIdsAsync(int count)
+    {
+        var store = _provider.GetRequiredService<PostgresMediaStore>();
+        var result = new List<(Guid, string)>();
+        await using var command = store.DataSource.CreateCommand("SELECT id, user_id FROM bench_noop_media ORDER BY random() LIMIT @n");
+        command.Parameters.AddWithValue("n", count);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            result.Add((reader.GetGuid(0), reader.GetString(1)));
+        }
+
+        return result;
+    }
+
+    public async ValueTask DisposeAsync() => await _provider.DisposeAsync();
+}
+
+/// <summary>The baseline: the same queue work written by hand against Npgsql.</summary>
+internal static class RawQueue
+{
+    public static async Task PrepareAsync(string connectionString)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand("""
+            CREATE TABLE IF NOT EXISTS raw_jobs (
+                id uuid PRIMARY KEY, user_id text NOT NULL, status text NOT NULL, prompt text, meta jsonb NOT NULL DEFAULT '{}',
+                image_url text, attempts int NOT NULL DEFAULT 0, lease_until timestamptz, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
+            CREATE INDEX IF NOT EXISTS raw_jobs_claim ON raw_jobs (created_at, id) WHERE status IN ('queued','processing');
+            """);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Inserts N rows (Concurrency at a time), then Concurrency loops claim and complete until none is left.</summary>
+    public static async Task<double> RunAsync(string connectionString, int jobs, int concurrency)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var watch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
+        {
+            await using var insert = dataSource.CreateCommand("INSERT INTO raw_jobs (id, user_id, status, prompt, created_at, updated_at) VALUES (@id, @user, 'queued', 'p', now(), now())");
+            insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
+            insert.Parameters.AddWithValue("user", "bench-user-" + (i % 16));
+            await insert.ExecuteNonQueryAsync(ct);
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            while (true)
+            {
+                Guid id;
+                int attempts;
+                await using (var claim = dataSource.CreateCommand("""
+                    UPDATE raw_jobs SET status = 'processing', attempts = attempts + 1, lease_until = now() + interval '60 seconds', updated_at = now()
+                    WHERE id = (SELECT id FROM raw_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    RETURNING id, attempts
+                    """))
+                await using (var reader = await claim.ExecuteReaderAsync())
+                {
+                    if (!await reader.ReadAsync())
+                    {
+                        return;
+                    }
+
+                    id = reader.GetGuid(0);
+                    attempts = reader.GetInt32(1);
+                }
+
+                await using var complete = dataSource.CreateCommand("""
+                    UPDATE raw_jobs SET status = 'completed', image_url = @url, meta = meta || @meta::jsonb, lease_until = NULL, updated_at = now()
+                    WHERE id = @id AND status = 'processing' AND attempts = @attempts
+                    """);
+                complete.Parameters.AddWithValue("url", "null://" + id);
+                complete.Parameters.AddWithValue("meta", """{"asset_id":"x"}""");
+                complete.Parameters.AddWithValue("id", id);
+                complete.Parameters.AddWithValue("attempts", attempts);
+                await complete.ExecuteNonQueryAsync();
+            }
+        })));
+        watch.Stop();
+        return jobs / watch.Elapsed.TotalSeconds;
+    }
+}
+
+/// <summary>Hangfire.PostgreSql running the same number of no-op jobs with the same worker count.</summary>
+internal sealed class HangfireHost : IDisposable
+{
+    private readonly BackgroundJobServer _server;
+    private readonly BackgroundJobClient _client;
+
+    private HangfireHost(BackgroundJobServer server, BackgroundJobClient client)
+    {
+        _server = server;
+        _client = client;
+    }
+
+    public static HangfireHost Create(string connectionString, int workers)
+    {
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hangfire",
+            PrepareSchemaIfNecessary = true,
+            QueuePollInterval = TimeSpan.FromMilliseconds(50),
+        };
+        var storage = new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(connectionString, options), options);
+        GlobalConfiguration.Configuration.UseStorage(storage).UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+        var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = workers, SchedulePollingInterval = TimeSpan.FromSeconds(1) }, storage);
+        return new HangfireHost(server, new BackgroundJobClient(storage));
+    }
+
+    public async Task<double> RunAsync(int jobs)
+    {
+        var all = HangfireNoopJob.Reset(jobs);
+        var watch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 4 }, (_, _) =>
+        {
+            _client.Enqueue(() => HangfireNoopJob.Run());
+            return ValueTask.CompletedTask;
+        });
+        if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromMinutes(10))) != all)
+        {
+            throw new TimeoutException("Hangfire did not finish the jobs within 10 minutes.");
+        }
+
+        watch.Stop();
+        return jobs / watch.Elapsed.TotalSeconds;
+    }
+
+    public void Dispose() => _server.Dispose();
+}
+
+/// <summary>P6: p99 latency of one status read, through the SDK and as a raw primary-key SELECT.</summary>
+internal static class StatusReads
+{
+    public static async Task<double> SdkAsync(SdkHost sdk, List<(Guid Id, string User)> ids, int reads)
+    {
+        var pipeline = sdk.Pipeline;
+        var samples = new double[reads];
+        for (var i = 0; i < reads; i++)
+        {
+            var (id, user) = ids[i % ids.Count];
+            var start = Stopwatch.GetTimestamp();
+            _ = await pipeline.GetStatusAsync(NoopGenerator.TypeName, id, user) ?? throw new InvalidOperationException("missing job");
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        return P99(samples);
+    }
+
+    public static async Task<double> RawAsync(string connectionString, List<(Guid Id, string User)> ids, int reads)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var samples = new double[reads];
+        for (var i = 0; i < reads; i++)
+        {
+            var (id, _) = ids[i % ids.Count];
+            var start = Stopwatch.GetTimestamp();
+            await using (var command = dataSource.CreateCommand("SELECT * FROM bench_noop_media WHERE id = @id"))
+            {
+                command.Parameters.AddWithValue("id", id);
+                await using var reader = await command.ExecuteReaderAsync();
+                if (!await reader.ReadAsync())
+                {
+                    throw new InvalidOperationException("missing job");
+                }
+
+                var values = new object[reader.FieldCount];
+                reader.GetValues(values);
+            }
+
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        return P99(samples);
+    }
+
+    private static double P99(double[] samples)
+    {
+        Array.Sort(samples);
+        return samples[(int)Math.Ceiling(samples.Length * 0.99) - 1];
+    }
+}

@@ -1,0 +1,576 @@
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Stefna.Sdk.Generators;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Postgres;
+
+/// <summary>
+/// The production <see cref="IMediaStore"/>: one table per generation type in PostgreSQL, a queue that any number of
+/// worker hosts share (<c>FOR UPDATE SKIP LOCKED</c> claims guarded by leases and attempt numbers), LISTEN/NOTIFY
+/// wake-ups with polling as the fallback, and a unified keyset-paged feed across type tables.
+/// </summary>
+/// <remarks>
+/// Leases use the database clock (<c>now()</c>) by default, so hosts with skewed clocks agree on when a lease
+/// expires; <see cref="PostgresStoreOptions.UseDatabaseClock"/> switches to the host's <see cref="TimeProvider"/>.
+/// Store calls surface Npgsql exceptions (the core treats <see cref="DbException"/> as a retryable storage failure);
+/// after a connection breaks (server restart, terminated backend) the pool is cleared so later calls reconnect.
+/// </remarks>
+public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IAsyncDisposable, IDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PostgresStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly NotificationListener _listener;
+    private FrozenDictionary<string, TableSql> _tables = FrozenDictionary<string, TableSql>.Empty;
+    private int _disposed;
+
+    /// <summary>Creates the store from options (the DI path: <c>UsePostgres(...)</c>).</summary>
+    /// <param name="options">The options; a connection string or a data source is required.</param>
+    /// <param name="time">The host clock (used for leases only when <see cref="PostgresStoreOptions.UseDatabaseClock"/> is off).</param>
+    /// <param name="logger">The logger.</param>
+    public PostgresMediaStore(IOptions<PostgresStoreOptions> options, TimeProvider? time = null, ILogger<PostgresMediaStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        var failures = new PostgresStoreOptionsValidator().Validate(null, _options);
+        if (failures.Failed)
+        {
+            throw new OptionsValidationException(nameof(PostgresStoreOptions), typeof(PostgresStoreOptions), failures.Failures);
+        }
+
+        if (_options.DataSource is { } dataSource)
+        {
+            _dataSource = dataSource;
+        }
+        else
+        {
+            _dataSource = NpgsqlDataSource.Create(_options.ConnectionString!);
+            _ownsDataSource = true;
+        }
+
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _listener = new NotificationListener(_dataSource, _options.NotificationChannel, _time, _logger);
+    }
+
+    /// <summary>Creates the store over a data source owned by the caller (not disposed by the store).</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <param name="time">The host clock.</param>
+    /// <param name="logger">The logger.</param>
+    public PostgresMediaStore(NpgsqlDataSource dataSource, TimeProvider? time = null, ILogger<PostgresMediaStore>? logger = null)
+        : this(Options.Create(new PostgresStoreOptions { DataSource = dataSource ?? throw new ArgumentNullException(nameof(dataSource)) }), time, logger)
+    {
+    }
+
+    /// <summary>The data source the store uses.</summary>
+    public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        if (_options.MigrateOnInitialize)
+        {
+            await MigrateAsync(types, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await Guard(PostgresSchema.VerifyAsync(_dataSource, types, cancellationToken)).ConfigureAwait(false);
+            Register(types);
+        }
+    }
+
+    /// <summary>Applies the schema migrations for the given types: the shared objects, each type's table, indexes,
+    /// extra columns and catalogue. Idempotent, and serialised across hosts with a PostgreSQL advisory lock, so it is
+    /// safe to run from every host at start-up or as a separate deployment step.</summary>
+    /// <param name="types">The generation types whose tables to create or upgrade.</param>
+    /// <param name="cancellationToken">Cancels the migration (its transaction rolls back).</param>
+    /// <returns>How many versioned migrations this call applied (0 when the schema was already current).</returns>
+    public async Task<int> MigrateAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        var applied = await Guard(PostgresSchema.MigrateAsync(_dataSource, types, _logger, cancellationToken)).ConfigureAwait(false);
+        Register(types);
+        return applied;
+    }
+
+    /// <inheritdoc />
+    public async Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var sql = Table(job.Type);
+        await using (var command = _dataSource.CreateCommand(sql.Insert))
+        {
+            var p = command.Parameters;
+            p.Add(new NpgsqlParameter<Guid>("id", job.Id));
+            p.Add(new NpgsqlParameter<string>("user_id", job.UserId));
+            p.Add(Text("prompt", job.Prompt));
+            p.Add(Text("preset", job.Preset));
+            p.Add(Text("source_image_url", job.SourceImageUrl));
+            p.Add(new NpgsqlParameter<string[]>("tags", [.. job.Tags]));
+            p.Add(Json("meta", job.Meta));
+            p.Add(Text("idempotency_key", job.IdempotencyKey));
+            p.Add(new NpgsqlParameter<DateTimeOffset>("created_at", job.CreatedAt.ToUniversalTime()));
+            p.Add(new NpgsqlParameter<string>("channel", _options.NotificationChannel));
+            p.Add(new NpgsqlParameter<string>("type", sql.Definition.Name));
+            var extras = sql.Definition.ExtraColumns;
+            for (var i = 0; i < extras.Count; i++)
+            {
+                p.Add(Text("x" + i, job.Columns.TryGetValue(extras[i], out var value) ? value : null));
+            }
+
+            var inserted = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+            if (inserted is not null)
+            {
+                return new InsertResult(inserted, Created: true);
+            }
+        }
+
+        // The user already has a job with this idempotency key (ON CONFLICT waited for its insert to commit).
+        var existing = await FindByIdempotencyKeyAsync(job.Type, job.UserId, job.IdempotencyKey!, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The {job.Type} job with idempotency key '{job.IdempotencyKey}' conflicted but could not be read back.");
+        return new InsertResult(existing, Created: false);
+    }
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.FindByIdempotencyKey);
+        command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
+        command.Parameters.Add(new NpgsqlParameter<string>("idempotency_key", idempotencyKey));
+        return await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.Get);
+        command.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
+        command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
+        return await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.Claim);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        AddNow(command);
+        var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+        return job is null ? null : new JobLease(job);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var sql = Table(lease.Type);
+        return GuardedWriteAsync(sql.Renew, lease, cancellationToken, new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentException.ThrowIfNullOrEmpty(providerJobId);
+        return GuardedWriteAsync(Table(lease.Type).SetProviderJobId, lease, cancellationToken, new NpgsqlParameter<string>("provider_job_id", providerJobId));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(result);
+        return GuardedWriteAsync(Table(lease.Type).Complete, lease, cancellationToken,
+            new NpgsqlParameter<string>("image_url", result.ImageUrl), Json("meta", result.Meta));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(error);
+        var sql = Table(lease.Type);
+
+        // With the database clock, the back-off travels as a delay from the host's now, so clock skew cannot stretch it.
+        var delay = notBefore - _time.GetUtcNow();
+        return GuardedWriteAsync(sql.Requeue, lease, cancellationToken,
+            Text("error_code", error.Code),
+            Text("error_message", error.Message),
+            new NpgsqlParameter<TimeSpan>("delay", delay < TimeSpan.Zero ? TimeSpan.Zero : delay),
+            new NpgsqlParameter<DateTimeOffset>("not_before", notBefore.ToUniversalTime()),
+            new NpgsqlParameter<string>("channel", _options.NotificationChannel),
+            new NpgsqlParameter<string>("type", sql.Definition.Name));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(error);
+        return GuardedWriteAsync(Table(lease.Type).Fail, lease, cancellationToken,
+            Text("error_code", error.Code), Text("error_message", error.Message));
+    }
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.Cancel);
+        command.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
+        command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
+        AddNow(command);
+        return await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentException.ThrowIfNullOrWhiteSpace(query.UserId);
+        var limit = Math.Clamp(query.Limit, 1, FeedQuery.MaxLimit);
+        var tables = query.Types is { Count: > 0 } types
+            ? types.Distinct(StringComparer.Ordinal).Select(Table).ToArray()
+            : [.. _tables.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)];
+        if (tables.Length == 0)
+        {
+            return new FeedPage([], null);
+        }
+
+        FeedCursor? cursor = null;
+        if (query.Cursor is not null)
+        {
+            if (!FeedCursor.TryDecode(query.Cursor, out var decoded))
+            {
+                throw new ArgumentException("The feed cursor is not valid.", nameof(query));
+            }
+
+            cursor = decoded;
+        }
+
+        // Each table contributes at most limit + 1 rows through its own (user_id, created_at desc, id desc) index,
+        // then one outer sort merges them; the extra row tells whether a next page exists.
+        var filter = new StringBuilder(" WHERE user_id = @user_id");
+        if (cursor is not null)
+        {
+            filter.Append(" AND (created_at, id) < (@cursor_at, @cursor_id)");
+        }
+
+        if (query.Tag is not null)
+        {
+            filter.Append(" AND tags @> ARRAY[@tag]::text[]");
+        }
+
+        if (query.Status is not null)
+        {
+            filter.Append(" AND status = @status");
+        }
+
+        filter.Append(" ORDER BY created_at DESC, id DESC LIMIT @take");
+        var text = new StringBuilder("SELECT * FROM (");
+        await using var command = _dataSource.CreateCommand();
+        for (var i = 0; i < tables.Length; i++)
+        {
+            text.Append(i == 0 ? "(" : " UNION ALL (")
+                .Append(string.Format(System.Globalization.CultureInfo.InvariantCulture, tables[i].FeedSelectTemplate, i))
+                .Append(filter).Append(')');
+            command.Parameters.Add(new NpgsqlParameter<string>("ft_" + i, tables[i].Definition.Name));
+            var extras = tables[i].Definition.ExtraColumns;
+            for (var c = 0; c < extras.Count; c++)
+            {
+                command.Parameters.Add(new NpgsqlParameter<string>($"fx_{i}_{c}", extras[c]));
+            }
+        }
+
+        text.Append(") AS feed ORDER BY created_at DESC, id DESC LIMIT @take");
+        command.CommandText = text.ToString();
+        command.Parameters.Add(new NpgsqlParameter<string>("user_id", query.UserId));
+        command.Parameters.Add(new NpgsqlParameter<int>("take", limit + 1));
+        if (cursor is { } c0)
+        {
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("cursor_at", c0.CreatedAt));
+            command.Parameters.Add(new NpgsqlParameter<Guid>("cursor_id", c0.Id));
+        }
+
+        if (query.Tag is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string>("tag", query.Tag));
+        }
+
+        if (query.Status is { } status)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string>("status", status.ToName()));
+        }
+
+        var items = new List<GenerationJob>(limit + 1);
+        await Guard(async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                items.Add(ReadFeedRow(reader));
+            }
+        }).ConfigureAwait(false);
+
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveAt(items.Count - 1);
+            var last = items[^1];
+            next = new FeedCursor(last.CreatedAt, last.Id).Encode();
+        }
+
+        return new FeedPage(items, next);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(Table(type).CountUnfinished);
+        return await Guard(async () => (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _listener.WaitAsync(types, timeout, cancellationToken);
+
+    /// <summary>Shows where the store points, never its password.</summary>
+    /// <returns>A description.</returns>
+    public override string ToString()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        return $"PostgresMediaStore(Host={builder.Host}; Port={builder.Port}; Database={builder.Database}; Channel={_options.NotificationChannel})";
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private void Register(IReadOnlyList<GenerationTypeDefinition> types)
+    {
+        // Copy-on-write: readers never lock; a later InitializeAsync may add types (a new table on a live database).
+        lock (_listener)
+        {
+            var tables = new Dictionary<string, TableSql>(_tables, StringComparer.Ordinal);
+            foreach (var type in types)
+            {
+                tables[type.Name] = new TableSql(type, _options.UseDatabaseClock);
+            }
+
+            _tables = tables.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+    }
+
+    private TableSql Table(string type) =>
+        _tables.TryGetValue(type, out var sql)
+            ? sql
+            : throw new InvalidOperationException($"The generation type '{type}' has no table in this store; call InitializeAsync with its definition first.");
+
+    private async Task<bool> GuardedWriteAsync(string text, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using var command = _dataSource.CreateCommand(text);
+        command.Parameters.Add(new NpgsqlParameter<Guid>("id", lease.Id));
+        command.Parameters.Add(new NpgsqlParameter<int>("attempt", lease.Attempt));
+        AddNow(command);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        return await Guard(async () => await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1).ConfigureAwait(false);
+    }
+
+    private void AddNow(NpgsqlCommand command)
+    {
+        if (!_options.UseDatabaseClock)
+        {
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", _time.GetUtcNow().ToUniversalTime()));
+        }
+    }
+
+    private Task<GenerationJob?> QuerySingleAsync(NpgsqlCommand command, TableSql sql, CancellationToken cancellationToken) =>
+        Guard(async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader, sql.Definition) : null;
+        });
+
+    private Task Guard(Task task) => Guard(async () =>
+    {
+        await task.ConfigureAwait(false);
+        return true;
+    });
+
+    private Task<T> Guard<T>(Task<T> task) => Guard(() => task);
+
+    private Task Guard(Func<Task> action) => Guard(async () =>
+    {
+        await action().ConfigureAwait(false);
+        return true;
+    });
+
+    // Lets Npgsql exceptions through, but first drops pooled connections that a server restart or a terminated
+    // backend has broken, so one failure does not become one failure per idle pooled connection.
+    private async Task<T> Guard<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (IsConnectionLoss(ex))
+        {
+            Log.PoolCleared(_logger, (ex as PostgresException)?.SqlState ?? "connection lost");
+            _dataSource.Clear();
+            throw;
+        }
+    }
+
+    private static bool IsConnectionLoss(NpgsqlException exception) => exception switch
+    {
+        // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection-exception class 08.
+        PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03" || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+        _ => exception.InnerException is IOException or System.Net.Sockets.SocketException || exception.IsTransient,
+    };
+
+    private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition)
+    {
+        var extras = definition.ExtraColumns;
+        Dictionary<string, string?>? columns = null;
+        if (extras.Count > 0)
+        {
+            columns = new Dictionary<string, string?>(extras.Count, StringComparer.Ordinal);
+            for (var i = 0; i < extras.Count; i++)
+            {
+                var ordinal = TableSql.CommonColumnCount + i;
+                columns[extras[i]] = reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+            }
+        }
+
+        return ReadCommon(reader, 0, definition.Name, columns);
+    }
+
+    private static GenerationJob ReadFeedRow(NpgsqlDataReader reader)
+    {
+        var type = reader.GetString(0);
+        Dictionary<string, string?>? columns = null;
+        var extraOrdinal = 1 + TableSql.CommonColumnCount;
+        if (!reader.IsDBNull(extraOrdinal))
+        {
+            columns = new Dictionary<string, string?>(StringComparer.Ordinal);
+            using var document = JsonDocument.Parse(reader.GetString(extraOrdinal));
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                columns[property.Name] = property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.GetString();
+            }
+        }
+
+        return ReadCommon(reader, 1, type, columns);
+    }
+
+    private static GenerationJob ReadCommon(NpgsqlDataReader reader, int o, string type, Dictionary<string, string?>? columns)
+    {
+        var errorCode = NullableString(reader, o + 9);
+        return new GenerationJob
+        {
+            Id = reader.GetGuid(o),
+            Type = type,
+            UserId = reader.GetString(o + 1),
+            Status = GenerationStatusNames.Parse(reader.GetString(o + 2)),
+            Prompt = NullableString(reader, o + 3),
+            Preset = NullableString(reader, o + 4),
+            SourceImageUrl = NullableString(reader, o + 5),
+            ImageUrl = NullableString(reader, o + 6),
+            Tags = reader.IsDBNull(o + 7) ? [] : reader.GetFieldValue<string[]>(o + 7),
+            Meta = reader.IsDBNull(o + 8) ? new Dictionary<string, string>() : ParseMeta(reader.GetString(o + 8)),
+            Error = errorCode is null ? null : new GenerationError(GenerationError.CategoryFromCode(errorCode), errorCode, NullableString(reader, o + 10) ?? string.Empty),
+            Attempts = reader.GetInt32(o + 11),
+            LeaseUntil = reader.IsDBNull(o + 12) ? null : reader.GetFieldValue<DateTimeOffset>(o + 12),
+            ProviderJobId = NullableString(reader, o + 13),
+            IdempotencyKey = NullableString(reader, o + 14),
+            LegacyId = NullableString(reader, o + 15),
+            CreatedAt = reader.GetFieldValue<DateTimeOffset>(o + 16),
+            UpdatedAt = reader.GetFieldValue<DateTimeOffset>(o + 17),
+            Columns = columns ?? EmptyColumns,
+        };
+    }
+
+    private static readonly IReadOnlyDictionary<string, string?> EmptyColumns = FrozenDictionary<string, string?>.Empty;
+
+    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    // Legacy rows may carry numbers, booleans or objects in meta: those keep their JSON text.
+    private static Dictionary<string, string> ParseMeta(string json)
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            return meta;
+        }
+
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            switch (property.Value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    meta[property.Name] = property.Value.GetString()!;
+                    break;
+                case JsonValueKind.Null:
+                    break;
+                default:
+                    meta[property.Name] = property.Value.GetRawText();
+                    break;
+            }
+        }
+
+        return meta;
+    }
+
+    private static NpgsqlParameter Text(string name, string? value) =>
+        new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter Json(string name, IReadOnlyDictionary<string, string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + values.Count * 32);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var pair in values)
+            {
+                writer.WriteString(pair.Key, pair.Value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return new NpgsqlParameter(name, NpgsqlDbType.Jsonb) { Value = Encoding.UTF8.GetString(buffer.WrittenSpan) };
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Stefna.Sdk.Postgres;
+
+/// <summary>Options of <see cref="PostgresMediaStore"/>. Validated at start-up.</summary>
+public sealed partial class PostgresStoreOptions
+{
+    /// <summary>The Npgsql connection string. Required unless <see cref="DataSource"/> is set. Never logged, and
+    /// <see cref="ToString"/> shows it without its password.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>A data source owned by the application; takes precedence over <see cref="ConnectionString"/> and is
+    /// not disposed by the store.</summary>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>The LISTEN/NOTIFY channel that tells workers in every host that work arrived. Stores sharing a
+    /// database share a channel unless given their own. Default <c>stefna_jobs</c>.</summary>
+    public string NotificationChannel { get; set; } = "stefna_jobs";
+
+    /// <summary>Whether leases, back-offs and <c>updated_at</c> use the database clock (<c>now()</c>), so hosts whose
+    /// clocks disagree still agree on when a lease expires. Default <see langword="true"/>; set
+    /// <see langword="false"/> to use the host's <see cref="TimeProvider"/> (e.g. a fake clock in tests).</summary>
+    public bool UseDatabaseClock { get; set; } = true;
+
+    /// <summary>Whether <see cref="PostgresMediaStore.InitializeAsync"/> applies schema migrations. Default
+    /// <see langword="true"/>; turn off where migrations run as a separate deployment step
+    /// (<see cref="PostgresMediaStore.MigrateAsync"/>), and the store then only checks that the tables exist.</summary>
+    public bool MigrateOnInitialize { get; set; } = true;
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, UseDatabaseClock = {UseDatabaseClock} }}";
+
+    /// <summary>A connection string with its password removed, safe to show.</summary>
+    /// <param name="connectionString">The connection string.</param>
+    /// <returns>The connection string without its password, or a placeholder when it cannot be parsed.</returns>
+    internal static string? Redact(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            if (builder.Password is not null)
+            {
+                builder.Password = "***";
+            }
+
+            return builder.ConnectionString;
+        }
+        catch (ArgumentException)
+        {
+            return "(unparseable connection string)";
+        }
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    internal static partial Regex ChannelPattern();
+}
+
+/// <summary>Checks <see cref="PostgresStoreOptions"/> at start-up. Messages never include the connection string.</summary>
+internal sealed class PostgresStoreOptionsValidator : IValidateOptions<PostgresStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PostgresStoreOptions options)
+    {
+        var failures = new List<string>();
+        if (options.DataSource is null)
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                failures.Add("A PostgreSQL connection is required: pass a connection string or NpgsqlDataSource to UsePostgres(...).");
+            }
+            else
+            {
+                try
+                {
+                    var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+                    if (string.IsNullOrWhiteSpace(builder.Host))
+                    {
+                        failures.Add("The PostgreSQL connection string names no Host.");
+                    }
+                }
+                catch (ArgumentException ex)
+                {
+                    // The parser's message names the bad keyword, not the value.
+                    failures.Add($"The PostgreSQL connection string is not valid: {ex.Message}");
+                }
+            }
+        }
+
+        if (!PostgresStoreOptions.ChannelPattern().IsMatch(options.NotificationChannel ?? string.Empty))
+        {
+            failures.Add($"NotificationChannel must match {PostgresStoreOptions.ChannelPattern()}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text;
+using Stefna.Sdk.Generators;
+
+namespace Stefna.Sdk.Postgres;
+
+/// <summary>The statements of one type table, built once from its validated definition.</summary>
+internal sealed class TableSql
+{
+    // Column order of every SELECT/RETURNING list; Read() relies on it.
+    internal const string CommonColumns =
+        "id, user_id, status, prompt, preset, source_image_url, image_url, tags, meta, error_code, error_message, " +
+        "attempts, lease_until, provider_job_id, idempotency_key, legacy_id, created_at, updated_at";
+
+    internal const int CommonColumnCount = 18;
+
+    public TableSql(GenerationTypeDefinition definition, bool databaseClock)
+    {
+        Definition = definition;
+        var t = PostgresSchema.Identifier(definition.TableName);
+        var extras = definition.ExtraColumns.Select(PostgresSchema.Identifier).ToArray();
+        var columns = CommonColumns + string.Concat(extras.Select(c => ", " + c));
+        Columns = columns;
+
+        // The clock for leases and updated_at: the database's, so skewed hosts agree, or the host's (@now).
+        var now = databaseClock ? "now()" : "@now";
+
+        var insertColumns = new StringBuilder("id, user_id, status, prompt, preset, source_image_url, tags, meta, idempotency_key, created_at, updated_at");
+        var insertValues = new StringBuilder("@id, @user_id, 'queued', @prompt, @preset, @source_image_url, @tags, @meta, @idempotency_key, @created_at, @created_at");
+        for (var i = 0; i < extras.Length; i++)
+        {
+            insertColumns.Append(", ").Append(extras[i]);
+            insertValues.Append(", @x").Append(i);
+        }
+
+        // The notification rides on RETURNING: it is sent only when a row was inserted, on commit.
+        Insert = $"""
+            INSERT INTO {t} ({insertColumns}) VALUES ({insertValues})
+            ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING {columns}, pg_notify(@channel, @type)::text
+            """;
+        FindByIdempotencyKey = $"SELECT {columns} FROM {t} WHERE user_id = @user_id AND idempotency_key = @idempotency_key";
+        Get = $"SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id";
+
+        // One statement: pick the oldest claimable row, skipping rows other workers hold locked, and take it.
+        Claim = $"""
+            UPDATE {t} SET status = 'processing', attempts = attempts + 1, lease_until = {now} + @lease, updated_at = {now}
+            WHERE id = (
+                SELECT id FROM {t}
+                WHERE {PostgresSchema.UnfinishedPredicate}
+                  AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
+                    OR (status = 'processing' AND lease_until < {now}))
+                ORDER BY created_at, id
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+            RETURNING {columns}
+            """;
+
+        const string guard = "WHERE id = @id AND status = 'processing' AND attempts = @attempt";
+        Renew = $"UPDATE {t} SET lease_until = {now} + @lease, updated_at = {now} {guard}";
+        SetProviderJobId = $"UPDATE {t} SET provider_job_id = @provider_job_id, updated_at = {now} {guard}";
+        Complete = $"UPDATE {t} SET status = 'completed', image_url = @image_url, meta = meta || @meta, lease_until = NULL, updated_at = {now} {guard}";
+        Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}";
+        Requeue = $"""
+            UPDATE {t} SET status = 'queued', error_code = @error_code, error_message = @error_message,
+                lease_until = {(databaseClock ? "now() + @delay" : "@not_before")}, updated_at = {now}
+            {guard}
+            RETURNING pg_notify(@channel, @type)::text
+            """;
+
+        // One round trip: cancel when unfinished; otherwise read the row as it is.
+        Cancel = $"""
+            WITH canceled AS (
+                UPDATE {t} SET status = 'canceled', lease_until = NULL, updated_at = {now}
+                WHERE id = @id AND user_id = @user_id AND {PostgresSchema.UnfinishedPredicate}
+                RETURNING {columns})
+            SELECT * FROM canceled
+            UNION ALL
+            SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id AND NOT EXISTS (SELECT 1 FROM canceled)
+            """;
+        CountUnfinished = $"SELECT count(*) FROM {t} WHERE {PostgresSchema.UnfinishedPredicate}";
+
+        var extraJson = extras.Length == 0
+            ? "NULL::jsonb"
+            : "jsonb_build_object(" + string.Join(", ", definition.ExtraColumns.Select((c, i) => $"@fx_{{0}}_{i}, {extras[i]}")) + ")";
+        FeedSelectTemplate = $"SELECT @ft_{{0}}::text AS type, {CommonColumns}, {extraJson} AS extra FROM {t}";
+    }
+
+    public GenerationTypeDefinition Definition { get; }
+
+    public string Columns { get; }
+
+    public string Insert { get; }
+
+    public string FindByIdempotencyKey { get; }
+
+    public string Get { get; }
+
+    public string Claim { get; }
+
+    public string Renew { get; }
+
+    public string SetProviderJobId { get; }
+
+    public string Complete { get; }
+
+    public string Fail { get; }
+
+    public string Requeue { get; }
+
+    public string Cancel { get; }
+
+    public string CountUnfinished { get; }
+
+    /// <summary>The feed's per-table select; <c>{0}</c> is the table's position in the query (for its parameters).</summary>
+    public string FeedSelectTemplate { get; }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Npgsql;
+using Stefna.TestUtils;
+
+namespace Stefna.Sdk.Postgres.Tests;
+
+public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    [Fact]
+    public async Task An_insert_through_another_store_wakes_a_waiting_worker_at_once()
+    {
+        var type = TestTypes.Unique("n");
+        await using var listener = new PostgresMediaStore(database.CreateDataSource());
+        await using var writer = new PostgresMediaStore(database.CreateDataSource());
+        await listener.InitializeAsync([type], CancellationToken.None);
+        await writer.InitializeAsync([type], CancellationToken.None);
+
+        // First wait starts the listening connection; give it time to LISTEN before the insert.
+        await listener.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(2), CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+        var wait = listener.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(60), CancellationToken.None);
+        await writer.InsertAsync(TestTypes.Job(type), CancellationToken.None);
+        var finished = await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(30)));
+
+        Assert.Same(wait, finished);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_wait_with_no_notification_ends_at_its_timeout()
+    {
+        var type = TestTypes.Unique("idle");
+        await using var store = new PostgresMediaStore(database.CreateDataSource());
+        await store.InitializeAsync([type], CancellationToken.None);
+        await store.WaitForWorkAsync([type.Name], TimeSpan.FromMilliseconds(500), CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+        await store.WaitForWorkAsync([type.Name], TimeSpan.FromMilliseconds(700), CancellationToken.None);
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(600), $"returned after {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task After_the_pool_connections_are_terminated_the_store_recovers_and_the_listener_reconnects()
+    {
+        var type = TestTypes.Unique("term");
+        var tagged = new NpgsqlConnectionStringBuilder(database.ConnectionString) { ApplicationName = "stefna-terminated" }.ConnectionString;
+        await using var store = new PostgresMediaStore(NpgsqlDataSource.Create(tagged));
+        await using var writer = new PostgresMediaStore(database.CreateDataSource());
+        await store.InitializeAsync([type], CancellationToken.None);
+        await writer.InitializeAsync([type], CancellationToken.None);
+        var job = TestTypes.Job(type);
+        await store.InsertAsync(job, CancellationToken.None);
+
+        // Fill the pool with several idle connections and start the listener.
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None)));
+        await store.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        var killed = await TestTypes.ScalarAsync<long>(database.ConnectionString,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'stefna-terminated'");
+        Assert.True(killed >= 2);
+
+        var failures = 0;
+        GenerationJob? read = null;
+        for (var i = 0; i < 10 && read is null; i++)
+        {
+            try
+            {
+                read = await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None);
+            }
+            catch (NpgsqlException)
+            {
+                failures++;
+            }
+        }
+
+        Assert.NotNull(read);
+        Assert.True(failures <= 1, $"{failures} calls failed after the terminate; broken pooled connections leaked into later calls");
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.NotNull(await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None));
+        }
+
+        // The listener reconnects: a new insert elsewhere still wakes a waiter (well before the long timeout).
+        var deadline = Stopwatch.StartNew();
+        var woke = false;
+        while (!woke && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var wait = store.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(60), CancellationToken.None);
+            await Task.Delay(200);
+            await writer.InsertAsync(TestTypes.Job(type), CancellationToken.None);
+            woke = await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(5))) == wait;
+        }
+
+        Assert.True(woke, "no notification reached the store after its listening connection was terminated");
+    }
+}

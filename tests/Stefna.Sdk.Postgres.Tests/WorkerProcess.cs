@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Stefna.TestUtils;
+
+namespace Stefna.Sdk.Postgres.Tests;
+
+/// <summary>A worker host (tests/Stefna.Sdk.Postgres.WorkerHost) running as its own OS process.</summary>
+internal sealed class WorkerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private WorkerProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return string.Join('\n', _lines);
+            }
+        }
+    }
+
+    public static WorkerProcess Start(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Stefna.Sdk.Postgres.WorkerHost.dll");
+        Assert.True(File.Exists(dll), $"worker host not built next to the tests: {dll}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new WorkerProcess(Process.Start(start)!);
+    }
+
+    public async Task WaitReadyAsync(TimeSpan timeout)
+    {
+        if (await Task.WhenAny(_ready.Task, Task.Delay(timeout)) != _ready.Task)
+        {
+            throw new TimeoutException($"worker {Id} did not get ready within {timeout}. Output:\n{Output}");
+        }
+    }
+
+    public void Go() => _process.StandardInput.WriteLine("go");
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"worker {Id} did not exit within {timeout}. Output:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, no lease is handed back.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lines)
+        {
+            _lines.Add(line);
+        }
+
+        if (line.StartsWith("READY", StringComparison.Ordinal))
+        {
+            _ready.TrySetResult();
+        }
+    }
+}
