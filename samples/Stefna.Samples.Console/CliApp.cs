@@ -303,7 +303,9 @@ internal static class CliApp
 
         public Option<string?> CloudinaryApiBase { get; } = new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true };
 
-        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase];
+        public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string for jobs (or env STEFNA_POSTGRES); the embedded SQLite file otherwise.", Recursive = true };
+
+        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
     private sealed class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
@@ -323,6 +325,7 @@ internal static class CliApp
                     Verbose = parse.GetValue(g.Verbose),
                     Cloudinary = parse.GetValue(g.Cloudinary),
                     CloudinaryApiBase = parse.GetValue(g.CloudinaryApiBase),
+                    Postgres = parse.GetValue(g.Postgres),
                 };
                 await using var services = StefnaComposition.Build(settings, stderr);
                 return await body(services, json).ConfigureAwait(false);
@@ -335,7 +338,7 @@ internal static class CliApp
             {
                 return Fail($"{ex.Code}: {ex.Message}");
             }
-            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or System.Data.Common.DbException)
             {
                 return Fail(ex.Message);
             }
@@ -415,13 +418,23 @@ internal static class CliApp
             return await Console().Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
         }
 
-        public IAnsiConsole Console() => AnsiConsole.Create(new AnsiConsoleSettings
+        public IAnsiConsole Console()
         {
-            Out = new AnsiConsoleOutput(stdout),
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
-        });
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(stdout),
+                Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+            });
+            if (!interactive)
+            {
+                // Piped output is read by scripts and people alike: don't wrap URLs and ids at 80 columns.
+                console.Profile.Width = 240;
+            }
+
+            return console;
+        }
 
         private static string StatusMarkup(GenerationStatus status) => status switch
         {

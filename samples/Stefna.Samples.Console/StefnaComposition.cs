@@ -22,8 +22,19 @@ internal static class StefnaComposition
             .AddGhibliReaction()
             .AddCustomPrompt();
 
+        // Jobs: PostgreSQL when given (production, any number of hosts), else the embedded SQLite file.
+        // Images: local files under --data unless Cloudinary is configured below.
         var data = Path.GetFullPath(settings.DataDirectory);
-        stefna.UseSqlite(Path.Combine(data, "stefna.db"));
+        var postgres = settings.Postgres ?? Environment.GetEnvironmentVariable("STEFNA_POSTGRES");
+        if (!string.IsNullOrWhiteSpace(postgres))
+        {
+            stefna.UsePostgres(postgres);
+        }
+        else
+        {
+            stefna.UseSqlite(Path.Combine(data, "stefna.db"));
+        }
+
         stefna.UseLocalFileStorage(Path.Combine(data, "images"));
 
         var cloudinary = settings.Cloudinary ?? Environment.GetEnvironmentVariable("CLOUDINARY_URL");
