@@ -11,7 +11,8 @@ internal static class StefnaComposition
         var services = new ServiceCollection();
         services.AddLogging(logging =>
         {
-            logging.SetMinimumLevel(settings.Verbose ? LogLevel.Information : LogLevel.Warning);
+            // stderr carries exactly one line on failure; logs are for --verbose.
+            logging.SetMinimumLevel(settings.Verbose ? LogLevel.Information : LogLevel.None);
             logging.AddProvider(new OneLineLoggerProvider(log));
         });
 
