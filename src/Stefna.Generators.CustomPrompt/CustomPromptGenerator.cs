@@ -82,16 +82,10 @@ public sealed class CustomPromptGenerator : GeneratorBase
     {
         ArgumentNullException.ThrowIfNull(job);
         var imageToImage = sourceImage is not null || job.SourceImageUrl is not null;
-        return new ProviderRequest
+        return NewProviderRequest(job, sourceImage, RenderTemplate("{prompt}" + Suffix, new Dictionary<string, string?> { ["prompt"] = job.Prompt })) with
         {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = RenderTemplate("{prompt}" + Suffix, new Dictionary<string, string?> { ["prompt"] = job.Prompt }),
-            SourceImage = sourceImage,
             Model = imageToImage ? ImageToImageModel : TextToImageModel,
             Strength = imageToImage ? 0.7 : null,
-            Seed = SeedFor(job.Id),
-            ImageSize = "square_hd",
             Parameters = new Dictionary<string, string> { ["mode"] = imageToImage ? "image-to-image" : "text-to-image" },
         };
     }

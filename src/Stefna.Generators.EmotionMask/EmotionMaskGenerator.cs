@@ -81,16 +81,9 @@ public sealed class EmotionMaskGenerator : GeneratorBase
         // Rows written by PrepareAsync always carry a known emotion; anything else renders a neutral expressive portrait.
         var template = Templates.TryGetValue(emotion, out var text) ? text : "{prompt}, expressive portrait";
         var prompt = RenderTemplate(template + Suffix, new Dictionary<string, string?> { ["prompt"] = job.Prompt });
-        return new ProviderRequest
+        return NewProviderRequest(job, sourceImage, prompt) with
         {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = prompt,
-            SourceImage = sourceImage,
-            Model = "flux/dev/image-to-image",
             Strength = 0.5,
-            Seed = SeedFor(job.Id),
-            ImageSize = "square_hd",
             Parameters = new Dictionary<string, string> { [EmotionColumn] = emotion },
         };
     }

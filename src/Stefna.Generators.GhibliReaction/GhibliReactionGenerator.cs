@@ -80,16 +80,9 @@ public sealed class GhibliReactionGenerator : GeneratorBase
         ArgumentNullException.ThrowIfNull(job);
         var reaction = job.GetColumn(ReactionColumn) is { } stored && Templates.ContainsKey(stored) ? stored : DefaultReaction;
         var prompt = RenderTemplate(Templates[reaction] + Suffix, new Dictionary<string, string?> { ["prompt"] = job.Prompt ?? "portrait" });
-        return new ProviderRequest
+        return NewProviderRequest(job, sourceImage, prompt) with
         {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = prompt,
-            SourceImage = sourceImage,
-            Model = "flux/dev/image-to-image",
             Strength = 0.65,
-            Seed = SeedFor(job.Id),
-            ImageSize = "square_hd",
             Parameters = new Dictionary<string, string> { [ReactionColumn] = reaction },
         };
     }

@@ -75,16 +75,9 @@ public sealed class NeoGlitchGenerator : GeneratorBase
             ["prompt"] = job.Prompt ?? "portrait",
             ["style"] = Styles.TryGetValue(style, out var text) ? text : Styles[DefaultStyle],
         });
-        return new ProviderRequest
+        return NewProviderRequest(job, sourceImage, prompt) with
         {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = prompt,
-            SourceImage = sourceImage,
-            Model = "flux/dev/image-to-image",
             Strength = 0.55,
-            Seed = SeedFor(job.Id),
-            ImageSize = "square_hd",
             Parameters = new Dictionary<string, string> { ["style"] = style },
         };
     }

@@ -81,15 +81,10 @@ public sealed class PresetsGenerator : GeneratorBase
             throw new GenerationValidationException("preset", $"The preset '{job.Preset}' is not in the catalogue.", "unknown_preset");
         }
 
-        return new ProviderRequest
+        return NewProviderRequest(job, sourceImage, RenderTemplate(preset.PromptTemplate, new Dictionary<string, string?> { ["prompt"] = job.Prompt ?? "portrait" })) with
         {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = RenderTemplate(preset.PromptTemplate, new Dictionary<string, string?> { ["prompt"] = job.Prompt ?? "portrait" }),
-            SourceImage = sourceImage,
             Model = preset.Model,
             Strength = preset.Strength,
-            Seed = SeedFor(job.Id),
             ImageSize = preset.ImageSize,
             Parameters = new Dictionary<string, string> { ["preset"] = preset.Key },
         };

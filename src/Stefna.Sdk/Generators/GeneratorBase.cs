@@ -115,6 +115,27 @@ public abstract class GeneratorBase : IGenerator
         return text.Replace(" ,", ",", StringComparison.Ordinal).Trim(' ', ',');
     }
 
+    /// <summary>Starts a job's provider request with what every type sets the same way: job id, type, prompt, source
+    /// image, a seed stable per job, the usual image size and image-to-image model. Types add the rest with <c>with</c>.</summary>
+    /// <param name="job">The claimed job.</param>
+    /// <param name="sourceImage">The job's source image, if any.</param>
+    /// <param name="prompt">The rendered prompt.</param>
+    /// <returns>The request.</returns>
+    protected static ProviderRequest NewProviderRequest(GenerationJob job, ImageContent? sourceImage, string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new ProviderRequest
+        {
+            JobId = job.Id,
+            Type = job.Type,
+            Prompt = prompt,
+            SourceImage = sourceImage,
+            Model = "flux/dev/image-to-image",
+            Seed = SeedFor(job.Id),
+            ImageSize = "square_hd",
+        };
+    }
+
     /// <summary>A stable seed derived from a job id, so the same job renders the same way on any host.</summary>
     /// <param name="jobId">The job id.</param>
     /// <returns>A non-negative seed.</returns>
