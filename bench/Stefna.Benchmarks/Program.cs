@@ -258,12 +258,9 @@ internal static class RawQueue
     public static async Task PrepareAsync(string connectionString)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await using var command = dataSource.CreateCommand("""
-            CREATE TABLE IF NOT EXISTS raw_jobs (
-                id uuid PRIMARY KEY, user_id text NOT NULL, status text NOT NULL, prompt text, meta jsonb NOT NULL DEFAULT '{}',
-                image_url text, attempts int NOT NULL DEFAULT 0, lease_until timestamptz, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
-            CREATE INDEX IF NOT EXISTS raw_jobs_claim ON raw_jobs (created_at, id) WHERE status IN ('queued','processing');
-            """);
+        // The same shape as the SDK's type table (columns, defaults, checks and all five DESIGN indexes), so the ratio
+        // measures the SDK's own overhead rather than the cost of the indexes the design requires.
+        await using var command = dataSource.CreateCommand("CREATE TABLE IF NOT EXISTS raw_jobs (LIKE bench_noop_media INCLUDING ALL)");
         await command.ExecuteNonQueryAsync();
     }
 
@@ -274,7 +271,7 @@ internal static class RawQueue
         var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
         {
-            await using var insert = dataSource.CreateCommand("INSERT INTO raw_jobs (id, user_id, status, prompt, created_at, updated_at) VALUES (@id, @user, 'queued', 'p', now(), now())");
+            await using var insert = dataSource.CreateCommand("INSERT INTO raw_jobs (id, user_id, status, prompt, tags, meta, created_at, updated_at) VALUES (@id, @user, 'queued', 'p', ARRAY['bench-noop'], '{}', now(), now())");
             insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
             insert.Parameters.AddWithValue("user", "bench-user-" + (i % 16));
             await insert.ExecuteNonQueryAsync(ct);
@@ -289,7 +286,7 @@ internal static class RawQueue
                 int attempts;
                 await using (var claim = dataSource.CreateCommand("""
                     UPDATE raw_jobs SET status = 'processing', attempts = attempts + 1, lease_until = now() + interval '60 seconds', updated_at = now()
-                    WHERE id = (SELECT id FROM raw_jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    WHERE id = (SELECT id FROM raw_jobs WHERE status IN ('queued','processing') AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= now())) OR (status = 'processing' AND lease_until < now())) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING id, attempts
                     """))
                 await using (var reader = await claim.ExecuteReaderAsync())
@@ -308,7 +305,7 @@ internal static class RawQueue
                     WHERE id = @id AND status = 'processing' AND attempts = @attempts
                     """);
                 complete.Parameters.AddWithValue("url", "null://" + id);
-                complete.Parameters.AddWithValue("meta", """{"asset_id":"x"}""");
+                complete.Parameters.AddWithValue("meta", """{"asset_id":"x","width":"1","height":"1","format":"png","provider":"noop"}""");
                 complete.Parameters.AddWithValue("id", id);
                 complete.Parameters.AddWithValue("attempts", attempts);
                 await complete.ExecuteNonQueryAsync();
