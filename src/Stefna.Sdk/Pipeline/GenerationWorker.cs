@@ -66,16 +66,23 @@ public sealed class GenerationWorker
 
     private async Task RunTypeAsync(string type, bool exitWhenIdle, CancellationToken cancellationToken)
     {
-        // Each type's loop runs on its own task, so one type's slow store call never delays another's.
+        // Each type's slots run on their own tasks, so one type's slow store call never delays another's. Each slot
+        // claims and runs one job at a time, so a type never runs more than MaxConcurrency jobs on this host, and
+        // claims happen in parallel rather than one after another (a serial claim loop caps a host's throughput at
+        // one claim per database round trip).
         await Task.Yield();
-        var slots = new SemaphoreSlim(_typeOptions.Get(type).MaxConcurrency);
-        var running = new HashSet<Task>();
+        var slots = _typeOptions.Get(type).MaxConcurrency;
+        await Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(type, exitWhenIdle, cancellationToken))).ConfigureAwait(false);
+    }
+
+    private async Task RunSlotAsync(string type, bool exitWhenIdle, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
         var errorDelay = TimeSpan.FromMilliseconds(200);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 JobLease? lease;
                 try
                 {
@@ -84,7 +91,6 @@ public sealed class GenerationWorker
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    slots.Release();
                     Log.LoopError(_logger, ex, type, errorDelay);
                     await Task.Delay(errorDelay, _time, cancellationToken).ConfigureAwait(false);
                     errorDelay = TimeSpan.FromTicks(Math.Min(errorDelay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -93,13 +99,8 @@ public sealed class GenerationWorker
 
                 if (lease is null)
                 {
-                    slots.Release();
-                    lock (running)
-                    {
-                        running.RemoveWhere(t => t.IsCompleted);
-                    }
-
-                    if (exitWhenIdle && IsEmpty(running) && await IsIdleAsync(type, cancellationToken).ConfigureAwait(false))
+                    // Unfinished jobs include those other slots (and hosts) are running, so every slot exits together.
+                    if (exitWhenIdle && await IsIdleAsync(type, cancellationToken).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -108,34 +109,21 @@ public sealed class GenerationWorker
                     continue;
                 }
 
-                var task = RunOneAsync(lease, slots, cancellationToken);
-                lock (running)
-                {
-                    running.Add(task);
-                }
+                // There may be more: wake a sibling slot that is waiting (in-process wake-ups release one waiter).
+                _signals.NotifyWork(type);
+                await RunOneAsync(lease, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopping.
         }
-        finally
-        {
-            Task[] remaining;
-            lock (running)
-            {
-                remaining = [.. running];
-            }
-
-            await Task.WhenAll(remaining).ConfigureAwait(false);
-        }
     }
 
-    private async Task RunOneAsync(JobLease lease, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task RunOneAsync(JobLease lease, CancellationToken cancellationToken)
     {
         try
         {
-            await Task.Yield();
             await _runner.RunAsync(lease, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -145,10 +133,6 @@ public sealed class GenerationWorker
         finally
         {
             Interlocked.Increment(ref _completedRuns);
-            slots.Release();
-
-            // A finished job frees a slot: look for more at once rather than after the poll interval.
-            _signals.NotifyWork(lease.Type);
         }
     }
 
@@ -178,13 +162,5 @@ public sealed class GenerationWorker
         await Task.WhenAny(local, remote).ConfigureAwait(false);
         await either.CancelAsync().ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-    }
-
-    private static bool IsEmpty(HashSet<Task> running)
-    {
-        lock (running)
-        {
-            return running.Count == 0;
-        }
     }
 }
