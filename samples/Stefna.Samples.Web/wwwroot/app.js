@@ -170,18 +170,31 @@ function renderJob(job) {
   const status = $("job-status");
   status.textContent = job.status;
   status.className = `badge ${job.status}`;
-  $("job-type").textContent = job.type;
+  $("job-type").textContent = typeName(job.type);
   $("job-id").textContent = job.id;
   const running = job.status === "queued" || job.status === "processing";
   $("job-progress").hidden = !running;
   $("cancel").hidden = !running;
+  const details = [job.preset && `preset ${job.preset}`,
+    ...Object.entries(job.columns || {}).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`),
+    job.prompt && `“${job.prompt}”`, job.tags && job.tags.length && `tags: ${job.tags.join(", ")}`].filter(Boolean);
+  $("job-summary").textContent = details.join(" · ");
+  setImage($("source"), $("source-figure"), job.sourceImageUrl);
   const result = $("result");
-  if (job.imageUrl && result.getAttribute("src") !== job.imageUrl) {
-    result.src = job.imageUrl;
-    result.alt = `Generated ${job.type} image`;
-  }
+  setImage(result, $("result-figure"), job.imageUrl);
   result.hidden = !job.imageUrl;
+  if (job.imageUrl) result.alt = `Generated ${typeName(job.type)} image`;
   showError($("job-error"), job.error ? `${job.error.category}: ${job.error.message}` : "");
+}
+
+function setImage(img, figure, url) {
+  if (url && img.getAttribute("src") !== url) img.src = url;
+  figure.hidden = !url;
+}
+
+function typeName(name) {
+  const type = state.types.find((t) => t.name === name);
+  return type ? type.displayName : name;
 }
 
 async function cancel() {
@@ -217,16 +230,16 @@ async function loadGallery(reset) {
 
 function galleryItem(job) {
   const picture = job.imageUrl
-    ? el("img", { class: "thumb", src: job.imageUrl, alt: `${job.type} ${job.preset || ""} image`.trim(), loading: "lazy" })
+    ? el("img", { class: "thumb", src: job.imageUrl, alt: `${typeName(job.type)} ${job.preset || ""} image`.trim(), loading: "lazy" })
     : el("div", { class: "placeholder", text: job.status });
   const tags = el("div", { class: "tags" }, ...job.tags.map((t) =>
     el("button", { type: "button", class: "tag", text: t, title: `Show only “${t}”`, onclick: () => { $("filter-tag").value = t; loadGallery(true); } })));
-  const when = new Date(job.createdAt).toLocaleString();
+  const when = new Date(job.createdAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   return el("li", { "data-id": job.id },
     picture,
     el("div", { class: "meta" },
-      el("span", { class: `badge ${job.status}`, text: job.status }), " ",
-      el("strong", { text: job.type }),
+      el("span", { class: `badge ${job.status}`, text: job.status }),
+      el("strong", { text: typeName(job.type) }),
       el("div", { class: "muted", text: when }),
       tags));
 }
