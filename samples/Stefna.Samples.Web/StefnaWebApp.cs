@@ -14,7 +14,8 @@ internal static class StefnaWebApp
 {
     /// <summary>Builds the app from command-line arguments (<c>--urls</c>, <c>--Stefna:DataDirectory=…</c>, …).</summary>
     /// <param name="args">The arguments.</param>
-    /// <param name="configure">Adjusts the builder before the app is built (tests use it).</param>
+    /// <param name="configure">Adjusts the builder after the SDK is composed and before health checks are added, so a
+    /// type or provider added here gets its health check too (tests use it).</param>
     /// <returns>The app, not started.</returns>
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -38,6 +39,7 @@ internal static class StefnaWebApp
             .UseLocalFileStorage(images, "/media/")
             .UseOfflineProvider();
         builder.Services.Configure<StefnaOptions>(section);
+        configure?.Invoke(builder);
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<GenerationExceptionHandler>();
@@ -59,7 +61,6 @@ internal static class StefnaWebApp
                 tags: ["stefna", type]));
         }
 
-        configure?.Invoke(builder);
         var app = builder.Build();
 
         // Created at start so the monitor sees outcomes from the first job on.

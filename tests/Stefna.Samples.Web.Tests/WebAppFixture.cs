@@ -26,6 +26,9 @@ public sealed class WebAppFixture : IAsyncLifetime
     /// <summary>Extra command-line arguments for the app.</summary>
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 
+    /// <summary>Adjusts the app's builder (adds a type or provider).</summary>
+    public Action<WebApplicationBuilder>? Configure { get; init; }
+
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     public static string SampleDirectory => Path.Combine(RepositoryRoot, "samples", "Stefna.Samples.Web");
@@ -40,7 +43,7 @@ public sealed class WebAppFixture : IAsyncLifetime
             $"--Stefna:DataDirectory={_data.Path}",
             "--Logging:LogLevel:Default=Warning",
             .. ExtraArgs,
-        ]);
+        ], Configure);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(address.TrimEnd('/') + "/");
