@@ -21,7 +21,7 @@ public static class CloudinarySignature
 
     /// <summary>Builds the string that is signed, without the secret: <c>a=1&amp;b=x,y&amp;timestamp=…</c>.</summary>
     /// <param name="parameters">The request parameters; values that are arrays are comma-joined.</param>
-    /// <returns>The string to sign (the secret is appended by <see cref="Sign"/>).</returns>
+    /// <returns>The string to sign (the secret is appended by the <c>Sign</c> overloads).</returns>
     public static string StringToSign(IEnumerable<KeyValuePair<string, object?>> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);

@@ -33,7 +33,7 @@ public sealed record GenerationJob
     /// <summary>Free-form metadata (type options, provider parameters, asset ids).</summary>
     public IReadOnlyDictionary<string, string> Meta { get; init; } = EmptyMap;
 
-    /// <summary>Values of the type's own columns (see <see cref="GenerationTypeDefinition.ExtraColumns"/>).</summary>
+    /// <summary>Values of the type's own columns (see <see cref="Generators.GenerationTypeDefinition.ExtraColumns"/>).</summary>
     public IReadOnlyDictionary<string, string?> Columns { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>Why the job failed, when it failed (or the last error of a retried attempt).</summary>

@@ -4,6 +4,7 @@ using Stefna.Sdk.Configuration;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
 using Stefna.Sdk.Providers;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Cloudinary.Tests;

@@ -72,6 +72,6 @@ public class SignatureTests
         var context = new Dictionary<string, string> { ["user"] = "a=b|c", ["type"] = "neo-glitch", ["path"] = @"x\y" };
         var text = CloudinaryClient.FormatContext(context);
         Assert.Equal(@"user=a\=b\|c|type=neo-glitch|path=x\\y", text);
-        Assert.Equal(context, Stefna.TestUtils.CloudinaryEmulator.ParseContext(text));
+        Assert.Equal(context, Stefna.Sdk.Testing.Fakes.CloudinaryEmulator.ParseContext(text));
     }
 }

@@ -4,7 +4,7 @@ namespace Stefna.Sdk.Providers.Offline.Rendering;
 /// pixels, the request's parameters and a seed, so the same request gives the same image.</summary>
 internal static class Effects
 {
-    /// <summary>Applies the effect for <paramref name="type"/> and says which one (for the job's metadata).</summary>
+    /// <summary>Applies the effect for the request's type and says which one (for the job's metadata).</summary>
     public static string Apply(Raster raster, ProviderRequest request, ulong seed)
     {
         var type = StableHash.Normalize(request.Type);

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Stefna.Sdk.Imaging;
 
-namespace Stefna.TestUtils;
+namespace Stefna.Sdk.Testing.Fakes;
 
 /// <summary>One request the <see cref="CloudinaryEmulator"/> received.</summary>
 /// <param name="Operation"><c>upload</c>, <c>destroy</c> or <c>download</c>.</param>
@@ -49,6 +49,22 @@ public sealed record CloudinaryEmulatorAsset(string PublicId, byte[] Bytes, stri
 /// and answers a wrong one with 401 <c>{"error":{"message":"Invalid Signature …"}}</c>; checks the api_key and the
 /// timestamp's freshness; records every request; and can be told to answer 429 with a reset header N times.
 /// </summary>
+/// <remarks>
+/// <para>Part of the conformance kit so that hosts, samples and asset-storage tests can exercise Cloudinary with no
+/// account and no network. It needs the ASP.NET Core shared framework, which is why <c>Stefna.Sdk.Testing</c> carries a
+/// framework reference to <c>Microsoft.AspNetCore.App</c>. Point the SDK at it like this:</para>
+/// <code>
+/// await using var cloudinary = await CloudinaryEmulator.StartAsync("demo", "key", "secret");
+/// services.AddStefna()
+///     .UseCloudinary(o =>
+///     {
+///         o.ApplyUrl(cloudinary.CloudinaryUrl);
+///         o.ApiBaseUrl = cloudinary.BaseUrl;
+///         o.DeliveryBaseUrl = cloudinary.BaseUrl;
+///     });
+/// </code>
+/// <para>Assets live in memory for the emulator's lifetime; dispose it to stop the server.</para>
+/// </remarks>
 public sealed class CloudinaryEmulator : IAsyncDisposable
 {
     private static readonly HashSet<string> Unsigned = new(StringComparer.Ordinal) { "file", "cloud_name", "resource_type", "api_key", "signature" };

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Proves a third party can build a generation type on the PACKED packages alone: packs every src/ project with a
+# unique prerelease version into a clean local feed, makes sure no cached copy of that version exists, then restores,
+# builds and tests samples/Stefna.Samples.ThirdPartyGenerator against exactly those packages. Exits non-zero on failure.
+#
+#   eng/test-third-party.sh
+#
+# Environment (all optional):
+#   STEFNA_THIRD_PARTY_VERSION  the version to pack (default 0.1.0-ci.<UTC timestamp>.<pid>, new every run)
+#   TEST_RESULTS_DIR            where the .trx goes (default artifacts/third-party/test-results)
+#   NUGET_PACKAGES              the global packages folder, if not ~/.nuget/packages
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+version="${STEFNA_THIRD_PARTY_VERSION:-0.1.0-ci.$(date -u +%Y%m%d%H%M%S).$$}"
+work="$root/artifacts/third-party"
+feed="$work/feed"
+results="${TEST_RESULTS_DIR:-$work/test-results}"
+sample="$root/samples/Stefna.Samples.ThirdPartyGenerator"
+tests="$sample/tests/Contoso.RetroPoster.Tests/Contoso.RetroPoster.Tests.csproj"
+cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+
+# Removes any copy of this run's Stefna packages from the global packages folder, so restore can only take them
+# from the fresh feed (and repeated runs do not pile up versions in the cache).
+clear_cache() {
+  local d
+  for d in "$cache"/stefna.*/"${version,,}"; do
+    [ -d "$d" ] && rm -rf "$d"
+  done
+  return 0
+}
+trap clear_cache EXIT
+
+rm -rf "$feed"
+mkdir -p "$feed" "$results" "$root/artifacts/packages" # the sample's nuget.config also lists artifacts/packages
+clear_cache
+
+echo "third-party: packing version $version into $feed"
+"$root/eng/pack.sh" "$version" "$feed"
+
+echo "third-party: restoring the sample against the packed packages"
+dotnet restore "$tests" -p:StefnaVersion="$version" -p:RestoreAdditionalProjectSources="$feed" --force-evaluate
+
+# Check that what was restored is the packed version, not something else that happened to match.
+assets="$sample/tests/Contoso.RetroPoster.Tests/obj/project.assets.json"
+for id in Stefna.Sdk Stefna.Sdk.Testing Stefna.Sdk.Sqlite Stefna.Sdk.Providers.Offline; do
+  grep -q "\"$id/$version\"" "$assets" || { echo "third-party: $id $version was not restored" >&2; exit 1; }
+done
+
+echo "third-party: testing"
+dotnet test "$tests" --no-restore -p:StefnaVersion="$version" --logger "trx;LogFileName=third-party.trx" --results-directory "$results"

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Stefna.Generators.CustomPrompt;
+using Stefna.Generators.EmotionMask;
+using Stefna.Generators.GhibliReaction;
+using Stefna.Generators.NeoGlitch;
+using Stefna.Generators.Presets;
+
+namespace Stefna.Sdk.Testing.Tests;
+
+/// <summary>Requests shared by the five suites below.</summary>
+internal static class Requests
+{
+    public const string User = "conformance-user";
+
+    public static GenerationRequest For(string type, string? prompt = null, string? preset = null, (string Key, string Value)? option = null, bool withImage = true) => new()
+    {
+        Type = type,
+        UserId = User,
+        Prompt = prompt,
+        Preset = preset,
+        Image = withImage ? ImageInput.FromBytes(SampleImages.Png(seed: 5)) : null,
+        Options = option is { } o
+            ? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { [o.Key] = o.Value }
+            : new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+    };
+}
+
+public sealed class NeoGlitchConformanceTests : GeneratorConformanceTests
+{
+    private const string Type = NeoGlitchGenerator.TypeName;
+
+    protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddNeoGlitch();
+
+    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, prompt: "a portrait at night", preset: "visor");
+
+    protected override IEnumerable<string> ExpectedTypeTags => [Type, "neo-tokyo", "visor"];
+
+    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
+    [
+        new("unknown style", Requests.For(Type, preset: "vaporwave"), "style", "unknown_style"),
+        new("prompt too long", Requests.For(Type, prompt: new string('x', 5000)), "prompt", "prompt_too_long"),
+        new("blank prompt", Requests.For(Type, prompt: "   "), "prompt", "prompt_empty"),
+    ];
+}
+
+public sealed class EmotionMaskConformanceTests : GeneratorConformanceTests
+{
+    private const string Type = EmotionMaskGenerator.TypeName;
+
+    protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddEmotionMask();
+
+    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, option: ("emotion", "joy"));
+
+    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
+    [
+        new("unknown emotion", Requests.For(Type, option: ("emotion", "smug")), "emotion", "unknown_emotion"),
+        new("no emotion", Requests.For(Type), "emotion", "emotion_required"),
+    ];
+}
+
+public sealed class PresetsConformanceTests : GeneratorConformanceTests
+{
+    private const string Type = PresetsGenerator.TypeName;
+
+    // This week's rotation, computed the way the generator computes it.
+    private static readonly PresetWeek Week = new PresetRotation(Options.Create(new PresetsOptions()), TimeProvider.System).GetWeek();
+
+    protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddPresets();
+
+    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, preset: Week.Active[0].Key);
+
+    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
+    [
+        new("unknown preset", Requests.For(Type, preset: "sepia_dream"), "preset", "unknown_preset"),
+        new("no preset", Requests.For(Type), "preset", "preset_required"),
+        new("preset not active this week", Requests.For(Type, preset: PresetCatalog.Keys.First(k => Week.Active.All(a => a.Key != k))), "preset", "preset_inactive"),
+    ];
+}
+
+public sealed class GhibliReactionConformanceTests : GeneratorConformanceTests
+{
+    private const string Type = GhibliReactionGenerator.TypeName;
+
+    protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddGhibliReaction();
+
+    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, option: ("reaction", "laughing"));
+
+    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
+    [
+        new("unknown reaction", Requests.For(Type, option: ("reaction", "bored")), "reaction", "unknown_reaction"),
+    ];
+}
+
+public sealed class CustomPromptConformanceTests : GeneratorConformanceTests
+{
+    private const string Type = CustomPromptGenerator.TypeName;
+
+    protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddCustomPrompt();
+
+    // Text-to-image: the type needs no source image.
+    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, prompt: "a lighthouse on a cliff at dusk", withImage: false);
+
+    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
+    [
+        new("no prompt", Requests.For(Type, withImage: false), "prompt", "prompt_required"),
+        new("prompt too long", Requests.For(Type, prompt: new string('a', 5000), withImage: false), "prompt", "prompt_too_long"),
+        new("control character in prompt", Requests.For(Type, prompt: "a cat\u0007", withImage: false), "prompt", "prompt_control_character"),
+    ];
+}
