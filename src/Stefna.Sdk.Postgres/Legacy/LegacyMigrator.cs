@@ -89,7 +89,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
     public async Task<MigrationReport> DryRunAsync(CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await using var connection = await _target.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
         var sql = await PrepareSqlAsync(connection, cancellationToken).ConfigureAwait(false);
         var source = _legacyTable;
         if (_source is not null)
@@ -190,7 +190,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
     public async Task<MigrationReport> RunAsync(IProgress<MigrationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await using var connection = await _target.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
         await LockAsync(connection, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -246,7 +246,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
     /// <returns>The verification, naming every differing row (up to <see cref="LegacyMigrationOptions.MaxListedIds"/>).</returns>
     public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await _target.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
         await LockAsync(connection, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -362,7 +362,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
     /// <exception cref="LegacyMigrationException">No passing verification of the current legacy data.</exception>
     public async Task DropLegacyAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await _target.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
         await LockAsync(connection, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -390,7 +390,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
             }
 
             var legacy = _source ?? _target;
-            await using var legacyConnection = await legacy.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var legacyConnection = await OpenAsync(legacy, cancellationToken).ConfigureAwait(false);
             await using var tx = await legacyConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(legacyConnection, $"LOCK TABLE {_legacyTable} IN ACCESS EXCLUSIVE MODE", cancellationToken).ConfigureAwait(false);
             var (_, current) = await FingerprintAsync(legacyConnection, _legacyTable, cancellationToken).ConfigureAwait(false);
@@ -737,6 +737,23 @@ public sealed class LegacyMigrator : IAsyncDisposable
         catch (InvalidOperationException)
         {
             // The connection is in a state that cannot run commands (e.g. a broken COPY): closing it releases the lock.
+        }
+    }
+
+    /// <summary>Opens a connection for migration work. JIT is off: compiling the large classification expressions
+    /// costs more than it saves, even over a million rows.</summary>
+    private static async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecuteAsync(connection, "SET jit = off", cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

@@ -59,7 +59,7 @@ internal sealed class LegacySql
 
     /// <summary>The row id for the legacy id expression: its UUID when canonical, its version-5 UUID otherwise.</summary>
     public string RowId(string id) =>
-        $"(CASE WHEN {id} ~ '^[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}$' THEN {id}::uuid ELSE {string.Format(CultureInfo.InvariantCulture, UuidV5, id)} END)";
+        $"(CASE WHEN length({id}) = 36 AND {id} ~ '^[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}$' THEN {id}::uuid ELSE {string.Format(CultureInfo.InvariantCulture, UuidV5, id)} END)";
 
     /// <summary>
     /// <c>SELECT</c> of every legacy column plus <c>new_id</c> and <c>cls</c> over <paramref name="source"/> (alias
@@ -92,35 +92,39 @@ internal sealed class LegacySql
 
         var pSql = p.Length == 4 ? "NULL::int" : p.Append(" END").ToString();
         var fallback = Classifier.PromptFallback is { } f
-            ? $"CASE WHEN NOT {Blank("l.prompt")} AND n.pk = '' THEN {Index(f.Type)} ELSE {-(int)LegacyUnclassifiedReason.NoRuleMatched} END"
+            ? $"CASE WHEN NOT {Blank("s.prompt")} AND s.pk = '' THEN {Index(f.Type)} ELSE {-(int)LegacyUnclassifiedReason.NoRuleMatched} END"
             : (-(int)LegacyUnclassifiedReason.NoRuleMatched).ToString(CultureInfo.InvariantCulture);
         const string first = "coalesce(s.g, s.m, s.p)";
         var cls = $"""
-            CASE WHEN l.id IS NULL THEN {-(int)LegacyUnclassifiedReason.NoId}
-                 WHEN {Blank("l.url")} THEN {-(int)LegacyUnclassifiedReason.NoUrl}
-                 WHEN l.user_id IS NULL THEN {-(int)LegacyUnclassifiedReason.NoUserId}
+            CASE WHEN s.id IS NULL THEN {-(int)LegacyUnclassifiedReason.NoId}
+                 WHEN {Blank("s.url")} THEN {-(int)LegacyUnclassifiedReason.NoUrl}
+                 WHEN s.user_id IS NULL THEN {-(int)LegacyUnclassifiedReason.NoUserId}
                  WHEN {first} IS NULL THEN {fallback}
                  WHEN s.g <> {first} OR s.m <> {first} OR s.p <> {first} THEN {-(int)LegacyUnclassifiedReason.ConflictingSignals}
                  ELSE {first} END
             """;
+        // OFFSET 0 fences keep PostgreSQL from inlining each signal into every place the decision reads it
+        // (which would evaluate the same CASE many times per row).
         return $"""
-            SELECT l.id, l.user_id, l.url, l.prompt, l.preset_key, l.meta, l.created_at,
-                   {RowId("l.id")} AS new_id, ({cls})::int AS cls
-            FROM {source} l
-            CROSS JOIN LATERAL (SELECT {gt} AS gt, {mode} AS md, coalesce({pk}, '') AS pk) n
-            CROSS JOIN LATERAL (SELECT {g} AS g, {m} AS m, {pSql} AS p) s
-            {(where is null ? string.Empty : "WHERE " + where)}
+            SELECT s.id, s.user_id, s.url, s.prompt, s.preset_key, s.meta, s.created_at, s.new_id, ({cls})::int AS cls
+            FROM (
+                SELECT n.*, {g} AS g, {m} AS m, {pSql} AS p
+                FROM (
+                    SELECT l.id, l.user_id, l.url, l.prompt, l.preset_key, l.meta, l.created_at, {RowId("l.id")} AS new_id,
+                           {gt} AS gt, {mode} AS md, coalesce({pk}, '') AS pk
+                    FROM {source} l
+                    {(where is null ? string.Empty : "WHERE " + where)}
+                    OFFSET 0) n
+                OFFSET 0) s
             """;
     }
 
-    /// <summary>The classified rows with <c>winner</c>: the one row per row id that is migrated (classified rows
-    /// first, then the oldest, then by content, so the choice never depends on physical order) and
-    /// <c>rn</c>, a dense row number in that order.</summary>
+    /// <summary>The classified rows with <c>winner</c>: the one row per row id that is migrated, chosen among rows
+    /// sharing a row id by content (classified rows first, then the oldest, then by the columns' text) so the choice
+    /// never depends on the physical order of the table.</summary>
     public string RankedSelect(string source) => $"""
-        SELECT row_number() OVER w AS rn, c.*,
-               (c.cls >= 0 AND row_number() OVER (PARTITION BY c.new_id ORDER BY {TieBreak}) = 1) AS winner
+        SELECT c.*, (c.cls >= 0 AND row_number() OVER (PARTITION BY c.new_id ORDER BY {TieBreak}) = 1) AS winner
         FROM ({ClassifiedSelect(source)}) c
-        WINDOW w AS (ORDER BY c.new_id, {TieBreak})
         """;
 
     private const string TieBreak =
@@ -139,13 +143,22 @@ internal sealed class LegacySql
             $"EXISTS (SELECT 1 FROM {PostgresSchema.Identifier(t)} x WHERE x.id = {alias}.new_id) OR EXISTS (SELECT 1 FROM {PostgresSchema.Identifier(t)} x WHERE x.legacy_id = {alias}.id)")) + ")";
     }
 
-    /// <summary>Builds the staging table of a run from <paramref name="source"/>: every legacy row with its row id,
-    /// class, winner flag and whether the new system held it before the run.</summary>
+    /// <summary>Builds the staging table of a run from <paramref name="source"/>: every legacy row with a batch
+    /// number <c>rn</c> (scan order: any order works, the table freezes it), its row id, class, whether it is its row
+    /// id's winner and whether the new system held it before the run. Ranking only the rows whose row id repeats
+    /// avoids sorting the whole table.</summary>
     public string CreateStaging(string source) => $"""
         DROP TABLE IF EXISTS {StagingTable};
-        CREATE UNLOGGED TABLE {StagingTable} AS
-        SELECT r.*, (r.winner AND {PresentPredicate("r")}) AS present
-        FROM ({RankedSelect(source)}) r;
+        CREATE TABLE {StagingTable} AS
+        SELECT row_number() OVER () AS rn, c.*, c.cls >= 0 AS winner, (c.cls >= 0 AND {PresentPredicate("c")}) AS present
+        FROM ({ClassifiedSelect(source)}) c;
+        UPDATE {StagingTable} s SET winner = false
+        FROM (
+            SELECT c.rn, row_number() OVER (PARTITION BY c.new_id ORDER BY {TieBreak}) AS k
+            FROM {StagingTable} c
+            WHERE c.cls >= 0 AND c.new_id IN (SELECT d.new_id FROM {StagingTable} d WHERE d.cls >= 0 GROUP BY d.new_id HAVING count(*) > 1)
+        ) l
+        WHERE l.k > 1 AND s.rn = l.rn;
         CREATE INDEX ON {StagingTable} USING brin (rn);
         ANALYZE {StagingTable};
         """;
