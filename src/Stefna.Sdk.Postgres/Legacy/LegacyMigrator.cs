@@ -127,7 +127,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
             : $", count(DISTINCT r.preset_key) FILTER (WHERE r.cls = {i} AND r.winner AND NOT r.present AND r.preset_key IS NOT NULL AND NOT (r.preset_key = ANY(@known{i})))"));
         var query = $"""
             SELECT r.cls, count(*), count(*) FILTER (WHERE r.winner AND NOT r.present),
-                   (array_agg(r.id ORDER BY r.rn) FILTER (WHERE r.cls < 0))[1:@max]{catalogCounts}
+                   (array_agg(r.id ORDER BY r.id COLLATE "C") FILTER (WHERE r.cls < 0))[1:@max]{catalogCounts}
             FROM (SELECT q.*, (q.winner AND {sql.PresentPredicate("q", existing)}) AS present FROM ({sql.RankedSelect(source)}) q) r
             GROUP BY GROUPING SETS ((r.cls), ())
             """;
@@ -430,7 +430,6 @@ public sealed class LegacyMigrator : IAsyncDisposable
         }
 
         var encoding = await ScalarAsync<string>(connection, "SHOW server_encoding", cancellationToken).ConfigureAwait(false);
-        var ns = LegacySql.Literal(LegacyIds.Namespace.ToString()) + "::uuid";
         string? expression = null;
         foreach (var extension in (string[])["uuid-ossp", "pgcrypto"])
         {
@@ -455,10 +454,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
 
             if (schema is not null)
             {
-                var s = "\"" + schema.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-                expression = extension == "uuid-ossp"
-                    ? $"{s}.uuid_generate_v5({ns}, {{0}})"
-                    : $"(SELECT encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 80), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid FROM (SELECT substring({s}.digest(uuid_send({ns}) || convert_to({{0}}, 'UTF8'), 'sha1') FROM 1 FOR 16) AS h) d)";
+                expression = LegacySql.UuidV5Expression(extension, schema);
                 break;
             }
         }
@@ -580,7 +576,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
         }
 
         var unclassified = new List<UnclassifiedRows>();
-        await using (var rows = new NpgsqlCommand($"SELECT cls, count(*), (array_agg(id ORDER BY rn))[1:@max] FROM {LegacySql.StagingTable} WHERE cls < 0 GROUP BY cls ORDER BY cls DESC", connection))
+        await using (var rows = new NpgsqlCommand($"SELECT cls, count(*), (array_agg(id ORDER BY id COLLATE \"C\"))[1:@max] FROM {LegacySql.StagingTable} WHERE cls < 0 GROUP BY cls ORDER BY cls DESC", connection))
         {
             rows.Parameters.Add(new NpgsqlParameter<int>("max", _options.MaxListedIds));
             await using var reader = await rows.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

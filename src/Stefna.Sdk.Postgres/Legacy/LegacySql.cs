@@ -40,6 +40,18 @@ internal sealed class LegacySql
     /// <summary>A format string: <c>{0}</c> is a text expression; the result is its version-5 UUID.</summary>
     public string UuidV5 { get; }
 
+    /// <summary>The version-5 UUID expression (a format string, <c>{0}</c> the name) over an installed extension:
+    /// <c>uuid-ossp</c>'s <c>uuid_generate_v5</c>, or SHA-1 from <c>pgcrypto</c> with the version and variant bits set
+    /// by hand (RFC 9562 §5.5).</summary>
+    public static string UuidV5Expression(string extension, string schema)
+    {
+        var s = "\"" + schema.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        var ns = Literal(LegacyIds.Namespace.ToString()) + "::uuid";
+        return extension == "uuid-ossp"
+            ? $"{s}.uuid_generate_v5({ns}, {{0}})"
+            : $"(SELECT encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 80), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid FROM (SELECT substring({s}.digest(uuid_send({ns}) || convert_to({{0}}, 'UTF8'), 'sha1') FROM 1 FOR 16) AS h) d)";
+    }
+
     /// <summary>SQL for <see cref="LegacyClassifier.NormalizeSignal"/>: trim, ASCII lower-case, <c>_</c> as <c>-</c>.</summary>
     public static string Normalize(string expression) =>
         $"translate(btrim({expression}, {Ws}), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_', 'abcdefghijklmnopqrstuvwxyz-')";
