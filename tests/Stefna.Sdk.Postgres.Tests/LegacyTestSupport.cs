@@ -8,6 +8,7 @@ using Stefna.Generators.NeoGlitch;
 using Stefna.Generators.Presets;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Postgres.Legacy;
+using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Postgres.Tests;
 
@@ -118,11 +119,16 @@ internal static class LegacyTestSupport
     public static LegacyMigrator Migrator(NpgsqlDataSource dataSource, string? source = null, int batchSize = 7) =>
         new(dataSource, Types, new LegacyMigrationOptions { SourceConnectionString = source, BatchSize = batchSize });
 
-    /// <summary>Runs the CLI (stefna.dll, built next to the tests) as a child process.</summary>
+    /// <summary>Runs the CLI as a child process, from the console project's output of the same configuration.</summary>
     public static Process StartCli(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "stefna.dll");
-        Assert.True(File.Exists(dll), $"the CLI is not built next to the tests: {dll}");
+        // .../tests/Stefna.Sdk.Postgres.Tests/bin/<Configuration>/<tfm>/ → .../samples/Stefna.Samples.Console/bin/<Configuration>/<tfm>/
+        var tfmDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = tfmDir.Parent!.Name;
+        var project = PostgresServer.FindRepositoryFile("samples/Stefna.Samples.Console/Stefna.Samples.Console.csproj")
+            ?? throw new InvalidOperationException("samples/Stefna.Samples.Console not found above the test folder.");
+        var dll = Path.Combine(Path.GetDirectoryName(project)!, "bin", configuration, tfmDir.Name, "stefna.dll");
+        Assert.True(File.Exists(dll), $"the CLI is not built: {dll}");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
