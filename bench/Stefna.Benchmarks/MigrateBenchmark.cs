@@ -44,7 +44,8 @@ internal static class MigrateBenchmark
                 await store.MigrateAsync(Types);
             }
 
-            await ExecAsync(sdkConn, "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"; VACUUM ANALYZE media_assets");
+            await ExecAsync(sdkConn, "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"");
+            await ExecAsync(sdkConn, "VACUUM ANALYZE media_assets");
             NpgsqlConnection.ClearAllPools();
             await ExecAsync(postgres, $"CREATE DATABASE {baseDb} TEMPLATE {sdkDb}");
             Console.WriteLine($"seeded {rows:N0} legacy rows and copied the database in {seedWatch.Elapsed.TotalSeconds:F1} s");
