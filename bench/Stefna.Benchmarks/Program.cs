@@ -1,6 +1,8 @@
 // Stefna benchmarks. `queue`: P1 (SDK queue throughput vs a hand-written Npgsql SKIP LOCKED loop and vs
 // Hangfire.PostgreSql) and P6 (status read p99 vs a raw primary-key SELECT), all on one database in one run.
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- queue [--postgres "<conn>"] [--jobs N] [--repeats R] [--reads M]
+// `migrate`: P4 (legacy media_assets migration vs one hand-written INSERT … SELECT, same run; client peak memory).
+//   dotnet run -c Release --project bench/Stefna.Benchmarks -- migrate [--postgres "<conn>"] [--rows N] [--batch-size B]
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -14,9 +16,17 @@ using Stefna.Sdk;
 using Stefna.Sdk.Pipeline;
 using Stefna.Sdk.Postgres;
 
+if (args.Length > 0 && args[0] == "migrate")
+{
+    // P4: legacy migration vs one hand-written INSERT … SELECT (bench/Stefna.Benchmarks/MigrateBenchmark.cs).
+    var pg = Arg("--postgres") ?? Environment.GetEnvironmentVariable("STEFNA_TEST_POSTGRES")
+        ?? StartServer(Path.Combine(Path.GetTempPath(), "stefna-bench-pg"));
+    return await MigrateBenchmark.RunAsync(pg, int.Parse(Arg("--rows") ?? "1000000", CultureInfo.InvariantCulture), int.Parse(Arg("--batch-size") ?? "50000", CultureInfo.InvariantCulture));
+}
+
 if (args.Length == 0 || args[0] != "queue")
 {
-    Console.Error.WriteLine("usage: queue [--postgres <conn>] [--jobs N] [--repeats R] [--reads M]");
+    Console.Error.WriteLine("usage: queue [--postgres <conn>] [--jobs N] [--repeats R] [--reads M] | migrate [--postgres <conn>] [--rows N] [--batch-size B]");
     return 2;
 }
 

@@ -10,8 +10,8 @@ using Stefna.Sdk.Pipeline;
 
 namespace Stefna.Samples.Console;
 
-/// <summary>The <c>stefna</c> command line: generate, submit, status, cancel, feed, worker.</summary>
-internal static class CliApp
+/// <summary>The <c>stefna</c> command line: generate, submit, status, cancel, feed, worker, presets, migrate, seed-legacy.</summary>
+internal static partial class CliApp
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
 
@@ -32,6 +32,8 @@ internal static class CliApp
         root.Subcommands.Add(FeedCommand(context));
         root.Subcommands.Add(WorkerCommand(context));
         root.Subcommands.Add(PresetsCommand(context));
+        root.Subcommands.Add(MigrateCommand(context, g));
+        root.Subcommands.Add(SeedLegacyCommand(context, g));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -308,9 +310,11 @@ internal static class CliApp
         public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
-    private sealed class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
+    private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
     {
         public TextWriter Stderr => stderr;
+
+        public bool Interactive => interactive;
 
         public async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, bool, Task<int>> body, CancellationToken cancellationToken)
         {

@@ -1,3 +1,4 @@
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Samples.Console.Tests;

@@ -1,0 +1,251 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Spectre.Console;
+using Stefna.Sdk;
+using Stefna.Sdk.Postgres.Legacy;
+
+namespace Stefna.Samples.Console;
+
+/// <summary>The legacy commands: <c>migrate</c> and <c>seed-legacy</c> (PostgreSQL only).</summary>
+internal static partial class CliApp
+{
+    private static Command MigrateCommand(Context c, GlobalOptions g)
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Report what a migration would do; write nothing." };
+        var verify = new Option<bool>("--verify") { Description = "Compare the legacy data with the type tables (counts and a per-row checksum); exit 3 on any difference." };
+        var dropLegacy = new Option<bool>("--drop-legacy") { Description = "Drop media_assets; refused unless a verification passed on its current data." };
+        var source = new Option<string?>("--source") { Description = "Connection string of another database holding media_assets (default: the --postgres database)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Legacy rows per batch transaction.", DefaultValueFactory = _ => 50_000 };
+        var command = new Command("migrate", "Move legacy media_assets rows into the dedicated tables (then --verify, then --drop-legacy).")
+        {
+            dryRun, verify, dropLegacy, source, batchSize,
+        };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var connectionString = RequirePostgres(parse, g, "migrate");
+            if (parse.GetValue(dryRun) && (parse.GetValue(verify) || parse.GetValue(dropLegacy)))
+            {
+                throw new CliException("--dry-run cannot be combined with --verify or --drop-legacy.", 2);
+            }
+
+            var types = services.GetRequiredService<IGenerationPipeline>().Types;
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var migrator = new LegacyMigrator(
+                dataSource,
+                types,
+                new LegacyMigrationOptions { SourceConnectionString = parse.GetValue(source), BatchSize = parse.GetValue(batchSize) },
+                logger: services.GetRequiredService<ILogger<LegacyMigrator>>());
+
+            if (parse.GetValue(dryRun))
+            {
+                c.WriteMigration(json, await migrator.DryRunAsync(ct).ConfigureAwait(false));
+                return 0;
+            }
+
+            if (!parse.GetValue(verify) && !parse.GetValue(dropLegacy))
+            {
+                var report = await c.WithMigrationProgressAsync(json, p => migrator.RunAsync(p, ct)).ConfigureAwait(false);
+                c.WriteMigration(json, report);
+                return 0;
+            }
+
+            if (parse.GetValue(verify))
+            {
+                var verification = await migrator.VerifyAsync(ct).ConfigureAwait(false);
+                c.WriteVerification(json, verification);
+                if (!verification.Passed)
+                {
+                    return c.Fail($"verification failed: {verification.DifferenceCount} row(s) differ between {verification.Source} and the type tables", 3);
+                }
+            }
+
+            if (parse.GetValue(dropLegacy))
+            {
+                await migrator.DropLegacyAsync(ct).ConfigureAwait(false);
+                if (!json)
+                {
+                    c.Stderr.WriteLine($"dropped the legacy table of {migrator.SourceLabel}");
+                }
+                else if (!parse.GetValue(verify))
+                {
+                    c.Write(true, new JsonObject { ["dropped"] = migrator.SourceLabel }, string.Empty);
+                }
+            }
+
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command SeedLegacyCommand(Context c, GlobalOptions g)
+    {
+        var rows = new Option<int>("--rows") { Description = "How many legacy rows to write.", Required = true };
+        var seed = new Option<int>("--seed") { Description = "The seed: the same seed writes the same rows.", DefaultValueFactory = _ => 1 };
+        var command = new Command("seed-legacy", "Write realistic legacy media_assets rows (every rule kind, odd ids and meta, duplicates, leftovers).") { rows, seed };
+        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
+        {
+            var connectionString = RequirePostgres(parse, g, "seed-legacy");
+            var count = parse.GetValue(rows);
+            if (count < 0)
+            {
+                throw new CliException("--rows must not be negative.", 2);
+            }
+
+            var types = services.GetRequiredService<IGenerationPipeline>().Types;
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            var written = await LegacySeeder.SeedAsync(dataSource, types, count, parse.GetValue(seed), cancellationToken: ct).ConfigureAwait(false);
+            c.Write(json, new JsonObject { ["rows"] = written, ["table"] = "media_assets" }, $"wrote {written} legacy rows to media_assets");
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static string RequirePostgres(ParseResult parse, GlobalOptions g, string command)
+    {
+        var value = parse.GetValue(g.Postgres) ?? Environment.GetEnvironmentVariable("STEFNA_POSTGRES");
+        return string.IsNullOrWhiteSpace(value)
+            ? throw new CliException($"{command} needs PostgreSQL: pass --postgres <connection string> or set STEFNA_POSTGRES.", 2)
+            : value;
+    }
+
+    internal static JsonObject ToJson(MigrationReport report) => new()
+    {
+        ["dryRun"] = report.IsDryRun,
+        ["runId"] = report.RunId,
+        ["resumed"] = report.Resumed,
+        ["source"] = report.Source,
+        ["total"] = report.Total,
+        ["migrated"] = report.Migrated,
+        ["alreadyPresent"] = report.AlreadyPresent,
+        ["unclassified"] = report.Unclassified,
+        ["balanced"] = report.IsBalanced,
+        ["catalogEntriesAdded"] = report.CatalogEntriesAdded,
+        ["elapsedMs"] = (long)report.Elapsed.TotalMilliseconds,
+        ["types"] = new JsonArray([.. report.Types.Select(t => (JsonNode)new JsonObject
+        {
+            ["type"] = t.Type, ["table"] = t.Table, ["migrated"] = t.Migrated, ["alreadyPresent"] = t.AlreadyPresent,
+        })]),
+        ["unclassifiedRows"] = new JsonArray([.. report.UnclassifiedRows.Select(u => (JsonNode)new JsonObject
+        {
+            ["reason"] = u.ReasonText, ["count"] = u.Count, ["ids"] = new JsonArray([.. u.Ids.Select(i => (JsonNode?)i)]),
+        })]),
+    };
+
+    internal static JsonObject ToJson(VerificationReport report) => new()
+    {
+        ["passed"] = report.Passed,
+        ["source"] = report.Source,
+        ["legacyRows"] = report.LegacyRows,
+        ["fingerprint"] = report.Fingerprint,
+        ["differenceCount"] = report.DifferenceCount,
+        ["types"] = new JsonArray([.. report.Types.Select(t => (JsonNode)new JsonObject
+        {
+            ["type"] = t.Type, ["table"] = t.Table, ["expected"] = t.Expected, ["actual"] = t.Actual,
+        })]),
+        ["differences"] = new JsonArray([.. report.Differences.Select(d => (JsonNode)new JsonObject
+        {
+            ["legacyId"] = d.LegacyId, ["type"] = d.Type, ["kind"] = d.Kind, ["columns"] = d.Columns,
+        })]),
+    };
+
+    private sealed partial class Context
+    {
+        private const int IdsShown = 10;
+
+        public void WriteMigration(bool json, MigrationReport report)
+        {
+            if (json)
+            {
+                Write(true, ToJson(report), string.Empty);
+                return;
+            }
+
+            var console = Console();
+            var n = (long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+            var table = new Table().AddColumns("type", "table", report.IsDryRun ? "would migrate" : "migrated", "already present");
+            foreach (var t in report.Types)
+            {
+                table.AddRow(Markup.Escape(t.Type), Markup.Escape(t.Table), n(t.Migrated), n(t.AlreadyPresent));
+            }
+
+            foreach (var u in report.UnclassifiedRows)
+            {
+                var ids = string.Join(", ", u.Ids.Take(IdsShown).Select(i => i ?? "(null)")) + (u.Count > IdsShown ? ", …" : string.Empty);
+                table.AddRow($"[yellow]unclassified[/]", Markup.Escape(u.ReasonText), n(u.Count), Markup.Escape(ids));
+            }
+
+            table.AddRow("[bold]total[/]", Markup.Escape(report.Source), $"[bold]{n(report.Total)}[/]", report.IsBalanced ? "[green]balanced[/]" : "[red]NOT balanced[/]");
+            console.WriteLine(report.IsDryRun
+                ? $"Dry run (nothing written): {report.Source}"
+                : $"Legacy migration run {report.RunId}{(report.Resumed ? " (resumed)" : string.Empty)} in {report.Elapsed.TotalSeconds:0.0} s:");
+            console.Write(table);
+            console.WriteLine($"migrated {n(report.Migrated)} + already present {n(report.AlreadyPresent)} + unclassified {n(report.Unclassified)} = {n(report.Total)} rows; {report.CatalogEntriesAdded} unknown preset key(s) {(report.IsDryRun ? "would be" : "were")} added to a catalogue as retired entries");
+        }
+
+        public void WriteVerification(bool json, VerificationReport report)
+        {
+            if (json)
+            {
+                Write(true, ToJson(report), string.Empty);
+                return;
+            }
+
+            var console = Console();
+            var table = new Table().AddColumns("type", "table", "expected", "actual");
+            foreach (var t in report.Types)
+            {
+                var style = t.Expected == t.Actual ? string.Empty : "[red]";
+                table.AddRow(Markup.Escape(t.Type), Markup.Escape(t.Table), t.Expected.ToString(CultureInfo.InvariantCulture), style.Length > 0 ? $"{style}{t.Actual}[/]" : t.Actual.ToString(CultureInfo.InvariantCulture));
+            }
+
+            console.Write(table);
+            if (report.Differences.Count > 0)
+            {
+                var diff = new Table().AddColumns("legacy id", "type", "difference", "columns");
+                foreach (var d in report.Differences)
+                {
+                    diff.AddRow(Markup.Escape(d.LegacyId), Markup.Escape(d.Type), Markup.Escape(d.Kind), Markup.Escape(d.Columns ?? string.Empty));
+                }
+
+                console.Write(diff);
+            }
+
+            console.WriteLine(report.Passed
+                ? $"verification passed: {report.LegacyRows} legacy rows, fingerprint {report.Fingerprint}"
+                : $"verification FAILED: {report.DifferenceCount} row(s) differ");
+        }
+
+        public async Task<T> WithMigrationProgressAsync<T>(bool json, Func<IProgress<MigrationProgress>, Task<T>> work)
+        {
+            if (json || !Interactive)
+            {
+                // Scripts and logs: one plain line per batch on stderr, stdout stays the report.
+                return await work(new SyncProgress(p => Stderr.WriteLine(
+                    $"migrate: {p.Phase} {p.RowsDone}/{p.RowsTotal} rows ({p.RowsPerSecond:0} rows/s, {p.Elapsed.TotalSeconds:0.0} s)"))).ConfigureAwait(false);
+            }
+
+            return await Console().Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("staging legacy rows…", maxValue: 1);
+                    return await work(new SyncProgress(p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.RowsTotal);
+                        task.Value = p.RowsDone;
+                        task.Description = Markup.Escape($"{p.Phase} {p.RowsDone:N0}/{p.RowsTotal:N0} rows, {p.RowsPerSecond:N0} rows/s");
+                    })).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reports on the caller's thread, in order (<see cref="Progress{T}"/> would post to the thread pool).</summary>
+    private sealed class SyncProgress(Action<MigrationProgress> report) : IProgress<MigrationProgress>
+    {
+        public void Report(MigrationProgress value) => report(value);
+    }
+}

@@ -1,0 +1,94 @@
+using Npgsql;
+using Stefna.Sdk.Postgres.Legacy;
+using Stefna.TestUtils;
+using Xunit.Abstractions;
+using static Stefna.Sdk.Postgres.Tests.LegacyTestSupport;
+
+namespace Stefna.Sdk.Postgres.Tests;
+
+/// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random moments and re-run, ends with exactly what
+/// a clean run writes on a copy of the same legacy data; <c>migrate --verify</c> names a tampered row and exits 3.</summary>
+public sealed class LegacyKillResumeTests(ITestOutputHelper output)
+{
+    private const int Rows = 200_000;
+
+    [Fact]
+    public async Task Killed_migrations_resume_to_exactly_the_clean_result()
+    {
+        var killed = await PostgresServer.CreateDatabaseAsync("stefna_legacy_kill");
+        var clean = await PostgresServer.CreateDatabaseAsync("stefna_legacy_clean");
+        try
+        {
+            await using (var a = NpgsqlDataSource.Create(killed))
+            await using (var b = NpgsqlDataSource.Create(clean))
+            {
+                await LegacySeeder.SeedAsync(a, Types, Rows, seed: 42);
+                await LegacySeeder.SeedAsync(b, Types, Rows, seed: 42);
+                await using var migrator = Migrator(b, batchSize: 10_000);
+                await migrator.RunAsync();
+            }
+
+            var seed = Environment.TickCount;
+            var random = new Random(seed);
+            output.WriteLine($"kill timing seed {seed}");
+            var kills = 0;
+            for (var attempt = 0; attempt < 4; attempt++)
+            {
+                using var process = StartCli("migrate", "--postgres", killed, "--batch-size", "5000", "--json");
+                var stderr = process.StandardError.ReadToEndAsync();
+                _ = process.StandardOutput.ReadToEndAsync();
+                // The first kill may land anywhere (start-up, staging, batches); resumed runs are short, so later kills come sooner.
+                var delay = TimeSpan.FromMilliseconds(attempt == 0 ? random.Next(500, 3500) : random.Next(300, 1400));
+                await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(delay));
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true); // SIGKILL: no cleanup code runs
+                    kills++;
+                }
+
+                await process.WaitForExitAsync();
+                output.WriteLine($"attempt {attempt}: after {delay.TotalMilliseconds} ms {(process.ExitCode == 0 ? "it had finished" : "killed")}; last lines: {string.Join(" | ", (await stderr).Split('\n').TakeLast(3))}");
+            }
+
+            Assert.True(kills >= 1, "no run was killed");
+            var (exit, stdout, err) = await RunCliAsync(TimeSpan.FromMinutes(3), "migrate", "--postgres", killed, "--batch-size", "5000", "--json");
+            Assert.True(exit == 0, err);
+            Assert.Contains("\"balanced\":true", stdout, StringComparison.Ordinal);
+            output.WriteLine($"{kills} kill(s); final run: {stdout[..Math.Min(300, stdout.Length)]}");
+
+            Assert.Equal(await TargetChecksumAsync(clean), await TargetChecksumAsync(killed));
+
+            // The first run's report, however often it was interrupted, is the clean run's report.
+            const string firstReport = "SELECT report::text FROM stefna_legacy_runs WHERE run_id = 1";
+            Assert.Equal(await TestTypes.ScalarAsync<string>(clean, firstReport), await TestTypes.ScalarAsync<string>(killed, firstReport));
+
+            var verify = await RunCliAsync(TimeSpan.FromMinutes(2), "migrate", "--verify", "--postgres", killed);
+            Assert.True(verify.ExitCode == 0, verify.Stderr + verify.Stdout);
+
+            var legacyId = await TestTypes.ScalarAsync<string>(killed, "SELECT legacy_id FROM presets_media WHERE legacy_id IS NOT NULL ORDER BY legacy_id LIMIT 1");
+            await TestTypes.ExecuteAsync(killed, $"UPDATE presets_media SET image_url = image_url || '?x' WHERE legacy_id = '{legacyId}'");
+            var tampered = await RunCliAsync(TimeSpan.FromMinutes(2), "migrate", "--verify", "--postgres", killed, "--json");
+            Assert.Equal(3, tampered.ExitCode);
+            Assert.Contains($"\"legacyId\":\"{legacyId}\"", tampered.Stdout, StringComparison.Ordinal);
+            Assert.Contains("verification failed", tampered.Stderr, StringComparison.Ordinal);
+
+            var drop = await RunCliAsync(TimeSpan.FromMinutes(2), "migrate", "--drop-legacy", "--postgres", killed);
+            Assert.Equal(1, drop.ExitCode);
+            Assert.Contains("latest verification failed", drop.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(killed);
+            await PostgresServer.DropDatabaseAsync(clean);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_without_postgres_fails_with_one_line()
+    {
+        var (exit, _, stderr) = await RunCliAsync(TimeSpan.FromMinutes(1), "migrate", "--dry-run");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("error: migrate needs PostgreSQL: pass --postgres <connection string> or set STEFNA_POSTGRES.", stderr.Trim());
+    }
+}
