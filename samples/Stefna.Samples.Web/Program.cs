@@ -1,0 +1,4 @@
+using Stefna.Samples.Web;
+
+var app = StefnaWebApp.Create(args);
+await app.RunAsync();

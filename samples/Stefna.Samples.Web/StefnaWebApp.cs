@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.FileProviders;
+using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Generators;
+
+namespace Stefna.Samples.Web;
+
+/// <summary>
+/// Composes the web host: the SDK on its embedded default (SQLite + local files + offline provider, all five types),
+/// the development API-key scheme, ProblemDetails, OpenAPI, health checks, the API and the page.
+/// </summary>
+internal static class StefnaWebApp
+{
+    /// <summary>Builds the app from command-line arguments (<c>--urls</c>, <c>--Stefna:DataDirectory=…</c>, …).</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="configure">Adjusts the builder after the SDK is composed and before health checks are added, so a
+    /// type or provider added here gets its health check too (tests use it).</param>
+    /// <returns>The app, not started.</returns>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var config = builder.Configuration;
+        var section = config.GetSection(WebOptions.Section);
+        builder.Services.Configure<WebOptions>(section);
+        var web = section.Get<WebOptions>() ?? new WebOptions();
+        var data = Path.GetFullPath(web.DataDirectory, builder.Environment.ContentRootPath);
+        var images = Path.Combine(data, "images");
+        Directory.CreateDirectory(images);
+
+        // The SDK: its options bind from the same "Stefna" section (MaxImageBytes, RunWorker, …).
+        builder.Services.AddStefna()
+            .AddNeoGlitch()
+            .AddEmotionMask()
+            .AddPresets()
+            .AddGhibliReaction()
+            .AddCustomPrompt()
+            .UseSqlite(Path.Combine(data, "stefna.db"))
+            .UseLocalFileStorage(images, "/media/")
+            .UseOfflineProvider();
+        builder.Services.Configure<StefnaOptions>(section);
+        configure?.Invoke(builder);
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<GenerationExceptionHandler>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.AddOpenApi();
+        builder.Services.AddSingleton<TypeCatalog>();
+        builder.Services.AddSingleton<GenerationOutcomeMonitor>();
+
+        // One health check per registered generation type, found from the keyed generators the plug-ins added.
+        var health = builder.Services.AddHealthChecks();
+        foreach (var type in builder.Services.Where(d => d.ServiceType == typeof(IGenerator) && d.IsKeyedService).Select(d => (string)d.ServiceKey!).Distinct().ToList())
+        {
+            health.Add(new HealthCheckRegistration(
+                type,
+                sp => new GenerationTypeHealthCheck(type, sp, sp.GetRequiredService<GenerationOutcomeMonitor>()),
+                failureStatus: HealthStatus.Unhealthy,
+                tags: ["stefna", type]));
+        }
+
+        var app = builder.Build();
+
+        // Created at start so the monitor sees outcomes from the first job on.
+        app.Services.GetRequiredService<GenerationOutcomeMonitor>();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        // The page (embedded, so it is served whatever the content root) and the generated images (that folder only).
+        var page = new EmbeddedFileProvider(typeof(StefnaWebApp).Assembly, "wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(images),
+            RequestPath = "/media",
+            ServeUnknownFileTypes = false,
+            OnPrepareResponse = ctx => ctx.Context.Response.Headers.XContentTypeOptions = "nosniff",
+        });
+
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi();
+        app.MapHealthChecks("/health", new HealthCheckOptions
+        {
+            Predicate = r => r.Tags.Contains("stefna"),
+            ResponseWriter = GenerationTypeHealthCheck.WriteReportAsync,
+        });
+        app.MapStefnaApi();
+        if (app.Environment.IsDevelopment())
+        {
+            // Development only: lets the page pick a key without copying it from appsettings.json.
+            app.MapGet("/dev/api-keys", (Microsoft.Extensions.Options.IOptionsMonitor<WebOptions> o) =>
+                    o.CurrentValue.ApiKeys.Select(k => new { key = k.Key, userId = k.Value }))
+                .ExcludeFromDescription();
+        }
+
+        return app;
+    }
+}
