@@ -65,8 +65,12 @@ public static class AimlApiBuilderExtensions
         }
 
         var clientName = HttpClientName(name);
+        // No default HttpClient loggers: their Trace entries redact Authorization only in the formatted text, while
+        // the entry's structured values (what OpenTelemetry/Serilog sinks record) carry the raw "Bearer <key>".
+        // The provider logs each call itself (sending, answered, failed) without headers.
         var http = services.AddHttpClient(clientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RedactLoggedHeaders(["Authorization"]);
+            .RedactLoggedHeaders(["Authorization"])
+            .RemoveAllLoggers();
 
         // Outer: retries, Retry-After, timeouts, circuit breaker. Inner: the key, so each attempt carries it.
         var resilience = http.AddStandardResilienceHandler().Configure((o, sp) =>

@@ -43,7 +43,11 @@ public static class StefnaServiceCollectionExtensions
         services.AddHttpClient(JobRunner.DownloadClientName, client => client.Timeout = TimeSpan.FromMinutes(2));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IHostAddressResolver, DnsHostAddressResolver>();
-        services.TryAddSingleton<ImageFetcher>();
+        services.TryAddSingleton<IImageAddressPolicy, PublicAddressPolicy>();
+        services.TryAddSingleton(sp => new ImageFetcher(
+            sp.GetRequiredService<IHostAddressResolver>(),
+            sp.GetRequiredService<IImageAddressPolicy>(),
+            sp.GetRequiredService<IOptions<StefnaOptions>>()));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
         services.TryAddSingleton<StefnaInitializer>();

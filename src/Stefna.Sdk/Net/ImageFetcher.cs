@@ -7,7 +7,7 @@ namespace Stefna.Sdk.Net;
 
 /// <summary>
 /// Downloads user-given image URLs safely: http(s) only, every address the host resolves to checked by
-/// <see cref="AddressGuard"/> before any connection (unless <see cref="StefnaOptions.AllowPrivateNetworkImageUrls"/>),
+/// <see cref="IImageAddressPolicy"/> (by default <see cref="AddressGuard"/>) before any connection (unless <see cref="StefnaOptions.AllowPrivateNetworkImageUrls"/>),
 /// the connection pinned to the checked address so DNS cannot change between check and connect, redirects
 /// followed by hand and checked again, and the body capped at <see cref="StefnaOptions.MaxImageBytes"/>.
 /// </summary>
@@ -15,6 +15,7 @@ public sealed class ImageFetcher : IDisposable
 {
     private const int MaxRedirects = 3;
     private readonly IHostAddressResolver _resolver;
+    private readonly IImageAddressPolicy _policy;
     private readonly StefnaOptions _options;
     private readonly HttpClient _client;
 
@@ -22,8 +23,19 @@ public sealed class ImageFetcher : IDisposable
     /// <param name="resolver">The host name resolver.</param>
     /// <param name="options">The SDK options.</param>
     public ImageFetcher(IHostAddressResolver resolver, IOptions<StefnaOptions> options)
+        : this(resolver, new PublicAddressPolicy(), options)
     {
-        _resolver = resolver;
+    }
+
+    /// <summary>Creates the fetcher with an address policy of its own.</summary>
+    /// <param name="resolver">The host name resolver.</param>
+    /// <param name="policy">Which resolved addresses may be reached (the default allows public addresses only).</param>
+    /// <param name="options">The SDK options.</param>
+    public ImageFetcher(IHostAddressResolver resolver, IImageAddressPolicy policy, IOptions<StefnaOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _resolver = resolver ?? throw new ArgumentNullException(nameof(resolver));
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
         _options = options.Value;
         var handler = new SocketsHttpHandler
         {
@@ -111,7 +123,7 @@ public sealed class ImageFetcher : IDisposable
             throw Refused("url_unresolved", $"The image URL's host '{url.Host}' could not be resolved: {ex.Message}");
         }
 
-        if (addresses.Length == 0 || Array.Exists(addresses, a => !AddressGuard.IsPublic(a)))
+        if (addresses.Length == 0 || Array.Exists(addresses, a => !_policy.IsAllowed(a)))
         {
             throw Refused("url_private_address", $"The image URL's host '{url.Host}' resolves to a loopback, private or link-local address, which is not allowed.");
         }
@@ -124,7 +136,7 @@ public sealed class ImageFetcher : IDisposable
     private async ValueTask<Stream> ConnectToCheckedAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         var addresses = await _resolver.ResolveAsync(context.DnsEndPoint.Host, cancellationToken).ConfigureAwait(false);
-        var allowed = _options.AllowPrivateNetworkImageUrls ? addresses : Array.FindAll(addresses, AddressGuard.IsPublic);
+        var allowed = _options.AllowPrivateNetworkImageUrls ? addresses : Array.FindAll(addresses, _policy.IsAllowed);
         if (allowed.Length == 0 || (!_options.AllowPrivateNetworkImageUrls && allowed.Length != addresses.Length))
         {
             throw new HttpRequestException($"The host '{context.DnsEndPoint.Host}' resolves to a non-public address.");

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Globalization;
+using Stefna.Sdk;
+using Stefna.Sdk.Postgres;
+using Stefna.Sdk.Postgres.Tests;
+using Stefna.Sdk.Postgres.WorkerHost;
+using Stefna.Sdk.Storage;
+using Stefna.TestUtils;
+using Xunit.Abstractions;
+
+namespace Stefna.Reliability.Tests;
+
+/// <summary>
+/// Faults of the job machinery itself, with real worker processes (tests/Stefna.Sdk.Postgres.WorkerHost) against
+/// PostgreSQL on 127.0.0.1: workers killed with SIGKILL at random moments, and the database restarted under load.
+/// An audit trigger records every transition to <c>completed</c>, so a result stored twice cannot hide.
+/// </summary>
+[Collection(PostgresFaults.Name)]
+public sealed class WorkerFaultTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Workers_killed_with_SIGKILL_at_random_moments_lose_no_job_and_store_no_result_twice()
+    {
+        const int jobs = 2000;
+        const int maxKills = 5;
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var connectionString = await PostgresServer.CreateDatabaseAsync("stefna_rel_kill");
+        using var images = new TempDirectory();
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            await PrepareAsync(connectionString, jobs);
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "15", "--lease-seconds", "2", "--concurrency", "4"];
+            WorkerProcess[] current = [WorkerProcess.Start(args), WorkerProcess.Start(args)];
+            workers.AddRange(current);
+            await Task.WhenAll(current.Select(w => w.WaitReadyAsync(StartTimeout)));
+
+            // Kill at random moments while work remains; every killed worker is replaced at once.
+            var kills = 0;
+            var clock = Stopwatch.StartNew();
+            while (kills < maxKills && clock.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                await Task.Delay(random.Next(300, 1500));
+                var completed = await CountAsync(connectionString, "status = 'completed'");
+                if (completed >= jobs * 0.9)
+                {
+                    break;
+                }
+
+                var victim = random.Next(current.Length);
+                current[victim].Kill();
+                await current[victim].WaitForExitAsync(TimeSpan.FromSeconds(30));
+                kills++;
+                output.WriteLine($"kill {kills}: worker {current[victim].Id} at {clock.Elapsed.TotalSeconds:0.0} s with {completed} completed");
+                current[victim] = WorkerProcess.Start(args);
+                workers.Add(current[victim]);
+            }
+
+            var exits = await Task.WhenAll(current.Select(w => w.WaitForExitAsync(TimeSpan.FromMinutes(3))));
+            Assert.True(exits.All(e => e == 0), string.Join("\n", current.Select(w => w.Output)));
+            Assert.True(kills >= 2, $"only {kills} kill(s) happened before the work ran out; the proof needs several");
+
+            var completedJobs = await CountAsync(connectionString, "status = 'completed'");
+            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
+            // Completions beyond one per job: each is a result stored twice.
+            var duplicated = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+            var reclaimed = await CountAsync(connectionString, "attempts > 1");
+            var resultFiles = Directory.Exists(images.Path) ? Directory.GetFiles(images.Path, "*.png", SearchOption.AllDirectories).Length : 0;
+            output.WriteLine($"seed {seed}: {jobs} jobs, {kills} SIGKILLs, {reclaimed} jobs re-claimed after a kill, {completedJobs} completed, {audited} completions audited, {duplicated} duplicated, {resultFiles} result files, {clock.Elapsed.TotalSeconds:0.0} s");
+            Figures.Record(nameof(Workers_killed_with_SIGKILL_at_random_moments_lose_no_job_and_store_no_result_twice), new Dictionary<string, object>
+            {
+                ["jobs_run"] = jobs, ["faults_injected"] = kills, ["fault"] = "SIGKILL of a worker process", ["jobs_reclaimed"] = reclaimed,
+                ["jobs_lost"] = jobs - completedJobs, ["results_duplicated"] = duplicated, ["completions_audited"] = audited, ["seed"] = seed,
+            });
+
+            Assert.Equal(jobs, completedJobs);
+            Assert.Equal(jobs, audited);
+            Assert.Equal(0, duplicated);
+            Assert.True(reclaimed > 0, "no job was in flight in a killed worker; the kills proved nothing");
+            Assert.Equal(jobs, resultFiles);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+    }
+
+    [Fact]
+    public async Task A_PostgreSQL_restart_under_load_shows_as_retries_and_every_job_still_completes()
+    {
+        const int jobs = 600;
+        await using var server = await DedicatedPostgres.StartAsync();
+        var connectionString = await server.CreateDatabaseAsync("stefna_rel_restart");
+        using var images = new TempDirectory();
+        string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "20", "--lease-seconds", "3", "--concurrency", "4", "--wait-for-go"];
+        await PrepareAsync(connectionString, jobs);
+        using var first = WorkerProcess.Start(args);
+        using var second = WorkerProcess.Start(args);
+        await Task.WhenAll(first.WaitReadyAsync(StartTimeout), second.WaitReadyAsync(StartTimeout));
+        first.Go();
+        second.Go();
+
+        // Restart once a good part of the work is done and plenty remains.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        long before;
+        while ((before = await CountAsync(connectionString, "status = 'completed'")) < jobs / 4 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var restart = Stopwatch.StartNew();
+        await server.RestartAsync();
+        restart.Stop();
+        var exits = await Task.WhenAll(first.WaitForExitAsync(TimeSpan.FromMinutes(3)), second.WaitForExitAsync(TimeSpan.FromMinutes(3)));
+        Assert.True(exits.All(e => e == 0), $"{first.Output}\n{second.Output}");
+
+        var completed = await CountAsync(connectionString, "status = 'completed'");
+        var failed = await CountAsync(connectionString, "status = 'failed'");
+        var retriedJobs = await CountAsync(connectionString, "attempts > 1");
+        var duplicated = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit")
+            - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+        var logs = first.Output + "\n" + second.Output;
+        var backOffs = CountLines(logs, "backing off");
+        var jobRetries = CountLines(logs, "retrying after");
+        var reconnects = CountLines(logs, "cleared the connection pool") + CountLines(logs, "notification connection failed");
+        output.WriteLine($"restart after {before} of {jobs} completed, took {restart.ElapsedMilliseconds} ms; {completed} completed, {failed} failed, {retriedJobs} jobs with attempts > 1, {jobRetries} job retries, {backOffs} worker-loop back-offs, {reconnects} reconnects logged, {duplicated} duplicated");
+        Figures.Record(nameof(A_PostgreSQL_restart_under_load_shows_as_retries_and_every_job_still_completes), new Dictionary<string, object>
+        {
+            ["jobs_run"] = jobs, ["faults_injected"] = 1, ["fault"] = "pg_ctl restart -m fast under load", ["jobs_failed"] = failed,
+            ["jobs_retried"] = retriedJobs, ["job_retries_logged"] = jobRetries, ["worker_loop_backoffs"] = backOffs, ["reconnects_logged"] = reconnects,
+            ["jobs_lost"] = jobs - completed, ["results_duplicated"] = duplicated, ["restart_ms"] = restart.ElapsedMilliseconds,
+        });
+
+        Assert.Equal(jobs, completed);
+        Assert.Equal(0, failed);
+        Assert.Equal(0, duplicated);
+        Assert.True(retriedJobs + jobRetries + backOffs > 0, "the outage left no trace as a retry or back-off:\n" + logs);
+    }
+
+    // Migrates, adds the audit trigger (one row per transition to completed), and queues the jobs.
+    internal static async Task PrepareAsync(string connectionString, int jobs)
+    {
+        await using var store = new PostgresMediaStore(Microsoft.Extensions.Options.Options.Create(new PostgresStoreOptions { ConnectionString = connectionString }));
+        await store.MigrateAsync([QueueTestGenerator.Definition]);
+        await TestTypes.ExecuteAsync(connectionString, """
+            CREATE TABLE completion_audit (job_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+            CREATE FUNCTION audit_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO completion_audit (job_id) VALUES (NEW.id);
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER queue_test_audit AFTER UPDATE ON queue_test_media
+                FOR EACH ROW WHEN (NEW.status = 'completed') EXECUTE FUNCTION audit_completion();
+            """);
+        var start = DateTimeOffset.UtcNow;
+        await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+            await store.InsertAsync(new NewGenerationJob
+            {
+                Id = Guid.CreateVersion7(),
+                Type = QueueTestGenerator.TypeName,
+                UserId = "user-" + (i % 7).ToString(CultureInfo.InvariantCulture),
+                Prompt = "job " + i.ToString(CultureInfo.InvariantCulture),
+                CreatedAt = start.AddTicks(i * 10),
+            }, ct));
+    }
+
+    private static Task<long> CountAsync(string connectionString, string where) =>
+        TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE " + where);
+
+    private static int CountLines(string text, string marker) =>
+        text.Split('\n').Count(l => l.Contains(marker, StringComparison.Ordinal));
+}
+
+/// <summary>The process-heavy fault tests run one at a time: on 2 cores, two of them at once would measure the machine.</summary>
+[CollectionDefinition(Name)]
+public sealed class PostgresFaults
+{
+    public const string Name = "postgres-faults";
+}
