@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
 

@@ -7,6 +7,7 @@ using Stefna.Sdk;
 using Stefna.Sdk.Cloudinary;
 using Stefna.Sdk.Postgres;
 using Stefna.Sdk.Providers.AimlApi;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
 
