@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Stefna.Sdk.Http;
 
@@ -122,6 +123,34 @@ public sealed class TokenRefreshHandlerTests
         await factory.CreateClient("tokens").GetAsync(server.Url);
         Assert.Equal(["Token token-1", "Token token-1"], server.Requests.Select(r => r.Authorization));
         Assert.Equal(1, provider.GetRequiredService<CountingSource>().Calls);
+    }
+
+    [Fact]
+    public async Task AddTokenRefresh_keeps_the_token_out_of_every_log_entry_even_at_trace()
+    {
+        await using var server = await AuthServer.StartAsync();
+        server.Rejected.Add("Bearer token-1"); // a 401 first, so the refresh path (which logs) runs too
+        var collector = new FakeLogCollector();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
+        services.AddSingleton(new CountingSource(TimeProvider.System, TimeSpan.FromHours(1)));
+        services.AddHttpClient("tokens").AddTokenRefresh<CountingSource>();
+        await using var provider = services.BuildServiceProvider();
+
+        var response = await provider.GetRequiredService<IHttpClientFactory>().CreateClient("tokens").GetAsync(server.Url);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["Bearer token-1", "Bearer token-2"], server.Requests.Select(r => r.Authorization));
+        var records = collector.GetSnapshot();
+        Assert.Contains(records, r => r.Id.Id == 2101); // the handler logged the refresh, so the check below has material
+        foreach (var record in records)
+        {
+            foreach (var text in (record.StructuredState ?? []).Select(p => p.Value ?? "").Append(record.Message))
+            {
+                Assert.DoesNotContain("token-1", text, StringComparison.Ordinal);
+                Assert.DoesNotContain("token-2", text, StringComparison.Ordinal);
+            }
+        }
     }
 
     private static HttpClient Client(DelegatingHandler handler)

@@ -24,6 +24,10 @@ public static class TokenRefreshHttpClientBuilderExtensions
 
     /// <summary>Authorizes the client's requests with tokens from a source made by <paramref name="sourceFactory"/>,
     /// cached per client (the cache outlives recycled handlers) and refreshed once on a 401.</summary>
+    /// <remarks>The client's default <c>IHttpClientFactory</c> loggers are removed: their trace entries redact the
+    /// <c>Authorization</c> header only in the formatted text, while the entry's structured values (what OpenTelemetry
+    /// or Serilog sinks record) carry the raw token. The handler logs refreshes itself, without headers. Loggers added
+    /// to the builder after this call are kept.</remarks>
     /// <param name="builder">The HTTP client builder.</param>
     /// <param name="sourceFactory">Creates the client's token source (called once).</param>
     /// <param name="configure">Configures the handler's options (skew, scheme).</param>
@@ -34,6 +38,7 @@ public static class TokenRefreshHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(sourceFactory);
         var name = builder.Name;
         var services = builder.Services;
+        builder.RedactLoggedHeaders(["Authorization"]).RemoveAllLoggers();
         var options = services.AddOptions<TokenRefreshOptions>(name).ValidateOnStart();
         if (configure is not null)
         {
