@@ -50,13 +50,29 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         var job = TestTypes.Job(type);
         await store.InsertAsync(job, CancellationToken.None);
 
-        // Fill the pool with several idle connections and start the listener.
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None)));
-        await store.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(1), CancellationToken.None);
+        // Fill the pool with several idle connections (held at once, then returned) and start the listener; wait until
+        // the listener (which takes one of them) is listening, so the terminate below hits both kinds (a loaded machine is slow).
+        var held = new List<NpgsqlConnection>();
+        for (var i = 0; i < 4; i++)
+        {
+            held.Add(await store.DataSource.OpenConnectionAsync());
+        }
 
-        var killed = await TestTypes.ScalarAsync<long>(database.ConnectionString,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'stefna-terminated'");
-        Assert.True(killed >= 2);
+        foreach (var connection in held)
+        {
+            await connection.DisposeAsync();
+        }
+
+        await store.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(1), CancellationToken.None);
+        const string Tagged = "FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'stefna-terminated'";
+        var ready = Stopwatch.StartNew();
+        while (await TestTypes.ScalarAsync<long>(database.ConnectionString, "SELECT count(*) " + Tagged + " AND query ILIKE 'LISTEN%'") < 1 && ready.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        var killed = await TestTypes.ScalarAsync<long>(database.ConnectionString, "SELECT count(pg_terminate_backend(pid)) " + Tagged);
+        Assert.True(killed >= 4, $"{killed} connections terminated; expected the pool's 4 (one of them the listener's)");
 
         var failures = 0;
         GenerationJob? read = null;
