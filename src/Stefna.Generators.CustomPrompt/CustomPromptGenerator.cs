@@ -20,12 +20,6 @@ public sealed class CustomPromptGenerator : GeneratorBase
     /// <summary>The type's dedicated table.</summary>
     public const string TableName = "custom_prompt_media";
 
-    /// <summary>The model used with a source image.</summary>
-    public const string ImageToImageModel = "flux/dev/image-to-image";
-
-    /// <summary>The model used without a source image.</summary>
-    public const string TextToImageModel = "flux/dev";
-
     /// <summary>The type's definition.</summary>
     public static GenerationTypeDefinition TypeDefinition { get; } = new(TypeName, TableName, "Custom Prompt")
     {
@@ -84,7 +78,6 @@ public sealed class CustomPromptGenerator : GeneratorBase
         var imageToImage = sourceImage is not null || job.SourceImageUrl is not null;
         return NewProviderRequest(job, sourceImage, RenderTemplate("{prompt}" + Suffix, new Dictionary<string, string?> { ["prompt"] = job.Prompt })) with
         {
-            Model = imageToImage ? ImageToImageModel : TextToImageModel,
             Strength = imageToImage ? 0.7 : null,
             Parameters = new Dictionary<string, string> { ["mode"] = imageToImage ? "image-to-image" : "text-to-image" },
         };

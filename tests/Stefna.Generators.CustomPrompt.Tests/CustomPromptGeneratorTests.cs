@@ -164,14 +164,14 @@ public class CustomPromptGeneratorTests
         var withImage = await sut.PrepareAsync(Request(Type, prompt: "a castle in the clouds"), CancellationToken.None);
         var i2i = sut.CreateProviderRequest(Job(Type, withImage), SourceImage());
         Assert.Contains("image-to-image", withImage.Tags);
-        Assert.Equal(CustomPromptGenerator.ImageToImageModel, i2i.Model);
+        Assert.Null(i2i.Model); // the provider's options choose the model
         Assert.NotNull(i2i.Strength);
         Assert.NotNull(i2i.SourceImage);
 
         var withoutImage = await sut.PrepareAsync(Request(Type, prompt: "a castle in the clouds", withImage: false), CancellationToken.None);
         var t2i = sut.CreateProviderRequest(Job(Type, withoutImage, sourceImageUrl: null), null);
         Assert.Contains("text-to-image", withoutImage.Tags);
-        Assert.Equal(CustomPromptGenerator.TextToImageModel, t2i.Model);
+        Assert.Null(t2i.Model);
         Assert.Null(t2i.Strength);
         Assert.Null(t2i.SourceImage);
 

@@ -116,7 +116,9 @@ public abstract class GeneratorBase : IGenerator
     }
 
     /// <summary>Starts a job's provider request with what every type sets the same way: job id, type, prompt, source
-    /// image, a seed stable per job, the usual image size and image-to-image model. Types add the rest with <c>with</c>.</summary>
+    /// image, a seed stable per job and the usual image size. No model: the provider picks it from its options for the
+    /// type (for the AIML API, <c>ImageToImageModel</c> with a source image, <c>Model</c> without), so a host can change
+    /// a type's model in configuration. Types add the rest with <c>with</c>.</summary>
     /// <param name="job">The claimed job.</param>
     /// <param name="sourceImage">The job's source image, if any.</param>
     /// <param name="prompt">The rendered prompt.</param>
@@ -130,7 +132,6 @@ public abstract class GeneratorBase : IGenerator
             Type = job.Type,
             Prompt = prompt,
             SourceImage = sourceImage,
-            Model = "flux/dev/image-to-image",
             Seed = SeedFor(job.Id),
             ImageSize = "square_hd",
         };
