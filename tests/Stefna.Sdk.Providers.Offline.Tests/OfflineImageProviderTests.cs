@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Stefna.Sdk.Imaging;
+using Stefna.Sdk.Providers.Offline.Rendering;
 using Stefna.TestUtils;
 using static Stefna.Sdk.Providers.Offline.Tests.OfflineTestSupport;
 
@@ -132,6 +133,25 @@ public class OfflineImageProviderTests
         foreach (var reaction in new[] { "happy", "sad", "surprised", "angry", "love", "sleepy" })
         {
             outputs[reaction] = await provider.RenderAsync(Request("ghibli-reaction", Source, new Dictionary<string, string> { ["reaction"] = reaction }));
+        }
+
+        AssertPairwiseDistinct(outputs);
+    }
+
+    [Fact]
+    public async Task Every_reaction_the_ghibli_type_offers_has_a_designed_look()
+    {
+        Assert.All(Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Reactions, r => Assert.True(Effects.HasDesignedReaction(r), $"'{r}' falls back to a hashed look"));
+
+        // Aliases render exactly as the look they name; the type's own names are told apart.
+        var provider = Provider();
+        async Task<byte[]> Render(string reaction) => await provider.RenderAsync(Request("ghibli-reaction", Source, new Dictionary<string, string> { ["reaction"] = reaction }));
+        Assert.Equal(await Render("happy"), await Render("laughing"));
+        Assert.Equal(await Render("love"), await Render("blushing"));
+        var outputs = new Dictionary<string, byte[]>();
+        foreach (var reaction in Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Reactions)
+        {
+            outputs[reaction] = await Render(reaction);
         }
 
         AssertPairwiseDistinct(outputs);

@@ -310,6 +310,8 @@ internal static class Effects
         ["surprised"] = new(new Rgb(255, 245, 230), 8, 0.9f, 0.10f, 1.15f),
         ["angry"] = new(new Rgb(255, 170, 150), 5, 0.9f, 0.02f, 1.2f),
         ["love"] = new(new Rgb(255, 200, 220), 6, 0.5f, 0.12f, 1.1f),
+        ["sleepy"] = new(new Rgb(205, 195, 245), 5, 0.35f, 0.04f, 0.85f),
+        ["starry-eyed"] = new(new Rgb(255, 240, 205), 8, 0.45f, 0.15f, 1.35f),
     };
 
     private static readonly Dictionary<string, string> ReactionAliases = new(StringComparer.Ordinal)
@@ -328,7 +330,15 @@ internal static class Effects
         ["mad"] = "angry",
         ["heart"] = "love",
         ["blush"] = "love",
+        ["blushing"] = "love",
+        ["laughing"] = "happy",
+        ["sleep"] = "sleepy",
+        ["starry"] = "starry-eyed",
     };
+
+    /// <summary>Whether a reaction name has a designed look (directly or by alias) rather than the hashed fallback.</summary>
+    internal static bool HasDesignedReaction(string reactionName) =>
+        Reactions.ContainsKey(ReactionAliases.GetValueOrDefault(reactionName, reactionName));
 
     /// <summary>Painterly anime look: softened, pastel, posterised into flat areas, with a light ink outline; the reaction
     /// sets warmth, flatness and line weight.</summary>
