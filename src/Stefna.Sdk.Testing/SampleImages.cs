@@ -37,6 +37,28 @@ public static class SampleImages
             z.Write(raw);
         }
 
+        return Assemble(width, height, idat.ToArray());
+    }
+
+    /// <summary>A tiny, well-formed PNG whose header declares the given dimensions, however large, over a few bytes of
+    /// pixel data: what a host's decoded-size guard must refuse before decoding (a decompression bomb's shape), or an impossible
+    /// size such as 0×10.</summary>
+    /// <param name="width">The declared width: any value, 0 and negative ones included, to test a guard.</param>
+    /// <param name="height">The declared height: any value, 0 and negative ones included.</param>
+    /// <returns>The encoded PNG.</returns>
+    public static byte[] PngDeclaring(int width, int height)
+    {
+        using var idat = new MemoryStream();
+        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            z.Write(new byte[16]);
+        }
+
+        return Assemble(width, height, idat.ToArray());
+    }
+
+    private static byte[] Assemble(int width, int height, byte[] idat)
+    {
         var header = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(header, width);
         BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
@@ -45,7 +67,7 @@ public static class SampleImages
         using var png = new MemoryStream();
         png.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
         Chunk(png, "IHDR"u8, header);
-        Chunk(png, "IDAT"u8, idat.ToArray());
+        Chunk(png, "IDAT"u8, idat);
         Chunk(png, "IEND"u8, []);
         return png.ToArray();
     }

@@ -67,30 +67,5 @@ public sealed class CliBadInputTests
         Figures.Record("bad input (cli): " + name, new Dictionary<string, object> { ["bad_inputs_tried"] = 1, ["exit_code"] = code });
     }
 
-    private static long CountRows(string dataDirectory)
-    {
-        var db = Path.Combine(dataDirectory, "stefna.db");
-        if (!File.Exists(db))
-        {
-            return 0;
-        }
-
-        using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        long total = 0;
-        foreach (var table in SdkHost.Tables)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
-            if ((long)command.ExecuteScalar()! == 0)
-            {
-                continue;
-            }
-
-            command.CommandText = $"SELECT count(*) FROM {table}";
-            total += (long)command.ExecuteScalar()!;
-        }
-
-        return total;
-    }
+    private static long CountRows(string dataDirectory) => SqliteRows.Count(dataDirectory, SdkHost.Tables);
 }

@@ -25,7 +25,7 @@ internal sealed class DedicatedPostgres : IAsyncDisposable
     public static async Task<DedicatedPostgres> StartAsync()
     {
         var script = Script("start-postgres.sh");
-        var stateDir = Path.Combine(Path.GetTempPath(), $"stefna-reliability-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..60]);
+        var stateDir = Path.Combine(Path.GetTempPath(), $"stefna-reliability-pg-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}"); // short: the socket path has a length limit
         var (code, output) = await RunAsync("bash", [script], stateDir, TimeSpan.FromMinutes(3));
         var line = output.Split('\n', StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith("STEFNA_TEST_POSTGRES=", StringComparison.Ordinal));
         if (code != 0 || line is null)

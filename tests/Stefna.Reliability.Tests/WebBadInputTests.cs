@@ -54,32 +54,7 @@ public sealed class WebApiHost : IAsyncLifetime
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/') + "/");
     }
 
-    public long CountRows()
-    {
-        var db = Path.Combine(_data.Path, "stefna.db");
-        if (!File.Exists(db))
-        {
-            return 0;
-        }
-
-        using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        long total = 0;
-        foreach (var table in SdkHost.Tables)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
-            if ((long)command.ExecuteScalar()! == 0)
-            {
-                continue;
-            }
-
-            command.CommandText = $"SELECT count(*) FROM {table}";
-            total += (long)command.ExecuteScalar()!;
-        }
-
-        return total;
-    }
+    public long CountRows() => SqliteRows.Count(_data.Path, SdkHost.Tables);
 
     public IReadOnlyList<string> ImageFiles()
     {

@@ -32,32 +32,7 @@ internal sealed class Cli : IDisposable
     }
 
     /// <summary>Rows in every type table (0 when the database was never created).</summary>
-    public long CountRows(params string[] tables)
-    {
-        var db = Path.Combine(DataDirectory, "stefna.db");
-        if (!File.Exists(db))
-        {
-            return 0;
-        }
-
-        using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        long total = 0;
-        foreach (var table in tables)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
-            if ((long)command.ExecuteScalar()! == 0)
-            {
-                continue;
-            }
-
-            command.CommandText = $"SELECT count(*) FROM {table}";
-            total += (long)command.ExecuteScalar()!;
-        }
-
-        return total;
-    }
+    public long CountRows(params string[] tables) => SqliteRows.Count(DataDirectory, tables);
 
     public (string Status, string? ImageUrl) ReadRow(string table, string id)
     {
