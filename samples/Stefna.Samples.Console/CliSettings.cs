@@ -17,5 +17,4 @@ internal sealed record CliSettings
 
     public bool Verbose { get; init; }
 
-    public bool RunWorker { get; init; }
 }

@@ -16,7 +16,7 @@ internal static class StefnaComposition
             logging.AddProvider(new OneLineLoggerProvider(log));
         });
 
-        var stefna = services.AddStefna(options => options.RunWorker = settings.RunWorker)
+        var stefna = services.AddStefna(options => options.RunWorker = false) // commands run the worker themselves (generate, worker)
             .AddNeoGlitch()
             .AddEmotionMask()
             .AddPresets()

@@ -31,7 +31,7 @@ public sealed partial class PostgresStoreOptions
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, UseDatabaseClock = {UseDatabaseClock} }}";
+        $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, UseDatabaseClock = {UseDatabaseClock}, MigrateOnInitialize = {MigrateOnInitialize} }}";
 
     /// <summary>A connection string with its password removed, safe to show.</summary>
     /// <param name="connectionString">The connection string.</param>
