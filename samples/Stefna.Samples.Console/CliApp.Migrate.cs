@@ -166,24 +166,37 @@ internal static partial class CliApp
 
             var console = Console();
             var n = (long v) => v.ToString("N0", CultureInfo.InvariantCulture);
-            var table = new Table().AddColumns("type", "table", report.IsDryRun ? "would migrate" : "migrated", "already present");
+            var table = new Table().AddColumns("type", "table", report.IsDryRun ? "would migrate" : "migrated", "already present", "unclassified");
             foreach (var t in report.Types)
             {
-                table.AddRow(Markup.Escape(t.Type), Markup.Escape(t.Table), n(t.Migrated), n(t.AlreadyPresent));
+                table.AddRow(Markup.Escape(t.Type), Markup.Escape(t.Table), n(t.Migrated), n(t.AlreadyPresent), string.Empty);
             }
 
             foreach (var u in report.UnclassifiedRows)
             {
-                var ids = string.Join(", ", u.Ids.Take(IdsShown).Select(i => i ?? "(null)")) + (u.Count > IdsShown ? ", …" : string.Empty);
-                table.AddRow($"[yellow]unclassified[/]", Markup.Escape(u.ReasonText), n(u.Count), Markup.Escape(ids));
+                table.AddRow("[yellow]unclassified[/]", Markup.Escape(u.ReasonText), string.Empty, string.Empty, n(u.Count));
             }
 
-            table.AddRow("[bold]total[/]", Markup.Escape(report.Source), $"[bold]{n(report.Total)}[/]", report.IsBalanced ? "[green]balanced[/]" : "[red]NOT balanced[/]");
+            table.AddRow("[bold]total[/]", Markup.Escape(report.Source), $"[bold]{n(report.Migrated)}[/]", $"[bold]{n(report.AlreadyPresent)}[/]", $"[bold]{n(report.Unclassified)}[/]");
+
+            // The rows left behind, by reason (first few legacy ids each; --json lists them all).
+            var left = new Table().AddColumns("left in media_assets", "legacy ids");
+            foreach (var u in report.UnclassifiedRows)
+            {
+                var ids = string.Join(", ", u.Ids.Take(IdsShown).Select(i => i ?? "(null)")) + (u.Count > IdsShown ? ", …" : string.Empty);
+                left.AddRow(Markup.Escape(u.ReasonText), Markup.Escape(ids));
+            }
+
             console.WriteLine(report.IsDryRun
                 ? $"Dry run (nothing written): {report.Source}"
                 : $"Legacy migration run {report.RunId}{(report.Resumed ? " (resumed)" : string.Empty)} in {report.Elapsed.TotalSeconds:0.0} s:");
             console.Write(table);
-            console.WriteLine($"migrated {n(report.Migrated)} + already present {n(report.AlreadyPresent)} + unclassified {n(report.Unclassified)} = {n(report.Total)} rows; {report.CatalogEntriesAdded} unknown preset key(s) {(report.IsDryRun ? "would be" : "were")} added to a catalogue as retired entries");
+            if (report.UnclassifiedRows.Count > 0)
+            {
+                console.Write(left);
+            }
+
+            console.WriteLine($"{(report.IsBalanced ? "balanced" : "NOT BALANCED")}: migrated {n(report.Migrated)} + already present {n(report.AlreadyPresent)} + unclassified {n(report.Unclassified)} = {n(report.Total)} rows; {report.CatalogEntriesAdded} unknown preset key(s) {(report.IsDryRun ? "would be" : "were")} added to a catalogue as retired entries");
         }
 
         public void WriteVerification(bool json, VerificationReport report)
