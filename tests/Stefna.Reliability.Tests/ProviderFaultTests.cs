@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
 using Stefna.Sdk.Isolation.Tests;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Http;
 using Stefna.Sdk.Providers;
-using Stefna.TestUtils;
+using Stefna.Sdk.Testing.Fakes;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk.Pipeline;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk.Assets;
 using Stefna.Sdk.Pipeline;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Stefna.Sdk.Providers;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;

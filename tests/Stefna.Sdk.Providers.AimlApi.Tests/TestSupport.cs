@@ -8,7 +8,7 @@ using Stefna.Sdk.Generators;
 using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Providers.AimlApi;
-using Stefna.TestUtils;
+using Stefna.Sdk.Testing.Fakes;
 
 namespace Stefna.Sdk.Providers.AimlApi.Tests;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -12,9 +12,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Stefna.TestUtils;
+namespace Stefna.Sdk.Testing.Fakes;
 
-/// <summary>How the emulator returns a successful generation.</summary>
+/// <summary>How the <see cref="AimlApiEmulator"/> returns a successful generation: the three answer shapes the AIML API uses.</summary>
 public enum AimlImageFormat
 {
     /// <summary><c>{"data":[{"url":…}]}</c>, the URL served by the emulator itself.</summary>
@@ -27,9 +27,12 @@ public enum AimlImageFormat
     ImagesArray,
 }
 
-/// <summary>A canned answer the emulator plays for the next generation request (after the auth and schema checks).</summary>
-/// <param name="Status">The HTTP status.</param>
-/// <param name="Body">The body (sent verbatim), or <see langword="null"/> for the emulator's success answer.</param>
+/// <summary>
+/// A canned answer the <see cref="AimlApiEmulator"/> plays for the next generation request, after its key and schema
+/// checks pass (a request that fails them is answered 401/415/400 and does not use up a reply).
+/// </summary>
+/// <param name="Status">The HTTP status (ignored when <paramref name="Body"/> is <see langword="null"/>).</param>
+/// <param name="Body">The JSON body, sent verbatim; <see langword="null"/> for the emulator's own 200 success answer.</param>
 /// <param name="RetryAfter">A <c>Retry-After</c> header value in seconds.</param>
 /// <param name="Delay">How long to wait before answering.</param>
 public sealed record AimlScriptedReply(int Status, string? Body, int? RetryAfter = null, TimeSpan? Delay = null)
@@ -48,7 +51,7 @@ public sealed record AimlScriptedReply(int Status, string? Body, int? RetryAfter
     public static AimlScriptedReply Success() => new(200, null);
 }
 
-/// <summary>A generation request the emulator received.</summary>
+/// <summary>A generation request the <see cref="AimlApiEmulator"/> received.</summary>
 /// <param name="ReceivedAt">When it arrived (UTC).</param>
 /// <param name="Authorization">The <c>Authorization</c> header.</param>
 /// <param name="ContentType">The <c>Content-Type</c> header.</param>
@@ -56,16 +59,35 @@ public sealed record AimlScriptedReply(int Status, string? Body, int? RetryAfter
 /// <param name="Status">The status the emulator answered.</param>
 public sealed record AimlRecordedRequest(DateTimeOffset ReceivedAt, string? Authorization, string? ContentType, string Body, int Status)
 {
-    /// <summary>The body parsed as JSON (throws when it is not JSON).</summary>
+    /// <summary>The body parsed as a JSON object.</summary>
+    /// <exception cref="JsonException">The body is not JSON.</exception>
     public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
 }
 
 /// <summary>
-/// A loopback emulator of the AIML API image endpoint (<c>POST /v1/images/generations</c>) on a real Kestrel server
-/// bound to 127.0.0.1. It checks the bearer key and validates the JSON body against the documented schema (answering
-/// 400 with the schema errors), plays scripted replies in order, and otherwise answers a generated image in the
-/// configured <see cref="Format"/>. Image URLs it returns are served by itself under <c>/files/</c>.
+/// A loopback AIML API: a real HTTP server on 127.0.0.1 speaking the documented image endpoint
+/// <c>POST /v1/images/generations</c>. It checks the bearer key (401 <c>invalid_api_key</c> otherwise), the
+/// <c>Content-Type</c> (415) and the JSON body against the documented schema (400 with the schema errors, also kept in
+/// <see cref="SchemaErrors"/>); plays the replies queued with <see cref="Enqueue"/> in order; and otherwise answers
+/// <see cref="Image"/> in the configured <see cref="Format"/>. Image URLs it returns are served by itself under
+/// <c>/files/</c>. Every generation request is recorded in <see cref="Requests"/>.
 /// </summary>
+/// <remarks>
+/// <para>Part of the conformance kit so that a host, a sample or a plug-in's tests can run a generation type against
+/// the HTTP provider with no account and no network. It only speaks the HTTP shapes: it needs the ASP.NET Core shared
+/// framework (Kestrel), not the <c>Stefna.Sdk.Providers.AimlApi</c> package. Point the provider at it like this:</para>
+/// <code>
+/// await using var aiml = await AimlApiEmulator.StartAsync();
+/// services.AddStefna()
+///     .UseAimlApi(o =&gt;
+///     {
+///         o.ApiKey = aiml.ApiKey;
+///         o.BaseUrl = aiml.BaseUrl;
+///     });
+/// aiml.Enqueue(AimlScriptedReply.Error(503, "down"), AimlScriptedReply.Success()); // one failure, then an image
+/// </code>
+/// <para>State lives in memory for the emulator's lifetime; dispose it to stop the server.</para>
+/// </remarks>
 public sealed partial class AimlApiEmulator : IAsyncDisposable
 {
     private static readonly HashSet<string> KnownFields = ["model", "prompt", "image_size", "num_images", "seed", "image_url", "strength"];
@@ -82,29 +104,29 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
         ApiKey = apiKey;
     }
 
-    /// <summary>The base URL to configure the provider with (no trailing path).</summary>
+    /// <summary>The base URL to configure the provider with, e.g. <c>http://127.0.0.1:41234/</c> (no API path).</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
-    /// <summary>The key the emulator accepts.</summary>
+    /// <summary>The key the emulator accepts as <c>Authorization: Bearer …</c>; set it to simulate a rotated key.</summary>
     public string ApiKey { get; set; }
 
-    /// <summary>The image every successful generation returns.</summary>
-    public byte[] Image { get; set; } = TestImages.Png(64, 48, seed: 7);
+    /// <summary>The PNG every successful generation returns (by default a 64×48 <see cref="SampleImages.Png"/>).</summary>
+    public byte[] Image { get; set; } = SampleImages.Png(64, 48, seed: 7);
 
-    /// <summary>How successful generations are returned.</summary>
+    /// <summary>How successful generations are returned; <see cref="AimlImageFormat.DataUrl"/> by default.</summary>
     public AimlImageFormat Format { get; set; } = AimlImageFormat.DataUrl;
 
     /// <summary>Every generation request received, in order.</summary>
     public IReadOnlyList<AimlRecordedRequest> Requests => [.. _requests];
 
-    /// <summary>Every schema violation found in a received body.</summary>
+    /// <summary>Every schema violation found in a received request (body or <c>Content-Type</c>), in order.</summary>
     public IReadOnlyList<string> SchemaErrors => [.. _schemaErrors];
 
     /// <summary>How many times an image under <c>/files/</c> was downloaded.</summary>
     public int ImageDownloads => Volatile.Read(ref _downloads);
 
     /// <summary>Starts an emulator on a free loopback port.</summary>
-    /// <param name="apiKey">The key it accepts.</param>
+    /// <param name="apiKey">The key it accepts (see <see cref="ApiKey"/>).</param>
     /// <returns>The running emulator.</returns>
     public static async Task<AimlApiEmulator> StartAsync(string apiKey = "aiml-test-key-5f1d2c")
     {
@@ -125,7 +147,7 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
         return emulator;
     }
 
-    /// <summary>Queues replies for the next generation requests, in order.</summary>
+    /// <summary>Queues replies for the next generation requests, in order; once they are used up it answers successes.</summary>
     /// <param name="replies">The replies.</param>
     public void Enqueue(params AimlScriptedReply[] replies)
     {
@@ -135,7 +157,11 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>Checks a body against the documented request schema.</summary>
+    /// <summary>
+    /// Checks a body against the documented request schema: <c>model</c> and <c>prompt</c> required, only known fields,
+    /// <c>image_size</c> a size name or <c>{width, height}</c>, <c>num_images</c> 1–4, <c>seed</c> ≥ 0, and
+    /// <c>image_url</c> (http(s) or a base64 <c>data:image/…</c> URL) given together with <c>strength</c> 0–1.
+    /// </summary>
     /// <param name="body">The raw body.</param>
     /// <returns>The violations; empty when valid.</returns>
     public static IReadOnlyList<string> ValidateBody(string body)
@@ -253,7 +279,7 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
             status = reply.Status;
             if (reply.RetryAfter is { } seconds)
             {
-                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
 
             await WriteAsync(context, status, reply.Body).ConfigureAwait(false);
