@@ -7,7 +7,9 @@
 #
 # Release configuration: XML docs, SourceLink, symbols (.snupkg), package validation, README and licence come from
 # Directory.Build.props and eng/Library.targets. All projects build in one `dotnet pack` over a throwaway solution,
-# so shared references build once.
+# so shared references build once. Then every package is checked (unzip): nuspec description, readme (present in the
+# package), licence expression, repository url (the configured RepositoryUrl, whatever the git remote) + commit, the
+# XML docs next to each assembly, and the symbol package's PDB carrying SourceLink to that repository. Needs unzip.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,11 +32,46 @@ dotnet sln "$work/Packages.sln" add "${projects[@]}" >/dev/null
 echo "pack: ${#projects[@]} project(s), version $version -> $out"
 dotnet pack "$work/Packages.sln" -c Release -o "$out" --nologo -v minimal -p:Version="$version"
 
-missing=0
+# Every package must carry what a consumer relies on: nuspec metadata (description, readme, licence expression,
+# repository url + commit), the README it names, the XML docs next to each assembly, and symbols with SourceLink
+# pointing at the configured repository. Checked with unzip on the packed files, not trusted from the build.
+repo_url="$(dotnet msbuild "${projects[0]}" -getProperty:RepositoryUrl -p:Configuration=Release)"
+[ -n "$repo_url" ] || { echo "pack: RepositoryUrl is not configured" >&2; exit 1; }
+raw_url="${repo_url/https:\/\/github.com\//https://raw.githubusercontent.com/}"
+failed=0
+fail() { echo "pack: $1" >&2; failed=1; }
 for p in "${projects[@]}"; do
   id="$(basename "$p" .csproj)"
-  if [ ! -f "$out/$id.$version.nupkg" ]; then echo "pack: missing $id.$version.nupkg" >&2; missing=1; fi
-  if [ ! -f "$out/$id.$version.snupkg" ]; then echo "pack: missing $id.$version.snupkg" >&2; missing=1; fi
+  nupkg="$out/$id.$version.nupkg"
+  snupkg="$out/$id.$version.snupkg"
+  [ -f "$nupkg" ] || { fail "missing $id.$version.nupkg"; continue; }
+  [ -f "$snupkg" ] || fail "missing $id.$version.snupkg"
+
+  files="$(unzip -Z1 "$nupkg")"
+  nuspec="$(unzip -p "$nupkg" "$id.nuspec")" || { fail "$id: no $id.nuspec in the package"; continue; }
+  nuspec="$(printf '%s' "$nuspec" | tr '\n' ' ')"
+  description="$(printf '%s' "$nuspec" | sed -n 's:.*<description>\([^<]*\)</description>.*:\1:p')"
+  [ -n "${description// /}" ] || fail "$id: no <description>"
+  readme="$(printf '%s' "$nuspec" | sed -n 's:.*<readme>\([^<]*\)</readme>.*:\1:p')"
+  if [ -z "$readme" ]; then fail "$id: no <readme>"
+  elif ! grep -qxF "$readme" <<<"$files"; then fail "$id: <readme> names $readme, which is not in the package"; fi
+  grep -q '<license type="expression">[^<][^<]*</license>' <<<"$nuspec" || fail "$id: no <license type=\"expression\">"
+  repository="$(grep -o '<repository [^>]*>' <<<"$nuspec" || true)"
+  grep -qF "url=\"$repo_url\"" <<<"$repository" || fail "$id: <repository> url is not $repo_url: ${repository:-none}"
+  grep -qE 'commit="[0-9a-f]{40}"' <<<"$repository" || fail "$id: <repository> has no commit: ${repository:-none}"
+
+  dlls="$(grep -E '^lib/[^/]+/[^/]+\.dll$' <<<"$files" || true)"
+  [ -n "$dlls" ] || fail "$id: no assembly under lib/"
+  for dll in $dlls; do
+    grep -qxF "${dll%.dll}.xml" <<<"$files" || fail "$id: no XML docs ${dll%.dll}.xml next to $dll"
+    if [ -f "$snupkg" ]; then
+      pdb="$(unzip -p "$snupkg" "${dll%.dll}.pdb" | LC_ALL=C tr -c '[:print:]' '\n')" || pdb=""
+      [ -n "$pdb" ] || { fail "$id: no ${dll%.dll}.pdb in the symbol package"; continue; }
+      grep -qF "\"documents\"" <<<"$pdb" && grep -qF "$raw_url/" <<<"$pdb" \
+        || fail "$id: ${dll%.dll}.pdb has no SourceLink to $raw_url"
+    fi
+  done
 done
-[ "$missing" = 0 ] || exit 1
+[ "$failed" = 0 ] || exit 1
+echo "pack: checked nuspec (description, readme, licence, repository $repo_url + commit), XML docs, symbols and SourceLink"
 ls -1 "$out" | grep -F ".$version." | sed 's/^/pack:   /'
