@@ -20,12 +20,7 @@ public sealed class BrowserTests(WebAppFixture app)
             (Environment.GetEnvironmentVariable("CI") == "true" ? "; CI must install it before running the tests." : "."));
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
-            Timeout = 60_000,
-        });
+        await using var browser = await LaunchAsync(playwright);
         var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 1000 } });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(60_000);
@@ -85,4 +80,95 @@ public sealed class BrowserTests(WebAppFixture app)
         Assert.Empty(pageErrors);
         Assert.Empty(offHost);
     }
+
+    [Fact]
+    public async Task Watching_a_second_job_ends_the_first_ones_poll_loop_a_4xx_ends_polling_and_a_gallery_error_keeps_the_empty_text()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"The browser test needs Debian's Chromium at {ChromiumPath} (apt-get install -y chromium).");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
+        var pageErrors = new List<string>();
+        page.PageError += (_, error) => pageErrors.Add(error);
+        await page.GotoAsync(app.BaseAddress.ToString());
+        await page.GetByLabel("API key").FillAsync("dev-key-alice");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => !document.getElementById('type').disabled");
+
+        // Job A's first poll is held in flight while the page starts watching job B: the old tick must not come back
+        // to life (re-arming its loop and flipping the panel back to A) once A's answer finally arrives.
+        string a = Guid.NewGuid().ToString(), b = Guid.NewGuid().ToString(), gone = Guid.NewGuid().ToString();
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        IRoute? heldA = null;
+        var aInFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        static string Job(string id) => $$"""{"id":"{{id}}","type":"neo-glitch","status":"processing","tags":[]}""";
+        await page.RouteAsync($"**/api/generations/neo-glitch/{a}", route =>
+        {
+            if (counts.AddOrUpdate(a, 1, (_, n) => n + 1) == 1)
+            {
+                heldA = route;
+                aInFlight.TrySetResult();
+                return Task.CompletedTask;
+            }
+
+            return route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(a) });
+        });
+        await page.RouteAsync($"**/api/generations/neo-glitch/{b}", route =>
+        {
+            counts.AddOrUpdate(b, 1, (_, n) => n + 1);
+            return route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(b) });
+        });
+        await page.RouteAsync($"**/api/generations/neo-glitch/{gone}", route =>
+        {
+            counts.AddOrUpdate(gone, 1, (_, n) => n + 1);
+            return route.FulfillAsync(new() { Status = 404, ContentType = "application/problem+json", Body = """{"title":"Not Found","status":404,"detail":"No such job."}""" });
+        });
+
+        await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{a}', {{ id: '{a}', type: 'neo-glitch', status: 'queued' }})");
+        await aInFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{b}', {{ id: '{b}', type: 'neo-glitch', status: 'queued' }})");
+        try
+        {
+            await heldA!.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(a) });
+        }
+        catch (PlaywrightException)
+        {
+            // The page aborted that request when it started watching B: nothing left to answer.
+        }
+
+        await page.WaitForTimeoutAsync(3_000); // four poll intervals
+        Assert.Equal(b, (await page.Locator("#job-id").InnerTextAsync()).Trim());
+        Assert.Equal(1, counts.GetValueOrDefault(a));
+        Assert.InRange(counts.GetValueOrDefault(b), 2, 5); // one loop at 700 ms, not two
+
+        // A 404 (another user's or a deleted job) is shown once and ends polling; it is not asked again.
+        await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{gone}', {{ id: '{gone}', type: 'neo-glitch', status: 'queued' }})");
+        await page.WaitForFunctionAsync("() => !document.getElementById('job-error').hidden");
+        var polledB = counts.GetValueOrDefault(b);
+        await page.WaitForTimeoutAsync(2_500);
+        Assert.Equal(1, counts.GetValueOrDefault(gone));
+        Assert.Equal(polledB, counts.GetValueOrDefault(b));
+        Assert.Equal("No such job.", await page.Locator("#job-error").InnerTextAsync());
+        Assert.True(await page.Locator("#job-progress").IsHiddenAsync());
+
+        // A failing feed shows its own error; an empty gallery still says so once the feed answers again.
+        await page.RouteAsync("**/api/feed?**", route => route.FulfillAsync(new() { Status = 503, ContentType = "application/problem+json", Body = """{"title":"Service Unavailable","status":503,"detail":"Feed down."}""" }));
+        await page.GetByLabel("Tag", new() { Exact = true }).FillAsync("no-such-tag-" + Guid.NewGuid().ToString("N")[..8]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => !document.getElementById('gallery-error').hidden");
+        Assert.Equal("Feed down.", await page.Locator("#gallery-error").InnerTextAsync());
+        await page.UnrouteAsync("**/api/feed?**");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('gallery-error').hidden && !document.getElementById('gallery-empty').hidden");
+        Assert.Equal("Nothing here yet.", await page.Locator("#gallery-empty").InnerTextAsync());
+        Assert.Empty(pageErrors);
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = ChromiumPath,
+        Args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
+        Timeout = 60_000,
+    });
 }

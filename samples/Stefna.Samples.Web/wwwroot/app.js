@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, poll: null, cursor: null };
+const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, poll: null, watch: null, cursor: null };
 const POLL_MS = 700;
 
 async function api(path, options = {}) {
@@ -143,23 +143,52 @@ async function submit(event) {
   }
 }
 
-function watch(location, job) {
+// One job is watched at a time. Each watch() owns an AbortController: starting another aborts the previous one's
+// pending timer AND its in-flight request, and a tick that finishes after its watch was replaced does nothing, so
+// two loops never run and the panel never flips between jobs.
+function stopWatching() {
   clearTimeout(state.poll);
+  state.poll = null;
+  if (state.watch) state.watch.abort();
+  state.watch = null;
+}
+
+// A 4xx answer to a poll (401 wrong key, 404 gone or another user's job, …) will not change by asking again, so
+// polling stops; only 408/429 and network/5xx errors are retried.
+function isFinalError(error) {
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+function watch(location, job) {
+  stopWatching();
+  const controller = new AbortController();
+  const { signal } = controller;
+  state.watch = controller;
   state.job = { location, ...job };
   renderJob(state.job);
   const tick = async () => {
+    if (signal.aborted) return;
     try {
-      const { body } = await api(location);
+      const { body } = await api(location, { signal });
+      if (signal.aborted) return;
       state.job = { location, ...body };
       renderJob(state.job);
       if (["completed", "failed", "canceled"].includes(body.status)) {
+        if (state.watch === controller) state.watch = null;
         await loadGallery(true);
         return;
       }
     } catch (error) {
+      if (signal.aborted) return;
       showError($("job-error"), error.message);
+      if (isFinalError(error)) {
+        $("job-progress").hidden = true;
+        $("cancel").hidden = true;
+        if (state.watch === controller) state.watch = null;
+        return;
+      }
     }
-    state.poll = setTimeout(tick, POLL_MS);
+    if (!signal.aborted) state.poll = setTimeout(tick, POLL_MS);
   };
   state.poll = setTimeout(tick, POLL_MS);
 }
@@ -222,9 +251,10 @@ async function loadGallery(reset) {
     state.cursor = body.nextCursor;
     $("more").hidden = !body.nextCursor;
     $("gallery-empty").hidden = $("gallery").children.length > 0;
+    showError($("gallery-error"), "");
   } catch (error) {
-    $("gallery-empty").hidden = false;
-    $("gallery-empty").textContent = error.message;
+    // Its own line: the "Nothing here yet." text stays for when the gallery is really empty.
+    showError($("gallery-error"), error.message);
   }
 }
 
