@@ -41,7 +41,8 @@ public sealed class MigrationReport
     public long Migrated => Types.Sum(t => t.Migrated);
 
     /// <summary>Rows not written because the new system already held them (same id or legacy id), including repeated
-    /// ids inside the legacy table beyond their first row.</summary>
+    /// ids inside the legacy table beyond their first row. Those whose content no type table holds are counted by the
+    /// verification (<see cref="VerificationReport.Unmigrated"/>) and kept by the drop.</summary>
     public long AlreadyPresent => Types.Sum(t => t.AlreadyPresent);
 
     /// <summary>Rows no type took.</summary>
