@@ -32,12 +32,24 @@ internal static partial class CliApp
                 throw new CliException("--dry-run cannot be combined with --verify or --drop-legacy.", 2);
             }
 
+            if (parse.GetValue(batchSize) < 1)
+            {
+                throw new CliException("--batch-size must be at least 1.", 2);
+            }
+
             var types = services.GetRequiredService<IGenerationPipeline>().Types;
-            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var dataSource = CreateDataSource(connectionString, "--postgres");
+            var sourceConnection = parse.GetValue(source);
+            if (sourceConnection is not null)
+            {
+                // Checked here so a malformed one is a one-line error, not an exception from inside the migrator.
+                await using var check = CreateDataSource(sourceConnection, "--source");
+            }
+
             await using var migrator = new LegacyMigrator(
                 dataSource,
                 types,
-                new LegacyMigrationOptions { SourceConnectionString = parse.GetValue(source), BatchSize = parse.GetValue(batchSize) },
+                new LegacyMigrationOptions { SourceConnectionString = sourceConnection, BatchSize = parse.GetValue(batchSize) },
                 logger: services.GetRequiredService<ILogger<LegacyMigrator>>());
 
             if (parse.GetValue(dryRun))
@@ -59,20 +71,21 @@ internal static partial class CliApp
                 c.WriteVerification(json, verification);
                 if (!verification.Passed)
                 {
-                    return c.Fail($"verification failed: {verification.DifferenceCount} row(s) differ between {verification.Source} and the type tables", 3);
+                    var counts = string.Concat(verification.Types.Where(t => t.Expected != t.Actual).Select(t => $"; {t.Type}: expected {t.Expected} row(s), holds {t.Actual}"));
+                    return c.Fail($"verification failed: {verification.DifferenceCount} row(s) differ between {verification.Source} and the type tables{counts}", 3);
                 }
             }
 
             if (parse.GetValue(dropLegacy))
             {
-                await migrator.DropLegacyAsync(ct).ConfigureAwait(false);
+                var dropped = await migrator.DropLegacyAsync(ct).ConfigureAwait(false);
                 if (!json)
                 {
-                    c.Stderr.WriteLine($"dropped the legacy table of {migrator.SourceLabel}");
+                    c.Stderr.WriteLine($"dropped the legacy table of {migrator.SourceLabel}; kept {dropped.Unmigrated} row(s) no type table holds in media_assets_unmigrated");
                 }
                 else if (!parse.GetValue(verify))
                 {
-                    c.Write(true, new JsonObject { ["dropped"] = migrator.SourceLabel }, string.Empty);
+                    c.Write(true, new JsonObject { ["dropped"] = migrator.SourceLabel, ["keptInUnmigrated"] = dropped.Unmigrated }, string.Empty);
                 }
             }
 
@@ -96,12 +109,26 @@ internal static partial class CliApp
             }
 
             var types = services.GetRequiredService<IGenerationPipeline>().Types;
-            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var dataSource = CreateDataSource(connectionString, "--postgres");
             var written = await LegacySeeder.SeedAsync(dataSource, types, count, parse.GetValue(seed), cancellationToken: ct).ConfigureAwait(false);
             c.Write(json, new JsonObject { ["rows"] = written, ["table"] = "media_assets" }, $"wrote {written} legacy rows to media_assets");
             return 0;
         }, ct));
         return command;
+    }
+
+    /// <summary>A data source for a connection string from the command line; a malformed one is a usage error (exit 2)
+    /// whose message never repeats the string (it may hold a password).</summary>
+    private static NpgsqlDataSource CreateDataSource(string connectionString, string option)
+    {
+        try
+        {
+            return NpgsqlDataSource.Create(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException($"{option} is not a valid PostgreSQL connection string ({ex.Message}).", 2);
+        }
     }
 
     private static string RequirePostgres(ParseResult parse, GlobalOptions g, string command)
@@ -142,6 +169,7 @@ internal static partial class CliApp
         ["legacyRows"] = report.LegacyRows,
         ["fingerprint"] = report.Fingerprint,
         ["differenceCount"] = report.DifferenceCount,
+        ["unmigrated"] = report.Unmigrated,
         ["types"] = new JsonArray([.. report.Types.Select(t => (JsonNode)new JsonObject
         {
             ["type"] = t.Type, ["table"] = t.Table, ["expected"] = t.Expected, ["actual"] = t.Actual,
@@ -228,7 +256,7 @@ internal static partial class CliApp
             }
 
             console.WriteLine(report.Passed
-                ? $"verification passed: {report.LegacyRows} legacy rows, fingerprint {report.Fingerprint}"
+                ? $"verification passed: {report.LegacyRows} legacy rows, fingerprint {report.Fingerprint}; {report.Unmigrated} row(s) no type table holds (unclassified, repeated ids with other content, rows the new system held with other content) go to media_assets_unmigrated at the drop"
                 : $"verification FAILED: {report.DifferenceCount} row(s) differ");
         }
 

@@ -342,7 +342,7 @@ internal static partial class CliApp
             {
                 return Fail($"{ex.Code}: {ex.Message}");
             }
-            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or System.Data.Common.DbException)
+            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException or System.Data.Common.DbException)
             {
                 return Fail(ex.Message);
             }

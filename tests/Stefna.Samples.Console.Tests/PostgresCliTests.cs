@@ -19,6 +19,23 @@ public sealed class PostgresCliTests : IAsyncLifetime
         await PostgresServer.DropDatabaseAsync(_connectionString);
     }
 
+    [Theory]
+    [InlineData("--batch-size", "0", "error: --batch-size must be at least 1.")]
+    [InlineData("--batch-size", "-5", "error: --batch-size must be at least 1.")]
+    [InlineData("--source", "Host=127.0.0.1;Bogus Keyword=1;Password=s3cret", "error: --source is not a valid PostgreSQL connection string")]
+    public async Task Migrate_with_a_bad_batch_size_or_source_fails_with_one_line(string option, string value, string expected)
+    {
+        using var cli = new Cli();
+
+        var result = await cli.RunAsync("migrate", "--dry-run", option, value, "--postgres", _connectionString);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", line, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Stdout);
+    }
+
     [Fact]
     public async Task Generate_submit_worker_status_and_feed_run_against_postgres()
     {

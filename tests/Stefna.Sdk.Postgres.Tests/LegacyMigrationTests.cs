@@ -194,6 +194,129 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Verification_covers_exactly_the_rows_the_migration_wrote_and_names_every_difference()
+    {
+        // The new system already holds two legacy rows: ma_26 (with its legacy id, other content) and the UUID row
+        // under its own id with no legacy id and the same content. The migration writes neither.
+        await PlantExistingAsync(_db);
+        await TestTypes.ExecuteAsync(_db, $"""
+            INSERT INTO neo_glitch_media (id, user_id, status, preset, image_url, meta, created_at)
+            VALUES ('{UuidId}', 'b7e5c2a0-1111-4c4c-8888-123456789abc', 'completed', 'Neo-Tokyo-Base', '{Url(4)}', jsonb_build_object(), '2024-05-01T12:04:00Z')
+            """);
+        await using var dataSource = NpgsqlDataSource.Create(_db);
+        await using var migrator = Migrator(dataSource);
+        var report = await migrator.RunAsync();
+        Assert.Equal((5L, 3L), report.Types.Where(t => t.Type == "neo-glitch").Select(t => (t.Migrated, t.AlreadyPresent)).Single());
+
+        var verification = await migrator.VerifyAsync();
+
+        Assert.True(verification.Passed, string.Join("; ", verification.Differences));
+        Assert.Empty(verification.Differences);
+        Assert.Equal((5L, 5L), verification.Types.Where(t => t.Type == "neo-glitch").Select(t => (t.Expected, t.Actual)).Single());
+        Assert.All(verification.Types, t => Assert.Equal(t.Expected, t.Actual));
+        // Kept at the drop: 7 unclassified, the later ma_11 (same id, other content) and ma_26 (held with other content).
+        Assert.Equal(9, verification.Unmigrated);
+
+        // The new system's own row changes: not the migration's, so its legacy content is kept, not a failure.
+        await TestTypes.ExecuteAsync(_db, $"UPDATE neo_glitch_media SET prompt = 'edited' WHERE id = '{UuidId}'");
+        var edited = await migrator.VerifyAsync();
+        Assert.True(edited.Passed, string.Join("; ", edited.Differences));
+        Assert.Equal(10, edited.Unmigrated);
+
+        // A legacy row the migration wrote disappears from the legacy data: the count differs and the row is named.
+        await TestTypes.ExecuteAsync(_db, "DELETE FROM media_assets WHERE id = 'ma_5'");
+        var failed = await migrator.VerifyAsync();
+        Assert.False(failed.Passed);
+        Assert.Equal((4L, 5L), failed.Types.Where(t => t.Type == "neo-glitch").Select(t => (t.Expected, t.Actual)).Single());
+        Assert.Equal(new VerificationDifference("ma_5", "neo-glitch", "unexpected", null), Assert.Single(failed.Differences));
+        Assert.Equal(1, failed.DifferenceCount);
+    }
+
+    [Fact]
+    public async Task Drop_verifies_both_sides_again_and_refuses_when_a_target_row_changed_after_the_verification()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_db);
+        await using var migrator = Migrator(dataSource);
+        await migrator.RunAsync();
+        Assert.True((await migrator.VerifyAsync()).Passed);
+
+        await TestTypes.ExecuteAsync(_db, "DELETE FROM presets_media WHERE legacy_id = 'ma_12'");
+        var deleted = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
+        Assert.Contains("ma_12 (presets, missing)", deleted.Message, StringComparison.Ordinal);
+        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+
+        await migrator.RunAsync(); // puts ma_12 back
+        await TestTypes.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'changed' WHERE legacy_id = 'ma_3'");
+        var changed = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
+        Assert.Contains("ma_3 (neo-glitch, differs: prompt)", changed.Message, StringComparison.Ordinal);
+        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+
+        await TestTypes.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'me, neon' WHERE legacy_id = 'ma_3'");
+        await migrator.DropLegacyAsync();
+        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+    }
+
+    [Fact]
+    public async Task Drop_keeps_every_row_no_type_table_holds_in_media_assets_unmigrated()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_db);
+        await using var migrator = Migrator(dataSource);
+        await migrator.RunAsync();
+        var verification = await migrator.VerifyAsync();
+        Assert.True(verification.Passed);
+        Assert.Equal(8, verification.Unmigrated);
+
+        await migrator.DropLegacyAsync();
+
+        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        var kept = await TestTypes.ScalarAsync<string>(_db, "SELECT string_agg(id || '=' || reason || '@' || extract(minute FROM created_at)::int, '; ' ORDER BY id COLLATE \"C\") FROM media_assets_unmigrated WHERE source = 'media_assets'");
+        Assert.Equal(
+            "ma_11=repeated id with other content@30; ma_27=no url@27; ma_28=no url@28; ma_29=conflicting signals@29; ma_30=conflicting signals@30; ma_31=no rule matched@31; ma_32=no rule matched@32; ma_33=no user id@33",
+            kept);
+        // The kept rows are the legacy rows verbatim.
+        Assert.Equal(
+            """{"mode": "emotionmask", "generation_type": "neo-glitch"}""",
+            await TestTypes.ScalarAsync<string>(_db, "SELECT meta::text FROM media_assets_unmigrated WHERE id = 'ma_29'"));
+    }
+
+    [Fact]
+    public async Task Dry_run_and_verify_from_another_source_leave_no_copy_in_the_target_and_the_dry_run_takes_the_lock()
+    {
+        var target = await PostgresServer.CreateDatabaseAsync("stefna_legacy_target");
+        try
+        {
+            await using var dataSource = NpgsqlDataSource.Create(target);
+            await using var migrator = Migrator(dataSource, source: _db);
+            const string copies = "SELECT count(*) FROM pg_tables WHERE tablename IN ('stefna_legacy_import', 'stefna_legacy_staging', 'media_assets')";
+
+            var dry = await migrator.DryRunAsync();
+            Assert.Equal(Fixture.Count, dry.Total);
+            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, copies));
+            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+
+            await migrator.RunAsync();
+            Assert.True((await migrator.VerifyAsync()).Passed);
+            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, copies));
+
+            // The dry run waits for the migration lock like every other step.
+            await using var holder = new NpgsqlConnection(target);
+            await holder.OpenAsync();
+            await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LegacyMigrator.LockKey})", holder))
+            {
+                await take.ExecuteNonQueryAsync();
+            }
+
+            await using var impatient = new LegacyMigrator(dataSource, Types, new LegacyMigrationOptions { SourceConnectionString = _db, LockTimeout = TimeSpan.FromMilliseconds(300) });
+            var locked = await Assert.ThrowsAsync<LegacyMigrationException>(() => impatient.DryRunAsync());
+            Assert.Contains("migration lock", locked.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(target);
+        }
+    }
+
     private async Task<(string Id, string User, string? Url, string? Prompt, string? Preset, string Status, int Attempts, string Tags)> RowAsync(string table, string legacyId)
     {
         await using var connection = new NpgsqlConnection(_db);

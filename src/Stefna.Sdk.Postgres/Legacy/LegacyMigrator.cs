@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -82,27 +83,44 @@ public sealed class LegacyMigrator : IAsyncDisposable
     /// <summary>Where the legacy rows come from, as reports name it (no password).</summary>
     public string SourceLabel { get; }
 
-    /// <summary>Reports what a run would do, writing nothing to the type tables or the legacy table (with another
-    /// source database, its rows are first copied into a scratch table of the target).</summary>
+    /// <summary>Reports what a run would do, writing nothing: everything runs in one transaction that is rolled back
+    /// (read-only when the legacy table is in the target database; with another source database, its rows are copied
+    /// into a session temp table that goes with the transaction). Takes the migration lock like every other step.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The report a run started now would return.</returns>
+    /// <exception cref="LegacyMigrationException">Another migration, verification or drop holds the lock for longer than
+    /// <see cref="LegacyMigrationOptions.LockTimeout"/>.</exception>
     public async Task<MigrationReport> DryRunAsync(CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
         await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
+        await LockAsync(connection, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await DryRunCoreAsync(connection, started, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await UnlockAsync(connection).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<MigrationReport> DryRunCoreAsync(NpgsqlConnection connection, long started, CancellationToken cancellationToken)
+    {
         var sql = await PrepareSqlAsync(connection, cancellationToken).ConfigureAwait(false);
         var source = _legacyTable;
+        await using var readOnly = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (_source is not null)
         {
-            await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ImportAsync(connection, cancellationToken).ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await ImportAsync(connection, null, cancellationToken).ConfigureAwait(false);
             source = LegacySql.ImportTable;
+        }
+        else
+        {
+            await ExecuteAsync(connection, "SET TRANSACTION READ ONLY", cancellationToken).ConfigureAwait(false);
         }
 
         var existing = await ExistingTablesAsync(connection, cancellationToken).ConfigureAwait(false);
-        await using var readOnly = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, "SET TRANSACTION READ ONLY", cancellationToken).ConfigureAwait(false);
 
         // Keys a catalogue already knows: the definition's entries and, when the table exists, its rows.
         var known = new List<string[]>();
@@ -239,9 +257,14 @@ public sealed class LegacyMigrator : IAsyncDisposable
         }
     }
 
-    /// <summary>Compares the legacy data with the type tables: per type the row counts, per row a checksum of the
-    /// content columns (row id, user id, url/image_url, prompt, preset_key/preset, meta, created_at). Every verification
-    /// is recorded with the legacy data's fingerprint; <see cref="DropLegacyAsync"/> needs a passing one.</summary>
+    /// <summary>Compares the legacy data with the type tables, over exactly the rows the migration is responsible for:
+    /// every row it wrote (recorded in <c>stefna_legacy_written</c>) and every legacy row it has yet to write. Per type
+    /// the row counts, per row a checksum of the content columns (row id, user id, url/image_url, prompt,
+    /// preset_key/preset, meta, created_at). Rows the new system held before the migration are its own and are not
+    /// compared; where their content differs from the legacy row, the legacy row counts in
+    /// <see cref="VerificationReport.Unmigrated"/> (kept by <see cref="DropLegacyAsync"/>). Everything is read in one
+    /// repeatable-read snapshot. Every verification is recorded with the legacy data's fingerprint;
+    /// <see cref="DropLegacyAsync"/> needs a passing one.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The verification, naming every differing row (up to <see cref="LegacyMigrationOptions.MaxListedIds"/>).</returns>
     public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken = default)
@@ -253,100 +276,20 @@ public sealed class LegacyMigrator : IAsyncDisposable
             await PostgresSchema.MigrateAsync(_target, _types, _logger, cancellationToken).ConfigureAwait(false);
             var sql = await PrepareSqlAsync(connection, cancellationToken).ConfigureAwait(false);
             await EnsureStateTablesAsync(connection, cancellationToken).ConfigureAwait(false);
-            await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await IndexWrittenAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
             var source = _legacyTable;
             if (_source is not null)
             {
-                await ImportAsync(connection, cancellationToken).ConfigureAwait(false);
+                await ImportAsync(connection, null, cancellationToken).ConfigureAwait(false);
                 source = LegacySql.ImportTable;
             }
 
             var (rows, fingerprint) = await FingerprintAsync(connection, source, cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, $"""
-                CREATE TEMP TABLE stefna_verify_expected ON COMMIT DROP AS
-                SELECT r.new_id, r.id, r.cls, r.user_id, r.url, r.prompt, r.preset_key, coalesce(r.meta, '{"{}"}'::jsonb) AS meta, r.created_at,
-                       {LegacySql.LegacyRowHash("r")} AS h
-                FROM ({sql.RankedSelect(source)}) r WHERE r.winner;
-                CREATE INDEX ON stefna_verify_expected (new_id);
-                ANALYZE stefna_verify_expected;
-                """, cancellationToken).ConfigureAwait(false);
-
-            var counts = new List<VerificationTypeCount>();
-            var differences = new List<VerificationDifference>();
-            long differenceCount = 0;
-            for (var i = 0; i < sql.Types.Count; i++)
-            {
-                var type = sql.Types[i];
-                var t = PostgresSchema.Identifier(type.TableName);
-                var expected = await ScalarAsync<long>(connection, $"SELECT count(*) FROM stefna_verify_expected WHERE cls = {i}", cancellationToken).ConfigureAwait(false);
-                var actual = await ScalarAsync<long>(connection, $"SELECT count(*) FROM {t} WHERE legacy_id IS NOT NULL", cancellationToken).ConfigureAwait(false);
-                counts.Add(new VerificationTypeCount(type.Name, type.TableName, expected, actual));
-
-                var diffSql = $"""
-                    SELECT d.legacy_id, d.kind, d.columns, count(*) OVER () FROM (
-                        SELECT e.id AS legacy_id, 'missing' AS kind, NULL AS columns
-                        FROM stefna_verify_expected e WHERE e.cls = {i} AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.id = e.new_id)
-                        UNION ALL
-                        SELECT e.id, 'differs', concat_ws(', ',
-                            CASE WHEN x.user_id IS DISTINCT FROM e.user_id THEN 'user_id' END,
-                            CASE WHEN x.image_url IS DISTINCT FROM e.url THEN 'image_url' END,
-                            CASE WHEN x.prompt IS DISTINCT FROM e.prompt THEN 'prompt' END,
-                            CASE WHEN x.preset IS DISTINCT FROM e.preset_key THEN 'preset' END,
-                            CASE WHEN x.meta IS DISTINCT FROM e.meta THEN 'meta' END,
-                            CASE WHEN e.created_at IS NOT NULL AND x.created_at IS DISTINCT FROM e.created_at THEN 'created_at' END)
-                        FROM stefna_verify_expected e JOIN {t} x ON x.id = e.new_id
-                        WHERE e.cls = {i} AND {LegacySql.TargetRowHash("x", "e.created_at IS NULL")} <> e.h
-                        UNION ALL
-                        SELECT x.legacy_id, 'unexpected', NULL
-                        FROM {t} x WHERE x.legacy_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stefna_verify_expected e WHERE e.new_id = x.id AND e.cls = {i})
-                    ) d ORDER BY d.legacy_id COLLATE "C" LIMIT @max
-                    """;
-                await using var command = new NpgsqlCommand(diffSql, connection);
-                command.CommandTimeout = 0;
-                command.Parameters.Add(new NpgsqlParameter<int>("max", Math.Max(0, _options.MaxListedIds - differences.Count)));
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                var first = true;
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (first)
-                    {
-                        differenceCount += reader.GetInt64(3);
-                        first = false;
-                    }
-
-                    differences.Add(new VerificationDifference(reader.GetString(0), type.Name, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
-                }
-
-                if (first && _options.MaxListedIds - differences.Count <= 0)
-                {
-                    // Nothing listed because the list is full: still count this type's differences.
-                    differenceCount += await ScalarAsync<long>(connection, $"SELECT count(*) FROM ({diffSql.Replace("LIMIT @max", string.Empty, StringComparison.Ordinal)}) z", cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            var report = new VerificationReport
-            {
-                Source = SourceLabel,
-                LegacyRows = rows,
-                Fingerprint = fingerprint,
-                Types = counts,
-                Differences = differences,
-                DifferenceCount = differenceCount,
-            };
-
-            await using (var record = new NpgsqlCommand($"INSERT INTO {LegacySql.VerificationsTable} (source, verified_at, legacy_rows, fingerprint, passed, differences) VALUES (@source, @at, @rows, @fingerprint, @passed, @differences)", connection))
-            {
-                record.Parameters.Add(new NpgsqlParameter<string>("source", SourceLabel));
-                record.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("at", _time.GetUtcNow()));
-                record.Parameters.Add(new NpgsqlParameter<long>("rows", rows));
-                record.Parameters.Add(new NpgsqlParameter<string>("fingerprint", fingerprint));
-                record.Parameters.Add(new NpgsqlParameter<bool>("passed", report.Passed));
-                record.Parameters.Add(new NpgsqlParameter<long>("differences", differenceCount));
-                await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            var report = await VerifyCoreAsync(connection, sql, source, rows, fingerprint, cancellationToken).ConfigureAwait(false);
+            await RecordVerificationAsync(connection, report, cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            LegacyLog.Verified(_logger, SourceLabel, report.Passed, differenceCount, rows);
+            LegacyLog.Verified(_logger, SourceLabel, report.Passed, report.DifferenceCount, rows);
             return report;
         }
         finally
@@ -355,18 +298,29 @@ public sealed class LegacyMigrator : IAsyncDisposable
         }
     }
 
-    /// <summary>Drops the legacy table, in one transaction, after checking under an exclusive lock that its data is
-    /// exactly what the latest verification saw (same fingerprint) and that this verification passed.</summary>
+    /// <summary>Drops the legacy table after verifying, once more and inside the same transaction, both sides as they
+    /// are now. Under an exclusive lock on the legacy table and in one repeatable-read snapshot of the target it checks
+    /// that the legacy data is exactly what the latest verification saw (same fingerprint), that this verification
+    /// passed, and that a new verification of the current data passes; then it copies every legacy row whose content no
+    /// type table holds (unclassified rows, repeated ids with other content, rows the new system held with other
+    /// content) verbatim into <c>media_assets_unmigrated</c> of the target database, and drops the legacy table.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes when the legacy table is gone.</returns>
-    /// <exception cref="LegacyMigrationException">No passing verification of the current legacy data.</exception>
-    public async Task DropLegacyAsync(CancellationToken cancellationToken = default)
+    /// <returns>The verification made inside the drop; its <see cref="VerificationReport.Unmigrated"/> rows were kept
+    /// in <c>media_assets_unmigrated</c>.</returns>
+    /// <exception cref="LegacyMigrationException">No passing verification of the current legacy data, or the
+    /// verification inside the drop found differences (the message names them).</exception>
+    public async Task<VerificationReport> DropLegacyAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(_target, cancellationToken).ConfigureAwait(false);
         await LockAsync(connection, cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection? legacyConnection = null;
+        NpgsqlTransaction? legacyTx = null;
         try
         {
+            await PostgresSchema.MigrateAsync(_target, _types, _logger, cancellationToken).ConfigureAwait(false);
+            var sql = await PrepareSqlAsync(connection, cancellationToken).ConfigureAwait(false);
             await EnsureStateTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+            await IndexWrittenAsync(connection, cancellationToken).ConfigureAwait(false);
             long? verificationId = null;
             string? verified = null;
             var passed = false;
@@ -389,28 +343,209 @@ public sealed class LegacyMigrator : IAsyncDisposable
                     : $"Refusing to drop {SourceLabel}: its latest verification failed. Fix the differences, then verify again.");
             }
 
-            var legacy = _source ?? _target;
-            await using var legacyConnection = await OpenAsync(legacy, cancellationToken).ConfigureAwait(false);
-            await using var tx = await legacyConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(legacyConnection, $"LOCK TABLE {_legacyTable} IN ACCESS EXCLUSIVE MODE", cancellationToken).ConfigureAwait(false);
-            var (_, current) = await FingerprintAsync(legacyConnection, _legacyTable, cancellationToken).ConfigureAwait(false);
+            // The lock on the legacy table comes first: the snapshot of the target starts after it, so both sides are
+            // read as they are at the drop, and nobody changes the legacy table until it is gone.
+            await using var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+            var source = _legacyTable;
+            if (_source is null)
+            {
+                await ExecuteAsync(connection, $"LOCK TABLE {_legacyTable} IN ACCESS EXCLUSIVE MODE", cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                legacyConnection = await OpenAsync(_source, cancellationToken).ConfigureAwait(false);
+                legacyTx = await legacyConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(legacyConnection, $"LOCK TABLE {_legacyTable} IN ACCESS EXCLUSIVE MODE", cancellationToken).ConfigureAwait(false);
+                await ImportAsync(connection, legacyConnection, cancellationToken).ConfigureAwait(false);
+                source = LegacySql.ImportTable;
+            }
+
+            var (rows, current) = await FingerprintAsync(connection, source, cancellationToken).ConfigureAwait(false);
             if (current != verified)
             {
                 throw new LegacyMigrationException($"Refusing to drop {SourceLabel}: its data changed since the last passing verification. Run the migration and the verification again.");
             }
 
-            await ExecuteAsync(legacyConnection, $"DROP TABLE {_legacyTable}", cancellationToken).ConfigureAwait(false);
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            var check = await VerifyCoreAsync(connection, sql, source, rows, current, cancellationToken).ConfigureAwait(false);
+            if (!check.Passed)
+            {
+                throw new LegacyMigrationException($"Refusing to drop {SourceLabel}: verified again inside the drop, the type tables no longer match the legacy data: {Describe(check)}. Re-running the migration restores missing rows; then verify again.");
+            }
+
+            await ExecuteAsync(connection, $"""
+                CREATE TABLE IF NOT EXISTS {LegacySql.UnmigratedTable} (
+                    source text NOT NULL, reason text NOT NULL, id text, user_id text, url text, prompt text, preset_key text,
+                    meta jsonb, created_at timestamptz, kept_at timestamptz NOT NULL)
+                """, cancellationToken).ConfigureAwait(false);
+            await using (var keep = new NpgsqlCommand($"""
+                DELETE FROM {LegacySql.UnmigratedTable} WHERE source = @source;
+                INSERT INTO {LegacySql.UnmigratedTable} (source, reason, {LegacySql.LegacyColumns}, kept_at)
+                SELECT @source,
+                       CASE WHEN v.cls < 0 THEN {LegacySql.ReasonText("v.cls")}
+                            WHEN NOT v.winner THEN 'repeated id with other content'
+                            WHEN v.held THEN 'the new system holds its id with other content'
+                            ELSE 'not migrated' END,
+                       v.id, v.user_id, v.url, v.prompt, v.preset_key, v.meta, v.created_at, @at
+                FROM {LegacySql.VerifyRowsTable} v WHERE NOT v.same
+                """, connection))
+            {
+                keep.CommandTimeout = 0;
+                keep.Parameters.Add(new NpgsqlParameter<string>("source", SourceLabel));
+                keep.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("at", _time.GetUtcNow()));
+                await keep.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var dropId = await RecordVerificationAsync(connection, check, cancellationToken).ConfigureAwait(false);
+            if (legacyConnection is null)
+            {
+                await ExecuteAsync(connection, $"DROP TABLE {_legacyTable}", cancellationToken).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // The kept rows are safe in the target before the source table goes.
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(legacyConnection, $"DROP TABLE {_legacyTable}", cancellationToken).ConfigureAwait(false);
+                await legacyTx!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await using var mark = new NpgsqlCommand($"UPDATE {LegacySql.VerificationsTable} SET dropped_at = @at WHERE id = @id", connection);
             mark.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("at", _time.GetUtcNow()));
-            mark.Parameters.Add(new NpgsqlParameter<long>("id", verificationId.Value));
+            mark.Parameters.Add(new NpgsqlParameter<long>("id", dropId));
             await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            LegacyLog.Dropped(_logger, SourceLabel);
+            LegacyLog.Dropped(_logger, SourceLabel, check.Unmigrated);
+            return check;
         }
         finally
         {
+            if (legacyTx is not null)
+            {
+                await legacyTx.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (legacyConnection is not null)
+            {
+                await legacyConnection.DisposeAsync().ConfigureAwait(false);
+            }
+
             await UnlockAsync(connection).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The differences of a failed verification in a few words: its first rows and the types whose counts differ.</summary>
+    internal static string Describe(VerificationReport report)
+    {
+        var parts = report.Differences.Take(10)
+            .Select(d => $"{d.LegacyId} ({d.Type}, {d.Kind}{(d.Columns is { Length: > 0 } c ? ": " + c : string.Empty)})")
+            .Concat(report.Types.Where(t => t.Expected != t.Actual).Select(t => $"{t.Type} expected {t.Expected} row(s), holds {t.Actual}"))
+            .ToList();
+        var more = report.DifferenceCount > Math.Min(10, report.Differences.Count) ? $" and {report.DifferenceCount - Math.Min(10, report.Differences.Count)} more row(s)" : string.Empty;
+        return $"{report.DifferenceCount} differing row(s): {string.Join("; ", parts)}{more}";
+    }
+
+    private async Task<long> RecordVerificationAsync(NpgsqlConnection connection, VerificationReport report, CancellationToken cancellationToken)
+    {
+        await using var record = new NpgsqlCommand($"INSERT INTO {LegacySql.VerificationsTable} (source, verified_at, legacy_rows, fingerprint, passed, differences) VALUES (@source, @at, @rows, @fingerprint, @passed, @differences) RETURNING id", connection);
+        record.Parameters.Add(new NpgsqlParameter<string>("source", SourceLabel));
+        record.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("at", _time.GetUtcNow()));
+        record.Parameters.Add(new NpgsqlParameter<long>("rows", report.LegacyRows));
+        record.Parameters.Add(new NpgsqlParameter<string>("fingerprint", report.Fingerprint));
+        record.Parameters.Add(new NpgsqlParameter<bool>("passed", report.Passed));
+        record.Parameters.Add(new NpgsqlParameter<long>("differences", report.DifferenceCount));
+        return (long)(await record.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>The verification proper, inside the caller's (repeatable-read) transaction. Fills the temp table
+    /// <c>stefna_verify_rows</c> with every legacy row and its flags: <c>ours</c> (a winner the migration wrote),
+    /// <c>held</c> (a winner the migration did not write and the new system holds by id or legacy id),
+    /// <c>same</c> (its type table holds its row id with exactly its content).</summary>
+    /// <summary>Indexes the written-rows record for the verification's per-row look-ups. Built when first verifying
+    /// rather than when the table is created, so the migration's batches do not maintain it.</summary>
+    private static async Task IndexWrittenAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        await ExecuteAsync(connection, $"CREATE INDEX IF NOT EXISTS {LegacySql.WrittenTable}_id_idx ON {LegacySql.WrittenTable} (id, type); ANALYZE {LegacySql.WrittenTable}", cancellationToken).ConfigureAwait(false);
+
+    private async Task<VerificationReport> VerifyCoreAsync(NpgsqlConnection connection, LegacySql sql, string source, long rows, string fingerprint, CancellationToken cancellationToken)
+    {
+        const string v = LegacySql.VerifyRowsTable;
+        await ExecuteAsync(connection, $"""
+            DROP TABLE IF EXISTS pg_temp.{v};
+            CREATE TEMP TABLE {v} ON COMMIT DROP AS
+            SELECT q.*, (q.winner AND NOT q.ours AND {sql.PresentPredicate("q")}) AS held, (q.cls >= 0 AND {sql.HeldIdentical("q")}) AS same
+            FROM (
+                SELECT r.*, {LegacySql.LegacyRowHash("r")} AS h,
+                       (r.winner AND EXISTS (SELECT 1 FROM {LegacySql.WrittenTable} w WHERE w.type = {sql.TypeName("r.cls")} AND w.id = r.new_id)) AS ours
+                FROM ({sql.RankedSelect(source)}) r
+                OFFSET 0) q;
+            CREATE INDEX ON {v} (new_id);
+            ANALYZE {v};
+            """, cancellationToken).ConfigureAwait(false);
+
+        var counts = new List<VerificationTypeCount>();
+        var differences = new List<VerificationDifference>();
+        long differenceCount = 0;
+        for (var i = 0; i < sql.Types.Count; i++)
+        {
+            var type = sql.Types[i];
+            var t = PostgresSchema.Identifier(type.TableName);
+            var written = $"EXISTS (SELECT 1 FROM {LegacySql.WrittenTable} w WHERE w.type = {LegacySql.Literal(type.Name)} AND w.id = x.id)";
+            var expected = await ScalarAsync<long>(connection, $"SELECT count(*) FROM {v} e WHERE e.winner AND e.cls = {i} AND NOT e.held", cancellationToken).ConfigureAwait(false);
+            var actual = await ScalarAsync<long>(connection, $"SELECT count(*) FROM {t} x WHERE {written}", cancellationToken).ConfigureAwait(false);
+            counts.Add(new VerificationTypeCount(type.Name, type.TableName, expected, actual));
+
+            var diffSql = $"""
+                SELECT d.legacy_id, d.kind, d.columns, count(*) OVER () FROM (
+                    SELECT e.id AS legacy_id, 'missing' AS kind, NULL AS columns
+                    FROM {v} e WHERE e.winner AND e.cls = {i} AND NOT e.held AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.id = e.new_id)
+                    UNION ALL
+                    SELECT e.id, 'differs', concat_ws(', ',
+                        CASE WHEN x.user_id IS DISTINCT FROM e.user_id THEN 'user_id' END,
+                        CASE WHEN x.image_url IS DISTINCT FROM e.url THEN 'image_url' END,
+                        CASE WHEN x.prompt IS DISTINCT FROM e.prompt THEN 'prompt' END,
+                        CASE WHEN x.preset IS DISTINCT FROM e.preset_key THEN 'preset' END,
+                        CASE WHEN x.meta IS DISTINCT FROM coalesce(e.meta, '{"{}"}'::jsonb) THEN 'meta' END,
+                        CASE WHEN e.created_at IS NOT NULL AND x.created_at IS DISTINCT FROM e.created_at THEN 'created_at' END)
+                    FROM {v} e JOIN {t} x ON x.id = e.new_id
+                    WHERE e.winner AND e.cls = {i} AND e.ours AND {LegacySql.TargetRowHash("x", "e.created_at IS NULL")} <> e.h
+                    UNION ALL
+                    SELECT coalesce(x.legacy_id, x.id::text), 'unexpected', NULL
+                    FROM {t} x WHERE {written} AND NOT EXISTS (SELECT 1 FROM {v} e WHERE e.new_id = x.id AND e.winner AND e.cls = {i} AND NOT e.held)
+                ) d ORDER BY d.legacy_id COLLATE "C" LIMIT @max
+                """;
+            await using var command = new NpgsqlCommand(diffSql, connection);
+            command.CommandTimeout = 0;
+            command.Parameters.Add(new NpgsqlParameter<int>("max", Math.Max(0, _options.MaxListedIds - differences.Count)));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var first = true;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (first)
+                {
+                    differenceCount += reader.GetInt64(3);
+                    first = false;
+                }
+
+                differences.Add(new VerificationDifference(reader.GetString(0), type.Name, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+            }
+
+            await reader.DisposeAsync().ConfigureAwait(false);
+            if (first && _options.MaxListedIds - differences.Count <= 0)
+            {
+                // Nothing listed because the list is full: still count this type's differences.
+                differenceCount += await ScalarAsync<long>(connection, $"SELECT count(*) FROM ({diffSql.Replace("LIMIT @max", string.Empty, StringComparison.Ordinal)}) z", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var unmigrated = await ScalarAsync<long>(connection, $"SELECT count(*) FROM {v} WHERE NOT same", cancellationToken).ConfigureAwait(false);
+        return new VerificationReport
+        {
+            Source = SourceLabel,
+            LegacyRows = rows,
+            Fingerprint = fingerprint,
+            Types = counts,
+            Differences = differences,
+            DifferenceCount = differenceCount,
+            Unmigrated = unmigrated,
+        };
     }
 
     /// <inheritdoc />
@@ -480,7 +615,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
         var source = _legacyTable;
         if (_source is not null)
         {
-            await ImportAsync(connection, cancellationToken).ConfigureAwait(false);
+            await ImportAsync(connection, null, cancellationToken).ConfigureAwait(false);
             source = LegacySql.ImportTable;
         }
 
@@ -645,19 +780,42 @@ public sealed class LegacyMigrator : IAsyncDisposable
         return new RunState(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetInt32(3), reader.GetInt64(4), reader.GetInt32(5), reader.GetInt32(8), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7));
     }
 
-    /// <summary>Streams the source database's legacy rows into the target's import table with binary COPY: bytes
-    /// pass through unparsed, so memory stays flat whatever the table's size.</summary>
-    private async Task ImportAsync(NpgsqlConnection target, CancellationToken cancellationToken)
+    /// <summary>Streams the source database's legacy rows into the target's session temp table
+    /// <c>stefna_legacy_import</c> (dropped when the caller's transaction ends) with binary COPY: bytes pass through
+    /// unparsed, so memory stays flat whatever the table's size. Runs inside a transaction of <paramref name="target"/>;
+    /// <paramref name="source"/> is a connection of the source database to read with (one holding a lock on the legacy
+    /// table), or null for a new one.</summary>
+    private async Task ImportAsync(NpgsqlConnection target, NpgsqlConnection? source, CancellationToken cancellationToken)
     {
         await ExecuteAsync(target, $"""
-            CREATE TABLE IF NOT EXISTS {LegacySql.ImportTable} (id text, user_id text, url text, prompt text, preset_key text, meta jsonb, created_at timestamptz);
-            TRUNCATE {LegacySql.ImportTable};
+            DROP TABLE IF EXISTS pg_temp.{LegacySql.ImportTable};
+            CREATE TEMP TABLE {LegacySql.ImportTable} (id text, user_id text, url text, prompt text, preset_key text, meta jsonb, created_at timestamptz) ON COMMIT DROP;
             """, cancellationToken).ConfigureAwait(false);
-        await using var source = await _source!.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var select = $"SELECT id::text, user_id::text, url::text, prompt::text, preset_key::text, meta::jsonb, created_at::timestamptz FROM {_legacyTable}";
-        await using var output = await source.BeginRawBinaryCopyAsync($"COPY ({select}) TO STDOUT (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        await using var input = await target.BeginRawBinaryCopyAsync($"COPY {LegacySql.ImportTable} ({LegacySql.LegacyColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        await output.CopyToAsync(input, 1 << 16, cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection? own = null;
+        try
+        {
+            if (source is null)
+            {
+                own = await _source!.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                source = own;
+            }
+
+            var select = $"SELECT id::text, user_id::text, url::text, prompt::text, preset_key::text, meta::jsonb, created_at::timestamptz FROM {_legacyTable}";
+            await using (var output = await source.BeginRawBinaryCopyAsync($"COPY ({select}) TO STDOUT (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
+            await using (var input = await target.BeginRawBinaryCopyAsync($"COPY {LegacySql.ImportTable} ({LegacySql.LegacyColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
+            {
+                await output.CopyToAsync(input, 1 << 16, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (own is not null)
+            {
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        await ExecuteAsync(target, $"ANALYZE pg_temp.{LegacySql.ImportTable}", cancellationToken).ConfigureAwait(false);
     }
 
     private async Task EnsureStateTablesAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
@@ -669,6 +827,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
             CREATE TABLE IF NOT EXISTS {LegacySql.BatchesTable} (
                 run_id bigint NOT NULL REFERENCES {LegacySql.RunsTable} ON DELETE CASCADE, batch_no integer NOT NULL, type text NOT NULL,
                 classified bigint NOT NULL, migrated bigint NOT NULL, PRIMARY KEY (run_id, batch_no, type));
+            CREATE TABLE IF NOT EXISTS {LegacySql.WrittenTable} (type text NOT NULL, id uuid NOT NULL);
             CREATE TABLE IF NOT EXISTS {LegacySql.VerificationsTable} (
                 id bigserial PRIMARY KEY, source text NOT NULL, verified_at timestamptz NOT NULL, legacy_rows bigint NOT NULL,
                 fingerprint text NOT NULL, passed boolean NOT NULL, differences bigint NOT NULL, dropped_at timestamptz);
@@ -782,8 +941,8 @@ internal static partial class LegacyLog
     [LoggerMessage(203, LogLevel.Information, "Verified the legacy data of {Source}: passed {Passed}, {Differences} difference(s) over {Rows} rows")]
     public static partial void Verified(ILogger logger, string source, bool passed, long differences, long rows);
 
-    [LoggerMessage(204, LogLevel.Warning, "Dropped the legacy table of {Source} after a passing verification")]
-    public static partial void Dropped(ILogger logger, string source);
+    [LoggerMessage(204, LogLevel.Warning, "Dropped the legacy table of {Source} after a passing verification; kept {Kept} row(s) no type table holds in media_assets_unmigrated")]
+    public static partial void Dropped(ILogger logger, string source, long kept);
 
     [LoggerMessage(205, LogLevel.Debug, "The {Extension} extension is not available: {Message}")]
     public static partial void ExtensionUnavailable(ILogger logger, string extension, string message);

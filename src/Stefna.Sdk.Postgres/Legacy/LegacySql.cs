@@ -18,6 +18,16 @@ internal sealed class LegacySql
     internal const string BatchesTable = "stefna_legacy_batches";
     internal const string VerificationsTable = "stefna_legacy_verifications";
 
+    /// <summary>Every row a batch wrote: (type name, row id). Verification checks exactly these rows (plus the legacy
+    /// rows not yet migrated); rows the new system held before are the new system's own.</summary>
+    internal const string WrittenTable = "stefna_legacy_written";
+
+    /// <summary>Where the drop keeps the legacy rows whose content no type table holds (in the target database).</summary>
+    internal const string UnmigratedTable = "media_assets_unmigrated";
+
+    /// <summary>The session temp table a verification (and the drop) fills with every legacy row and its flags.</summary>
+    internal const string VerifyRowsTable = "stefna_verify_rows";
+
     /// <summary>The legacy columns, in the order staging and import tables hold them.</summary>
     internal const string LegacyColumns = "id, user_id, url, prompt, preset_key, meta, created_at";
 
@@ -183,8 +193,13 @@ internal sealed class LegacySql
         sb.Append(CultureInfo.InvariantCulture, $"WITH b AS MATERIALIZED (SELECT * FROM {StagingTable} WHERE rn > @lo AND rn <= @hi AND cls >= 0)");
         for (var i = 0; i < Types.Count; i++)
         {
-            sb.Append(CultureInfo.InvariantCulture, $",\ni{i} AS ({InsertInto(Types[i], i, "b", "b.winner AND NOT b.present")} RETURNING 1)");
+            sb.Append(CultureInfo.InvariantCulture, $",\ni{i} AS ({InsertInto(Types[i], i, "b", "b.winner AND NOT b.present")} RETURNING id)");
         }
+
+        // The rows written, in the same statement (and so the same transaction) as the rows themselves.
+        sb.Append(CultureInfo.InvariantCulture, $",\nw AS (INSERT INTO {WrittenTable} (type, id) ");
+        sb.Append(string.Join(" UNION ALL ", Types.Select((t, i) => $"SELECT {Literal(t.Name)}, id FROM i{i}")));
+        sb.Append(')');
 
         sb.Append("\nSELECT ");
         sb.Append(string.Join(", ", Types.Select((_, i) => $"(SELECT count(*) FROM b WHERE cls = {i}), (SELECT count(*) FROM i{i})")));
@@ -229,6 +244,27 @@ internal sealed class LegacySql
         SELECT count(*), coalesce(sum(('x' || substr(md5(ROW(l.id, l.user_id, l.url, l.prompt, l.preset_key, l.meta::text, extract(epoch FROM l.created_at)::text)::text), 1, 15))::bit(60)::bigint), 0)::text
         FROM {source} l
         """;
+
+    /// <summary>The type name of class <paramref name="cls"/> (a SQL expression), null for an unclassified row.</summary>
+    public string TypeName(string cls) =>
+        $"(ARRAY[{string.Join(", ", Types.Select(t => Literal(t.Name)))}]::text[])[{cls} + 1]";
+
+    /// <summary>Whether the type table of the row's class holds its row id with exactly its content (alias
+    /// <paramref name="alias"/> with <c>new_id</c>, <c>cls</c>, <c>created_at</c> and <c>h</c>, the legacy hash).</summary>
+    public string HeldIdentical(string alias)
+    {
+        var sb = new StringBuilder($"CASE {alias}.cls");
+        for (var i = 0; i < Types.Count; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" WHEN {i} THEN EXISTS (SELECT 1 FROM {PostgresSchema.Identifier(Types[i].TableName)} x WHERE x.id = {alias}.new_id AND {TargetRowHash("x", alias + ".created_at IS NULL")} = {alias}.h)");
+        }
+
+        return sb.Append(" ELSE false END").ToString();
+    }
+
+    /// <summary>The reason text of an unclassified class (a SQL expression over <paramref name="cls"/> &lt; 0).</summary>
+    public static string ReasonText(string cls) =>
+        "CASE -" + cls + string.Concat(Enum.GetValues<LegacyUnclassifiedReason>().Select(r => $" WHEN {(int)r} THEN {Literal(LegacyClassifier.ReasonText(r))}")) + " END";
 
     public int Index(GenerationTypeDefinition type)
     {

@@ -27,7 +27,8 @@ public sealed class MigrationReport
     /// <summary>Per generation type: rows migrated and rows the new system already held.</summary>
     public required IReadOnlyList<MigrationTypeCount> Types { get; init; }
 
-    /// <summary>The rows left in the legacy table, by reason, with their ids.</summary>
+    /// <summary>The rows left in the legacy table, by reason, with their ids (the drop keeps them in
+    /// <c>media_assets_unmigrated</c>).</summary>
     public required IReadOnlyList<UnclassifiedRows> UnclassifiedRows { get; init; }
 
     /// <summary>Unknown preset keys added to a type's catalogue as retired entries, so the migrated rows keep them.</summary>
@@ -40,7 +41,8 @@ public sealed class MigrationReport
     public long Migrated => Types.Sum(t => t.Migrated);
 
     /// <summary>Rows not written because the new system already held them (same id or legacy id), including repeated
-    /// ids inside the legacy table beyond their first row.</summary>
+    /// ids inside the legacy table beyond their first row. Those whose content no type table holds are counted by the
+    /// verification (<see cref="VerificationReport.Unmigrated"/>) and kept by the drop.</summary>
     public long AlreadyPresent => Types.Sum(t => t.AlreadyPresent);
 
     /// <summary>Rows no type took.</summary>
@@ -91,7 +93,10 @@ public readonly record struct MigrationProgress(string Phase, long RowsDone, lon
 /// <summary>The outcome of <see cref="LegacyMigrator.VerifyAsync"/>.</summary>
 public sealed class VerificationReport
 {
-    /// <summary>Whether every expected row is in its type table with the same content, and nothing else carries a legacy id.</summary>
+    /// <summary>Whether every row the migration is responsible for (the rows it wrote and the legacy rows it has yet to
+    /// write) is in its type table with the same content, and no row it wrote lost its legacy row. A failed verification
+    /// always names at least one row in <see cref="Differences"/> (a count that differs comes with a missing or
+    /// unexpected row).</summary>
     public bool Passed => DifferenceCount == 0 && Types.All(t => t.Expected == t.Actual);
 
     /// <summary>Where the legacy rows came from.</summary>
@@ -103,11 +108,16 @@ public sealed class VerificationReport
     /// <summary>The legacy data's fingerprint (row count and an order-independent checksum).</summary>
     public required string Fingerprint { get; init; }
 
-    /// <summary>Per type: rows the legacy data says the table should hold vs rows it holds with a legacy id.</summary>
+    /// <summary>Per type: rows the migration is responsible for vs rows of the table it wrote.</summary>
     public required IReadOnlyList<VerificationTypeCount> Types { get; init; }
 
     /// <summary>The differing rows (at most <see cref="LegacyMigrationOptions.MaxListedIds"/>), ordered by type and id.</summary>
     public required IReadOnlyList<VerificationDifference> Differences { get; init; }
+
+    /// <summary>Legacy rows whose content no type table holds: unclassified rows, repeated ids whose content differs
+    /// from the migrated row, and rows the new system held before the migration with other content. Not a difference:
+    /// <see cref="LegacyMigrator.DropLegacyAsync"/> keeps them, verbatim, in <c>media_assets_unmigrated</c>.</summary>
+    public long Unmigrated { get; init; }
 
     /// <summary>How many differing rows in all.</summary>
     public required long DifferenceCount { get; init; }
@@ -116,13 +126,15 @@ public sealed class VerificationReport
 /// <summary>One type's counts in a <see cref="VerificationReport"/>.</summary>
 /// <param name="Type">The type's name.</param>
 /// <param name="Table">Its table.</param>
-/// <param name="Expected">Rows the legacy data classifies as this type (one per id).</param>
-/// <param name="Actual">Rows of the table with a legacy id.</param>
+/// <param name="Expected">Rows the legacy data classifies as this type (one per id), except those the new system held
+/// before the migration (it did not write them).</param>
+/// <param name="Actual">Rows of the table the migration wrote (recorded in <c>stefna_legacy_written</c>).</param>
 public sealed record VerificationTypeCount(string Type, string Table, long Expected, long Actual);
 
 /// <summary>A row that differs between the legacy table and the type tables.</summary>
 /// <param name="LegacyId">The legacy id.</param>
 /// <param name="Type">The type table concerned.</param>
-/// <param name="Kind"><c>missing</c> (not in the table), <c>differs</c> (content changed) or <c>unexpected</c> (in the table, not in the legacy data as this type).</param>
+/// <param name="Kind"><c>missing</c> (not in the table), <c>differs</c> (content changed) or <c>unexpected</c> (the
+/// migration wrote it to the table, but the legacy data no longer places it there).</param>
 /// <param name="Columns">For <c>differs</c>: the columns that differ, e.g. <c>image_url</c>.</param>
 public sealed record VerificationDifference(string LegacyId, string Type, string Kind, string? Columns);
