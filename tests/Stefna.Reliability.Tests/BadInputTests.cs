@@ -114,6 +114,10 @@ public sealed class BadInputTests
         ["URL resolving to carrier-grade NAT"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://cgnat.test/a.png")), "invalid_request.url_private_address"),
         ["URL resolving to IPv6 unique-local"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://unique-local.test/a.png")), "invalid_request.url_private_address"),
         ["URL resolving to 0.0.0.0"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://unspecified.test/a.png")), "invalid_request.url_private_address"),
+        ["URL resolving to NAT64 64:ff9b::a9fe:a9fe (169.254.169.254)"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://nat64-metadata.test/latest/meta-data/")), "invalid_request.url_private_address"),
+        ["URL resolving to 6to4 2002:a00:1::1 (10.0.0.1)"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://sixtofour-private.test/a.png")), "invalid_request.url_private_address"),
+        ["URL resolving to IPv4-compatible ::169.254.169.254"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://v4compat-metadata.test/a.png")), "invalid_request.url_private_address"),
+        ["URL with a literal NAT64 [64:ff9b::a9fe:a9fe]"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/")), "invalid_request.url_private_address"),
         ["URL resolving to a public and a private address"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://mixed.test/a.png")), "invalid_request.url_private_address"),
         ["URL whose host does not resolve"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://nowhere.test/a.png")), "invalid_request.url_unresolved"),
     };

@@ -33,6 +33,9 @@ internal sealed class MapResolver : IHostAddressResolver
         ["cgnat.test"] = [IPAddress.Parse("100.64.0.7")],
         ["unique-local.test"] = [IPAddress.Parse("fd00::1")],
         ["unspecified.test"] = [IPAddress.Any],
+        ["nat64-metadata.test"] = [IPAddress.Parse("64:ff9b::a9fe:a9fe")],
+        ["sixtofour-private.test"] = [IPAddress.Parse("2002:a00:1::1")],
+        ["v4compat-metadata.test"] = [IPAddress.Parse("::169.254.169.254")],
         // One public and one private address: a host is refused when ANY of its addresses is not allowed.
         ["mixed.test"] = [IPAddress.Parse("203.0.113.9"), IPAddress.Parse("10.0.0.9")],
         // The loopback server the redirect test declares "public" through its address policy.
