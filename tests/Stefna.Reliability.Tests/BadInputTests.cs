@@ -143,9 +143,10 @@ public sealed class BadInputTests
         Assert.DoesNotContain('\n', error.Message);
         Assert.Equal(0, await host.CountRowsAsync());
         Assert.Empty(host.StoredFiles());
-        if (request.Image?.Url is { } url && !IsLiteral(url) && c.Code == "invalid_request.url_private_address")
+        if (request.Image?.Url is { } url && c.Code == "invalid_request.url_private_address")
         {
-            // Looked up once (the check) and never again (a connection would resolve once more): refused before connecting.
+            // Looked up once (the check) and never again (a connection would resolve once more, literal hosts included;
+            // see Connecting_resolves_a_literal_host_again): refused before connecting.
             Assert.Equal(1, resolver.Lookups(url.IdnHost));
         }
 
@@ -214,6 +215,34 @@ public sealed class BadInputTests
 
         Assert.Equal(GenerationStatus.Completed, job.Status);
         Assert.Single(server.Requests);
+    }
+
+    /// <summary>The control for the "looked up exactly once" proof on literal hosts: when the policy lets a literal
+    /// through, fetching it resolves it a second time to connect, so a single lookup does show no connection was tried.</summary>
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]")]
+    public async Task Connecting_resolves_a_literal_host_again(string literal)
+    {
+        var resolver = new MapResolver();
+        await using var server = await RecordingServer.StartAsync(context => context.Response.Body.WriteAsync(Png).AsTask());
+        await using var host = SdkHost.Start(
+            b => b.Services
+                .Replace(ServiceDescriptor.Singleton<IHostAddressResolver>(resolver))
+                .Replace(ServiceDescriptor.Singleton<IImageAddressPolicy, AnyLoopbackIsPublicPolicy>()),
+            runWorker: false);
+        var url = new Uri($"http://{literal}:{server.Port}/photo.png");
+
+        try
+        {
+            await host.Pipeline.SubmitAsync(Req("neo-glitch", ImageInput.FromUrl(url)));
+        }
+        catch (GenerationValidationException)
+        {
+            // [::1]: the server listens on 127.0.0.1 only, so the connection is refused; it was still attempted.
+        }
+
+        Assert.Equal(2, resolver.Lookups(url.IdnHost));
     }
 
     [Fact]
@@ -292,6 +321,4 @@ public sealed class BadInputTests
             }
         }
     }
-
-    private static bool IsLiteral(Uri url) => System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out _);
 }
