@@ -31,9 +31,10 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
         var uploads = cloudinary.Requests.Where(r => r.Operation == "upload").ToList();
         var waits = Waits(uploads);
         output.WriteLine(string.Join(", ", uploads.Select(u => $"{u.StatusCode}@{u.ReceivedAt:HH:mm:ss.fff}")) + "; waits " + string.Join(", ", waits.Select(w => $"{w.TotalMilliseconds:0} ms")));
-        await RecordAsync(nameof(Uploads_rate_limited_by_Cloudinary_wait_for_the_reset_and_the_job_completes), host, cloudinary, job, "Cloudinary 429 with X-RateLimit-Reset: 2 (seconds)", waits);
+        var (lost, duplicated) = await RecordAsync(nameof(Uploads_rate_limited_by_Cloudinary_wait_for_the_reset_and_the_job_completes), host, cloudinary, job, "Cloudinary 429 with X-RateLimit-Reset: 2 (seconds)", waits);
 
         Assert.Equal(GenerationStatus.Completed, job.Status);
+        Assert.Equal((0, 0), (lost, duplicated));
         Assert.Equal(1, job.Attempts);
         Assert.Equal(2, uploads.Count(u => u.StatusCode == 429));
         Assert.Equal(2, uploads.Count(u => u.StatusCode == 200));
@@ -62,9 +63,10 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
         var uploads = cloudinary.Requests.Where(r => r.Operation == "upload").ToList();
         var waits = Waits(uploads);
         output.WriteLine($"reset {header}; " + string.Join(", ", uploads.Select(u => $"{u.StatusCode}@{u.ReceivedAt:HH:mm:ss.fff}")));
-        await RecordAsync(nameof(An_HTTP_date_reset_is_waited_for_until_that_moment), host, cloudinary, job, "Cloudinary 429 with X-RateLimit-Reset as an HTTP date", waits);
+        var (lost, duplicated) = await RecordAsync(nameof(An_HTTP_date_reset_is_waited_for_until_that_moment), host, cloudinary, job, "Cloudinary 429 with X-RateLimit-Reset as an HTTP date", waits);
 
         Assert.Equal(GenerationStatus.Completed, job.Status);
+        Assert.Equal((0, 0), (lost, duplicated));
         Assert.Equal(1, job.Attempts);
         var limited = Assert.Single(uploads, u => u.StatusCode == 429);
         var retry = uploads[uploads.IndexOf(limited) + 1];
@@ -91,7 +93,7 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
     private static List<TimeSpan> Waits(List<CloudinaryEmulatorRequest> uploads) =>
         [.. uploads.Zip(uploads.Skip(1)).Where(p => p.First.StatusCode == 429).Select(p => p.Second.ReceivedAt - p.First.ReceivedAt)];
 
-    private static async Task RecordAsync(string test, SdkHost host, CloudinaryEmulator cloudinary, GenerationJob job, string fault, List<TimeSpan> waits)
+    private static async Task<(long Lost, long Duplicated)> RecordAsync(string test, SdkHost host, CloudinaryEmulator cloudinary, GenerationJob job, string fault, List<TimeSpan> waits)
     {
         var completedRows = await host.CountRowsAsync(GenerationStatus.Completed);
         // Successful uploads of a result (public id {jobId}_result) beyond one per completed job.
@@ -101,8 +103,9 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
         {
             ["jobs_run"] = 1, ["faults_injected"] = cloudinary.Requests.Count(u => u.StatusCode == 429), ["fault"] = fault,
             ["waits_ms"] = waits.Select(w => Math.Round(w.TotalMilliseconds)).ToArray(),
-            ["jobs_lost"] = job.Status == GenerationStatus.Completed && completedRows == 1 ? 0 : 1,
+            ["jobs_lost"] = 1 - completedRows,
             ["results_duplicated"] = Math.Max(0, resultUploads - completedRows),
         });
+        return (1 - completedRows, Math.Max(0, resultUploads - completedRows));
     }
 }
