@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -8,7 +10,7 @@ namespace Stefna.Sdk.Postgres;
 public sealed partial class PostgresStoreOptions
 {
     /// <summary>The Npgsql connection string. Required unless <see cref="DataSource"/> is set. Never logged, and
-    /// <see cref="ToString"/> shows it without its password.</summary>
+    /// <see cref="ToString"/> shows it with its password and SSL key password masked.</summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>A data source owned by the application; takes precedence over <see cref="ConnectionString"/> and is
@@ -33,9 +35,9 @@ public sealed partial class PostgresStoreOptions
     public override string ToString() =>
         $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, UseDatabaseClock = {UseDatabaseClock}, MigrateOnInitialize = {MigrateOnInitialize} }}";
 
-    /// <summary>A connection string with its password removed, safe to show.</summary>
+    /// <summary>A connection string with its secrets (Password, SslPassword, in any spelling Npgsql accepts) masked, safe to show.</summary>
     /// <param name="connectionString">The connection string.</param>
-    /// <returns>The connection string without its password, or a placeholder when it cannot be parsed.</returns>
+    /// <returns>The connection string with its secrets masked, or a placeholder when it cannot be parsed.</returns>
     internal static string? Redact(string? connectionString)
     {
         if (connectionString is null)
@@ -49,6 +51,23 @@ public sealed partial class PostgresStoreOptions
             if (builder.Password is not null)
             {
                 builder.Password = "***";
+            }
+
+            if (builder.SslPassword is not null)
+            {
+                builder.SslPassword = "***";
+            }
+
+            // Any other setting Npgsql marks as a secret (today Password and SslPassword); file paths such as SslKey
+            // and Passfile are not secrets and stay visible.
+            foreach (var property in typeof(NpgsqlConnectionStringBuilder).GetProperties())
+            {
+                if (property.PropertyType == typeof(string) && property.CanWrite
+                    && property.GetCustomAttribute<PasswordPropertyTextAttribute>() is { Password: true }
+                    && property.GetValue(builder) is string { Length: > 0 } and not "***")
+                {
+                    property.SetValue(builder, "***");
+                }
             }
 
             return builder.ConnectionString;

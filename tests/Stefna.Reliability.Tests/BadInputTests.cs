@@ -114,6 +114,10 @@ public sealed class BadInputTests
         ["URL resolving to carrier-grade NAT"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://cgnat.test/a.png")), "invalid_request.url_private_address"),
         ["URL resolving to IPv6 unique-local"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://unique-local.test/a.png")), "invalid_request.url_private_address"),
         ["URL resolving to 0.0.0.0"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://unspecified.test/a.png")), "invalid_request.url_private_address"),
+        ["URL resolving to NAT64 64:ff9b::a9fe:a9fe (169.254.169.254)"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://nat64-metadata.test/latest/meta-data/")), "invalid_request.url_private_address"),
+        ["URL resolving to 6to4 2002:a00:1::1 (10.0.0.1)"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://sixtofour-private.test/a.png")), "invalid_request.url_private_address"),
+        ["URL resolving to IPv4-compatible ::169.254.169.254"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://v4compat-metadata.test/a.png")), "invalid_request.url_private_address"),
+        ["URL with a literal NAT64 [64:ff9b::a9fe:a9fe]"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/")), "invalid_request.url_private_address"),
         ["URL resolving to a public and a private address"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://mixed.test/a.png")), "invalid_request.url_private_address"),
         ["URL whose host does not resolve"] = new("neo-glitch", _ => Req("neo-glitch", Url("http://nowhere.test/a.png")), "invalid_request.url_unresolved"),
     };
@@ -139,9 +143,10 @@ public sealed class BadInputTests
         Assert.DoesNotContain('\n', error.Message);
         Assert.Equal(0, await host.CountRowsAsync());
         Assert.Empty(host.StoredFiles());
-        if (request.Image?.Url is { } url && !IsLiteral(url) && c.Code == "invalid_request.url_private_address")
+        if (request.Image?.Url is { } url && c.Code == "invalid_request.url_private_address")
         {
-            // Looked up once (the check) and never again (a connection would resolve once more): refused before connecting.
+            // Looked up once (the check) and never again (a connection would resolve once more, literal hosts included;
+            // see Connecting_resolves_a_literal_host_again): refused before connecting.
             Assert.Equal(1, resolver.Lookups(url.IdnHost));
         }
 
@@ -210,6 +215,34 @@ public sealed class BadInputTests
 
         Assert.Equal(GenerationStatus.Completed, job.Status);
         Assert.Single(server.Requests);
+    }
+
+    /// <summary>The control for the "looked up exactly once" proof on literal hosts: when the policy lets a literal
+    /// through, fetching it resolves it a second time to connect, so a single lookup does show no connection was tried.</summary>
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]")]
+    public async Task Connecting_resolves_a_literal_host_again(string literal)
+    {
+        var resolver = new MapResolver();
+        await using var server = await RecordingServer.StartAsync(context => context.Response.Body.WriteAsync(Png).AsTask());
+        await using var host = SdkHost.Start(
+            b => b.Services
+                .Replace(ServiceDescriptor.Singleton<IHostAddressResolver>(resolver))
+                .Replace(ServiceDescriptor.Singleton<IImageAddressPolicy, AnyLoopbackIsPublicPolicy>()),
+            runWorker: false);
+        var url = new Uri($"http://{literal}:{server.Port}/photo.png");
+
+        try
+        {
+            await host.Pipeline.SubmitAsync(Req("neo-glitch", ImageInput.FromUrl(url)));
+        }
+        catch (GenerationValidationException)
+        {
+            // [::1]: the server listens on 127.0.0.1 only, so the connection is refused; it was still attempted.
+        }
+
+        Assert.Equal(2, resolver.Lookups(url.IdnHost));
     }
 
     [Fact]
@@ -288,6 +321,4 @@ public sealed class BadInputTests
             }
         }
     }
-
-    private static bool IsLiteral(Uri url) => System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out _);
 }

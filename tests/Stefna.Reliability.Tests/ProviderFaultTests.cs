@@ -63,6 +63,10 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         })));
         clock.Stop();
 
+        // Measured from the store and the disk: each job re-read from the store, and the result files it holds.
+        var stored = await Task.WhenAll(finished.Select(j => host.Pipeline.GetStatusAsync(j.Type, j.Id, j.UserId)));
+        var (lost, duplicated) = ResultAudit.Audit(jobs, [.. stored.Where(j => j?.Status == GenerationStatus.Completed).Select(j => j!.Id)], ResultAudit.ResultFiles(host.ImagesPath));
+        var completedRows = await host.CountRowsAsync(GenerationStatus.Completed);
         var requests = emulator.Requests;
         var served5xx = requests.Count(r => r.Status >= 500);
         var spikes = script.Take(requests.Count).Count(r => r.Delay is not null);
@@ -70,7 +74,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         Figures.Record(nameof(With_30_percent_5xx_and_latency_spikes_every_job_completes_within_its_retry_budget), new Dictionary<string, object>
         {
             ["jobs_run"] = jobs, ["faults_injected"] = served5xx + spikes, ["provider_5xx"] = served5xx, ["latency_spikes"] = spikes,
-            ["provider_requests"] = requests.Count, ["jobs_lost"] = finished.Count(j => j.Status != GenerationStatus.Completed), ["results_duplicated"] = 0, ["seed"] = seed,
+            ["provider_requests"] = requests.Count, ["jobs_lost"] = lost, ["results_duplicated"] = duplicated, ["completed_rows"] = completedRows, ["seed"] = seed,
         });
 
         Assert.All(finished, j => Assert.Equal(GenerationStatus.Completed, j.Status));
@@ -78,6 +82,9 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         Assert.InRange((double)served5xx / requests.Count, 0.25, 0.35);
         Assert.Empty(emulator.SchemaErrors);
         Assert.Equal(jobs, Directory.GetFiles(Path.Combine(host.ImagesPath, "results"), "*", SearchOption.AllDirectories).Length);
+        Assert.Equal(0, lost);
+        Assert.Equal(0, duplicated);
+        Assert.Equal(jobs, completedRows);
     }
 
     /// <summary>
@@ -96,6 +103,9 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         healthy.Enqueue([.. Enumerable.Range(0, 20_000).Select(_ => new AimlScriptedReply(200, null, Delay: TimeSpan.FromMilliseconds(40)))]);
         down.Enqueue([.. Enumerable.Range(0, 20_000).Select(_ => AimlScriptedReply.Error(503, "service down", "server_error") with { Delay = downLatency })]);
         var image = TestImages.Png(32, 32, seed: 5);
+
+        var lost = 0;
+        var duplicated = 0;
 
         // A discarded run first: the first measurement would otherwise also pay for JIT and pool warm-up.
         await MeasureAsync(withDownType: false);
@@ -116,7 +126,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         {
             ["jobs_run"] = (1 + 2 * ratios.Count) * 3 * jobsPerType + ratios.Count * (downJobs + 5), ["faults_injected"] = down.Requests.Count,
             ["fault"] = "ghibli-reaction provider answers 503 to every request", ["throughput_ratios"] = ratios.Select(r => Math.Round(r, 3)).ToArray(),
-            ["best_ratio"] = Math.Round(best, 3), ["jobs_lost"] = 0, ["results_duplicated"] = 0,
+            ["best_ratio"] = Math.Round(best, 3), ["jobs_lost"] = lost, ["results_duplicated"] = duplicated,
         });
         Assert.True(best >= 0.9, $"the healthy types' throughput with ghibli-reaction down was at best {best:P0} of their throughput alone.");
 
@@ -187,6 +197,17 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
                 Assert.Equal(before, down.Requests.Count);
             }
 
+            // Every job of this host (warm-up and measured healthy jobs, failing ones), measured from the store and
+            // the disk: healthy jobs not completed are lost, failing jobs not in a final state are lost, and result
+            // files beyond one per completed job are duplicates (failed jobs store none).
+            var all = host.Store.Types.SelectMany(host.Store.All).ToList();
+            var healthyJobs = all.Where(j => j.Type != "ghibli-reaction").ToList();
+            var (roundLost, roundDuplicated) = ResultAudit.Audit(healthyJobs.Count, [.. healthyJobs.Where(j => j.Status == GenerationStatus.Completed).Select(j => j.Id)], ResultAudit.ResultFiles(host.Temp.Path));
+            roundLost += all.Count(j => j.Type == "ghibli-reaction" && j.Status is not (GenerationStatus.Failed or GenerationStatus.Completed));
+            Assert.Equal(0, roundLost);
+            Assert.Equal(0, roundDuplicated);
+            lost += roundLost;
+            duplicated += roundDuplicated;
             return 3 * jobsPerType / clock.Elapsed.TotalSeconds;
         }
 

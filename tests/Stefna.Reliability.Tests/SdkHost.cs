@@ -95,17 +95,27 @@ internal sealed class SdkHost : IAsyncDisposable
         return await Pipeline.WaitForCompletionAsync(ticket.Type, ticket.Id, request.UserId, timeout ?? TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>Rows in all five type tables (0 for a table not created yet).</summary>
-    public async Task<long> CountRowsAsync()
+    /// <summary>Rows in all five type tables (0 for a table not created yet), optionally only those in one status.</summary>
+    public async Task<long> CountRowsAsync(GenerationStatus? status = null)
     {
         long total = 0;
+        var name = status?.ToName();
         if (Postgres is not null)
         {
             await using var pg = new NpgsqlConnection(Postgres);
             await pg.OpenAsync();
             foreach (var table in Tables)
             {
-                await using var command = new NpgsqlCommand($"SELECT CASE WHEN to_regclass('{table}') IS NULL THEN 0 ELSE (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM {table}', false, true, '')))[1]::text::bigint END", pg);
+                await using var exists = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", pg);
+                exists.Parameters.AddWithValue("t", table);
+                if (!(bool)(await exists.ExecuteScalarAsync())!)
+                {
+                    continue;
+                }
+
+                // Table names come from the fixed list above; the status is a parameter.
+                await using var command = new NpgsqlCommand($"SELECT count(*) FROM {table} WHERE @s::text IS NULL OR status = @s::text", pg);
+                command.Parameters.AddWithValue("s", (object?)name ?? DBNull.Value);
                 total += (long)(await command.ExecuteScalarAsync())!;
             }
 
@@ -123,13 +133,16 @@ internal sealed class SdkHost : IAsyncDisposable
         foreach (var table in Tables)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type='table' AND name='{table}'";
+            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=@t";
+            command.Parameters.AddWithValue("@t", table);
             if ((long)(await command.ExecuteScalarAsync())! == 0)
             {
                 continue;
             }
 
-            command.CommandText = $"SELECT count(*) FROM {table}";
+            command.Parameters.Clear();
+            command.CommandText = $"SELECT count(*) FROM {table} WHERE @s IS NULL OR status = @s";
+            command.Parameters.AddWithValue("@s", (object?)name ?? DBNull.Value);
             total += (long)(await command.ExecuteScalarAsync())!;
         }
 

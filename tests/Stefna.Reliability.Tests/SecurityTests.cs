@@ -6,6 +6,7 @@ using Npgsql;
 using Stefna.Sdk;
 using Stefna.Sdk.Cloudinary;
 using Stefna.Sdk.Postgres;
+using Stefna.Sdk.Postgres.Legacy;
 using Stefna.Sdk.Providers.AimlApi;
 using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
@@ -153,6 +154,26 @@ public sealed class SecurityTests(ITestOutputHelper output)
         Assert.DoesNotContain(PostgresPassword, postgres.ToString(), StringComparison.Ordinal);
         Assert.Contains("db.example.test", postgres.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(PostgresPassword, postgresUrlStyle.ToString(), StringComparison.Ordinal);
+
+        // Every spelling Npgsql accepts for a secret: the password (and its aliases) and the client key's password.
+        foreach (var keyword in new[] { "Password", "PWD", "PSW", "SslPassword", "Ssl Password" })
+        {
+            var connection = $"Host=db.example.test;Username=app;{keyword}={PostgresPassword};Database=stefna";
+            Assert.Equal(PostgresPassword, new NpgsqlConnectionStringBuilder(connection)[keyword]); // Npgsql knows the keyword
+            var store = new PostgresStoreOptions { ConnectionString = connection }.ToString();
+            Assert.DoesNotContain(PostgresPassword, store, StringComparison.Ordinal);
+            Assert.Contains("db.example.test", store, StringComparison.Ordinal);
+            var legacy = new LegacyMigrationOptions { SourceConnectionString = connection }.ToString();
+            Assert.DoesNotContain(PostgresPassword, legacy, StringComparison.Ordinal);
+            Assert.Contains("db.example.test", legacy, StringComparison.Ordinal);
+        }
+
+        // Both secrets at once, with a client key file (a path, shown) and a passfile (a path, shown).
+        var both = $"Host=db.example.test;Password={PostgresPassword};SslPassword={PostgresPassword}-key;SslKey=/etc/stefna/client.key;Passfile=/etc/stefna/pgpass";
+        Assert.DoesNotContain(PostgresPassword, new PostgresStoreOptions { ConnectionString = both }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(PostgresPassword, new LegacyMigrationOptions { SourceConnectionString = both }.ToString(), StringComparison.Ordinal);
+        Assert.Contains("/etc/stefna/client.key", new PostgresStoreOptions { ConnectionString = both }.ToString(), StringComparison.Ordinal);
+        Assert.Contains("(target database)", new LegacyMigrationOptions().ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

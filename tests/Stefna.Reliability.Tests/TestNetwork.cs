@@ -33,17 +33,22 @@ internal sealed class MapResolver : IHostAddressResolver
         ["cgnat.test"] = [IPAddress.Parse("100.64.0.7")],
         ["unique-local.test"] = [IPAddress.Parse("fd00::1")],
         ["unspecified.test"] = [IPAddress.Any],
+        ["nat64-metadata.test"] = [IPAddress.Parse("64:ff9b::a9fe:a9fe")],
+        ["sixtofour-private.test"] = [IPAddress.Parse("2002:a00:1::1")],
+        ["v4compat-metadata.test"] = [IPAddress.Parse("::169.254.169.254")],
         // One public and one private address: a host is refused when ANY of its addresses is not allowed.
         ["mixed.test"] = [IPAddress.Parse("203.0.113.9"), IPAddress.Parse("10.0.0.9")],
         // The loopback server the redirect test declares "public" through its address policy.
         ["public.test"] = [IPAddress.Loopback],
     };
 
-    public int Lookups(string host) => _lookups.GetValueOrDefault(host);
+    /// <summary>Lookups of a host; an IPv6 literal counts the same with or without brackets (the check passes the
+    /// URL's host, the connection its endpoint's), so literal hosts are counted too.</summary>
+    public int Lookups(string host) => _lookups.GetValueOrDefault(Key(host));
 
     public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
     {
-        _lookups.AddOrUpdate(host, 1, (_, n) => n + 1);
+        _lookups.AddOrUpdate(Key(host), 1, (_, n) => n + 1);
         if (IPAddress.TryParse(host.Trim('[', ']'), out var literal))
         {
             return Task.FromResult(new[] { literal });
@@ -53,12 +58,20 @@ internal sealed class MapResolver : IHostAddressResolver
             ? Task.FromResult(addresses)
             : throw new SocketException((int)SocketError.HostNotFound);
     }
+
+    private static string Key(string host) => host.Trim('[', ']');
 }
 
 /// <summary>An address policy for the redirect test: the default rule, plus 127.0.0.1 declared public.</summary>
 internal sealed class LoopbackIsPublicPolicy : IImageAddressPolicy
 {
     public bool IsAllowed(IPAddress address) => address.Equals(IPAddress.Loopback) || AddressGuard.IsPublic(address);
+}
+
+/// <summary>For the lookup-count control only: 127.0.0.1 and ::1 declared public.</summary>
+internal sealed class AnyLoopbackIsPublicPolicy : IImageAddressPolicy
+{
+    public bool IsAllowed(IPAddress address) => IPAddress.IsLoopback(address) || AddressGuard.IsPublic(address);
 }
 
 /// <summary>A Kestrel server on 127.0.0.1 that records every request it receives.</summary>

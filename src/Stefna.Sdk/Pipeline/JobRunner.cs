@@ -183,15 +183,38 @@ internal sealed class JobRunner(
                 throw new GenerationException(GenerationErrorCategory.ProviderUnavailable, $"Downloading the generated image answered {(int)response.StatusCode}.");
             }
 
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            return bytes.Length > _options.MaxImageBytes * 4
-                ? throw new GenerationException(GenerationErrorCategory.ProviderError, "The generated image is larger than the SDK accepts.")
-                : bytes;
+            // Capped while streaming: a declared length over the limit fails at once, and a missing or lying one
+            // stops the read as soon as the limit is passed, so a huge body is never buffered.
+            var limit = _options.MaxImageBytes * 4;
+            if (response.Content.Headers.ContentLength > limit)
+            {
+                throw TooLarge();
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw TooLarge();
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
+            // IOException: the connection broke while the body was being read (ReadAsByteArrayAsync wrapped that in an
+            // HttpRequestException; reading the stream directly does not).
             throw new GenerationException(GenerationErrorCategory.ProviderUnavailable, $"Downloading the generated image failed: {ex.Message}", innerException: ex);
         }
+
+        static GenerationException TooLarge() => new(GenerationErrorCategory.ProviderError, "The generated image is larger than the SDK accepts.");
     }
 
     private async Task HandleFailureAsync(JobLease lease, GenerationError error, Exception exception)
