@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 
 namespace Stefna.Reliability.Tests;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
+using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
 
