@@ -41,6 +41,19 @@ internal sealed class TableSql
         FindByIdempotencyKey = $"SELECT {columns} FROM {t} WHERE user_id = @user_id AND idempotency_key = @idempotency_key";
         Get = $"SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id";
 
+        // Sent with Claim in one batch: a job whose lease expired on its last allowed attempt lost its worker every
+        // time, so it is failed rather than claimed again. Returns how many were failed.
+        FailExhausted = $"""
+            WITH exhausted AS (
+                UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now}
+                WHERE id IN (
+                    SELECT id FROM {t}
+                    WHERE status = 'processing' AND lease_until < {now} AND attempts >= @max_attempts
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING 1)
+            SELECT count(*) FROM exhausted
+            """;
+
         // One statement: pick the oldest claimable row, skipping rows other workers hold locked, and take it.
         Claim = $"""
             UPDATE {t} SET status = 'processing', attempts = attempts + 1, lease_until = {now} + @lease, updated_at = {now}
@@ -48,7 +61,7 @@ internal sealed class TableSql
                 SELECT id FROM {t}
                 WHERE {PostgresSchema.UnfinishedPredicate}
                   AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
-                    OR (status = 'processing' AND lease_until < {now}))
+                    OR (status = 'processing' AND lease_until < {now} AND attempts < @max_attempts))
                 ORDER BY created_at, id
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED)
@@ -94,6 +107,8 @@ internal sealed class TableSql
     public string FindByIdempotencyKey { get; }
 
     public string Get { get; }
+
+    public string FailExhausted { get; }
 
     public string Claim { get; }
 

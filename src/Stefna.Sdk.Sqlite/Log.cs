@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(103, LogLevel.Debug, "SQLite database busy during {Operation}; retry {Attempt}")]
     public static partial void BusyRetry(ILogger logger, string operation, int attempt);
+
+    [LoggerMessage(104, LogLevel.Warning, "Failed {Count} {Type} job(s) whose lease expired on their last allowed attempt (MaxAttempts {MaxAttempts}); their worker stopped every time")]
+    public static partial void AttemptsExhausted(ILogger logger, int count, string type, int maxAttempts);
 }

@@ -177,13 +177,38 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var table = Table(type);
         return WriteAsync("claim", async connection =>
         {
             var now = _time.GetUtcNow();
+            using var transaction = connection.BeginTransaction();
+
+            // A job whose lease expired on its last allowed attempt lost its worker every time: fail it, never re-claim it.
+            var exhausted = GenerationError.LeaseExpired(maxAttempts);
+            using (var fail = connection.CreateCommand())
+            {
+                fail.Transaction = transaction;
+                fail.CommandText = $"""
+                    UPDATE {table.Quoted}
+                    SET status = 'failed', lease_until = NULL, error_code = @code, error_message = @message, updated_at = @now
+                    WHERE status = {Processing} AND lease_until < @now AND attempts >= @max_attempts
+                    """;
+                fail.Parameters.AddWithValue("@now", now.UtcTicks);
+                fail.Parameters.AddWithValue("@max_attempts", maxAttempts);
+                fail.Parameters.AddWithValue("@code", exhausted.Code);
+                fail.Parameters.AddWithValue("@message", exhausted.Message);
+                var failed = await fail.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                if (failed > 0)
+                {
+                    Log.AttemptsExhausted(_logger, failed, type, maxAttempts);
+                }
+            }
+
             using var command = connection.CreateCommand();
+            command.Transaction = transaction;
 
             // One statement, so the pick and the claim are a single atomic write: no claimer can see the row between.
             command.CommandText = $"""
@@ -192,14 +217,16 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 WHERE id = (
                     SELECT id FROM {table.Quoted}
                     WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
-                       OR (status = {Processing} AND lease_until < @now)
+                       OR (status = {Processing} AND lease_until < @now AND attempts < @max_attempts)
                     ORDER BY created_at, id
                     LIMIT 1)
                 RETURNING {table.SelectList}
                 """;
             command.Parameters.AddWithValue("@now", now.UtcTicks);
             command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+            command.Parameters.AddWithValue("@max_attempts", maxAttempts);
             var job = await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return job is null ? null : new JobLease(job);
         }, cancellationToken);
     }
