@@ -187,38 +187,28 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var sql = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
-        var now = _options.UseDatabaseClock ? (DateTimeOffset?)null : _time.GetUtcNow().ToUniversalTime();
-
-        // One round trip, one implicit transaction: fail the jobs that used their last attempt, then claim.
-        await using var batch = _dataSource.CreateBatch();
-        var fail = new NpgsqlBatchCommand(sql.FailExhausted);
-        fail.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
-        fail.Parameters.Add(Text("error_code", exhausted.Code));
-        fail.Parameters.Add(Text("error_message", exhausted.Message));
-        var claim = new NpgsqlBatchCommand(sql.Claim);
-        claim.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-        claim.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
-        if (now is { } value)
+        while (true)
         {
-            fail.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", value));
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", value));
-        }
-
-        batch.BatchCommands.Add(fail);
-        batch.BatchCommands.Add(claim);
-        var job = await Guard(async () =>
-        {
-            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var failed = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
-            if (failed > 0)
+            await using var command = _dataSource.CreateCommand(sql.Claim);
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+            command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
+            command.Parameters.Add(Text("error_code", exhausted.Code));
+            command.Parameters.Add(Text("error_message", exhausted.Message));
+            AddNow(command);
+            var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+            if (job is null)
             {
-                Log.AttemptsExhausted(_logger, failed, type, maxAttempts);
+                return null;
             }
 
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader, sql.Definition) : null;
-        }).ConfigureAwait(false);
-        return job is null ? null : new JobLease(job);
+            if (job.Status == GenerationStatus.Processing)
+            {
+                return new JobLease(job);
+            }
+
+            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
+            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+        }
     }
 
     /// <inheritdoc />

@@ -177,58 +177,59 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var table = Table(type);
-        return WriteAsync("claim", async connection =>
+        var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        while (true)
         {
-            var now = _time.GetUtcNow();
-            using var transaction = connection.BeginTransaction();
-
-            // A job whose lease expired on its last allowed attempt lost its worker every time: fail it, never re-claim it.
-            var exhausted = GenerationError.LeaseExpired(maxAttempts);
-            using (var fail = connection.CreateCommand())
+            var job = await WriteAsync("claim", async connection =>
             {
-                fail.Transaction = transaction;
-                fail.CommandText = $"""
-                    UPDATE {table.Quoted}
-                    SET status = 'failed', lease_until = NULL, error_code = @code, error_message = @message, updated_at = @now
-                    WHERE status = {Processing} AND lease_until < @now AND attempts >= @max_attempts
+                var now = _time.GetUtcNow();
+                using var command = connection.CreateCommand();
+
+                // One statement, so the pick and the claim are a single atomic write: no claimer can see the row
+                // between. A row whose lease expired after the last allowed attempt (its worker stopped every time)
+                // is failed instead of claimed; the CASEs read the row as it was.
+                const string lost = $"status = {Processing} AND attempts >= @max_attempts";
+                command.CommandText = $"""
+                    UPDATE {table.Quoted} SET
+                        status = CASE WHEN {lost} THEN 'failed' ELSE {Processing} END,
+                        attempts = CASE WHEN {lost} THEN attempts ELSE attempts + 1 END,
+                        lease_until = CASE WHEN {lost} THEN NULL ELSE @until END,
+                        error_code = CASE WHEN {lost} THEN @code ELSE error_code END,
+                        error_message = CASE WHEN {lost} THEN @message ELSE error_message END,
+                        updated_at = @now
+                    WHERE id = (
+                        SELECT id FROM {table.Quoted}
+                        WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
+                           OR (status = {Processing} AND lease_until < @now)
+                        ORDER BY created_at, id
+                        LIMIT 1)
+                    RETURNING {table.SelectList}
                     """;
-                fail.Parameters.AddWithValue("@now", now.UtcTicks);
-                fail.Parameters.AddWithValue("@max_attempts", maxAttempts);
-                fail.Parameters.AddWithValue("@code", exhausted.Code);
-                fail.Parameters.AddWithValue("@message", exhausted.Message);
-                var failed = await fail.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                if (failed > 0)
-                {
-                    Log.AttemptsExhausted(_logger, failed, type, maxAttempts);
-                }
+                command.Parameters.AddWithValue("@now", now.UtcTicks);
+                command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+                command.Parameters.AddWithValue("@max_attempts", maxAttempts);
+                command.Parameters.AddWithValue("@code", exhausted.Code);
+                command.Parameters.AddWithValue("@message", exhausted.Message);
+                return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+
+            if (job is null)
+            {
+                return null;
             }
 
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
+            if (job.Status == GenerationStatus.Processing)
+            {
+                return new JobLease(job);
+            }
 
-            // One statement, so the pick and the claim are a single atomic write: no claimer can see the row between.
-            command.CommandText = $"""
-                UPDATE {table.Quoted}
-                SET status = {Processing}, attempts = attempts + 1, lease_until = @until, updated_at = @now
-                WHERE id = (
-                    SELECT id FROM {table.Quoted}
-                    WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
-                       OR (status = {Processing} AND lease_until < @now AND attempts < @max_attempts)
-                    ORDER BY created_at, id
-                    LIMIT 1)
-                RETURNING {table.SelectList}
-                """;
-            command.Parameters.AddWithValue("@now", now.UtcTicks);
-            command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
-            command.Parameters.AddWithValue("@max_attempts", maxAttempts);
-            var job = await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return job is null ? null : new JobLease(job);
-        }, cancellationToken);
+            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
+            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+        }
     }
 
     /// <inheritdoc />
