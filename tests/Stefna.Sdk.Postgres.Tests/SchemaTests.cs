@@ -125,18 +125,26 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
     [Fact]
     public async Task Migrating_again_takes_no_table_lock_so_an_open_transaction_on_the_table_does_not_block_it()
     {
-        var type = TestTypes.Unique("lock", extraColumns: ["emotion", "reaction"]);
+        var catalog = new CatalogDefinition("lockcat_" + Guid.NewGuid().ToString("N")[..8], [new("studio", "Studio", "Clean studio light"), new("noir", "Noir", "Black and white")]);
+        var type = TestTypes.Unique("lock", extraColumns: ["emotion", "reaction"], catalog: catalog);
         await using var store = new PostgresMediaStore(database.CreateDataSource());
         await store.MigrateAsync([type]);
         await store.InsertAsync(TestTypes.Job(type), CancellationToken.None);
 
-        // A live transaction on the table (a worker mid-claim, a long report): ACCESS SHARE plus row locks.
+        // A live transaction on the table (a worker mid-claim, a submit not yet committed, a long report): ACCESS
+        // SHARE, row locks, and the key-share lock its preset's foreign key holds on the catalogue row.
         await using var holder = new NpgsqlConnection(database.ConnectionString);
         await holder.OpenAsync();
         await using var open = await holder.BeginTransactionAsync();
         await using (var read = new NpgsqlCommand($"SELECT count(*) FROM {type.TableName}", holder, open))
         {
             await read.ExecuteScalarAsync();
+        }
+
+        await using (var submit = new NpgsqlCommand($"INSERT INTO {type.TableName} (id, user_id, preset) VALUES (@id, 'u', 'studio')", holder, open))
+        {
+            submit.Parameters.AddWithValue("id", Guid.NewGuid());
+            await submit.ExecuteNonQueryAsync();
         }
 
         await using (var locked = new NpgsqlCommand($"SELECT id FROM {type.TableName} FOR UPDATE", holder, open))
