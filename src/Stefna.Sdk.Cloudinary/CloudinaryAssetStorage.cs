@@ -6,8 +6,10 @@ namespace Stefna.Sdk.Cloudinary;
 
 /// <summary>
 /// Keeps source photos and generated images in Cloudinary. Each image is a signed upload to
-/// <c>{FolderPrefix}/{type}/{sources|results}</c> with a public id made from the job id (<c>{jobId:N}_{source|result}</c>,
-/// <c>overwrite=true</c>), so a retried upload replaces the earlier copy instead of adding another. Tags are the job's
+/// <c>{FolderPrefix}/{type}/{sources|results}</c> with a public id made from the job id (<c>{jobId:N}_source</c>, and
+/// <c>{jobId:N}_result_{attempt}</c> for a result stored by a claim attempt; <c>overwrite=true</c>), so a retried upload
+/// within one attempt replaces the earlier copy instead of adding another, while an attempt that lost its lease never
+/// replaces the image of the attempt that completed the job. Tags are the job's
 /// tags plus the type; context records <c>user</c>, <c>type</c> and <c>job</c>. Failures surface as
 /// <see cref="GenerationException"/> with <see cref="GenerationErrorCategory.StorageFailure"/> wrapping the
 /// <see cref="CloudinaryException"/>.
@@ -38,7 +40,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
     public async ValueTask<StoredAsset> SaveAsync(AssetWriteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var parameters = Parameters(request.Kind, request.Type, request.JobId, request.UserId, request.Tags);
+        var parameters = Parameters(request.Kind, request.Type, request.JobId, request.Attempt, request.UserId, request.Tags);
         try
         {
             var result = await _client.UploadAsync(request.Content, $"{request.JobId:N}.{request.Info.Extension}", parameters, cancellationToken).ConfigureAwait(false);
@@ -63,7 +65,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
     public async ValueTask<StoredAsset> SaveFromUrlAsync(Uri remoteUrl, AssetKind kind, string type, Guid jobId, string userId, IReadOnlyList<string>? tags, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(remoteUrl);
-        var parameters = Parameters(kind, type, jobId, userId, tags ?? []);
+        var parameters = Parameters(kind, type, jobId, null, userId, tags ?? []);
         try
         {
             var result = await _client.UploadRemoteAsync(remoteUrl, parameters, cancellationToken).ConfigureAwait(false);
@@ -142,7 +144,27 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
     /// <param name="jobId">The job.</param>
     /// <param name="kind">Source or result.</param>
     /// <returns>The public id.</returns>
-    public static string PublicIdFor(Guid jobId, AssetKind kind) => $"{jobId:N}_{(kind == AssetKind.Source ? "source" : "result")}";
+    public static string PublicIdFor(Guid jobId, AssetKind kind) => PublicIdFor(jobId, kind, null);
+
+    /// <summary>The public id (within its folder) of a job's asset stored by a claim attempt:
+    /// <c>{jobId:N}_{source|result}_{attempt}</c>, or <c>{jobId:N}_{source|result}</c> without an attempt. One id per
+    /// attempt keeps a worker whose lease was lost from overwriting (or deleting) the image of the attempt that
+    /// completed the job.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="kind">Source or result.</param>
+    /// <param name="attempt">The claim attempt (<see cref="AssetWriteRequest.Attempt"/>), or <see langword="null"/>.</param>
+    /// <returns>The public id.</returns>
+    public static string PublicIdFor(Guid jobId, AssetKind kind, int? attempt)
+    {
+        var id = $"{jobId:N}_{(kind == AssetKind.Source ? "source" : "result")}";
+        if (attempt is not { } value)
+        {
+            return id;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(attempt));
+        return id + "_" + value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Reads the public id from a delivery URL of a cloud: the path must start with
     /// <c>/{cloud}/image/upload/</c>; a signature, transformation steps and the version are skipped, the extension dropped.
@@ -201,7 +223,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
         return publicId.Length > 0;
     }
 
-    private CloudinaryUploadParameters Parameters(AssetKind kind, string type, Guid jobId, string userId, IReadOnlyList<string> tags)
+    private CloudinaryUploadParameters Parameters(AssetKind kind, string type, Guid jobId, int? attempt, string userId, IReadOnlyList<string> tags)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         var allTags = new List<string>(tags.Count + 1);
@@ -215,7 +237,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
 
         return new CloudinaryUploadParameters
         {
-            PublicId = PublicIdFor(jobId, kind),
+            PublicId = PublicIdFor(jobId, kind, attempt),
             Folder = FolderFor(type, kind),
             Tags = allTags,
             Context = new Dictionary<string, string>(StringComparer.Ordinal)

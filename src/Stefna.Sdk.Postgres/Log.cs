@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(104, LogLevel.Warning, "A PostgreSQL connection broke ({SqlState}); cleared the connection pool so later calls open fresh connections")]
     public static partial void PoolCleared(ILogger logger, string sqlState);
+
+    [LoggerMessage(105, LogLevel.Warning, "Failed {Type} job {JobId}: its lease expired on attempt {Attempts} of {MaxAttempts} (MaxAttempts); its worker stopped every time")]
+    public static partial void AttemptsExhausted(ILogger logger, string type, Guid jobId, int attempts, int maxAttempts);
 }

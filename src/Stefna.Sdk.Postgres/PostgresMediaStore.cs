@@ -182,14 +182,33 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var sql = Table(type);
-        await using var command = _dataSource.CreateCommand(sql.Claim);
-        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-        AddNow(command);
-        var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
-        return job is null ? null : new JobLease(job);
+        var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        while (true)
+        {
+            await using var command = _dataSource.CreateCommand(sql.Claim);
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+            command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
+            command.Parameters.Add(Text("error_code", exhausted.Code));
+            command.Parameters.Add(Text("error_message", exhausted.Message));
+            AddNow(command);
+            var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+            if (job is null)
+            {
+                return null;
+            }
+
+            if (job.Status == GenerationStatus.Processing)
+            {
+                return new JobLease(job);
+            }
+
+            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
+            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+        }
     }
 
     /// <inheritdoc />

@@ -129,9 +129,27 @@ internal static class PostgresSchema
     private static async Task ReconcileTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, GenerationTypeDefinition type, CancellationToken cancellationToken)
     {
         var table = Identifier(type.TableName);
-        foreach (var column in type.ExtraColumns)
+
+        // ALTER TABLE takes an ACCESS EXCLUSIVE lock even when the column exists (ADD COLUMN IF NOT EXISTS decides
+        // only after locking), which would queue every claim and read of a live table behind any open transaction on
+        // it during a rolling start. So look in the catalogue first, and alter only for a column that is missing.
+        if (type.ExtraColumns.Count > 0)
         {
-            await ExecuteAsync(connection, transaction, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {Identifier(column)} text", cancellationToken).ConfigureAwait(false);
+            var existing = new HashSet<string>(StringComparer.Ordinal);
+            await using (var columns = new NpgsqlCommand("SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(@table) AND attnum > 0 AND NOT attisdropped", connection, transaction))
+            {
+                columns.Parameters.Add(new NpgsqlParameter<string>("table", type.TableName));
+                await using var reader = await columns.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    existing.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var column in type.ExtraColumns.Where(c => !existing.Contains(c)))
+            {
+                await ExecuteAsync(connection, transaction, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {Identifier(column)} text", cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await ExecuteAsync(connection, transaction, """

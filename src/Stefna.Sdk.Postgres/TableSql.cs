@@ -41,9 +41,18 @@ internal sealed class TableSql
         FindByIdempotencyKey = $"SELECT {columns} FROM {t} WHERE user_id = @user_id AND idempotency_key = @idempotency_key";
         Get = $"SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id";
 
-        // One statement: pick the oldest claimable row, skipping rows other workers hold locked, and take it.
+        // One statement: pick the oldest claimable row, skipping rows other workers hold locked, and take it. A row
+        // whose lease expired after the last allowed attempt (its worker stopped every time) is failed instead of
+        // claimed; the caller sees it come back failed and claims again. The CASEs read the row as it was.
+        const string exhausted = "status = 'processing' AND attempts >= @max_attempts";
         Claim = $"""
-            UPDATE {t} SET status = 'processing', attempts = attempts + 1, lease_until = {now} + @lease, updated_at = {now}
+            UPDATE {t} SET
+                status = CASE WHEN {exhausted} THEN 'failed' ELSE 'processing' END,
+                attempts = CASE WHEN {exhausted} THEN attempts ELSE attempts + 1 END,
+                lease_until = CASE WHEN {exhausted} THEN NULL ELSE {now} + @lease END,
+                error_code = CASE WHEN {exhausted} THEN @error_code ELSE error_code END,
+                error_message = CASE WHEN {exhausted} THEN @error_message ELSE error_message END,
+                updated_at = {now}
             WHERE id = (
                 SELECT id FROM {t}
                 WHERE {PostgresSchema.UnfinishedPredicate}

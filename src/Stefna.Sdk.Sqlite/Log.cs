@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(103, LogLevel.Debug, "SQLite database busy during {Operation}; retry {Attempt}")]
     public static partial void BusyRetry(ILogger logger, string operation, int attempt);
+
+    [LoggerMessage(104, LogLevel.Warning, "Failed {Type} job {JobId}: its lease expired on attempt {Attempts} of {MaxAttempts} (MaxAttempts); its worker stopped every time")]
+    public static partial void AttemptsExhausted(ILogger logger, string type, Guid jobId, int attempts, int maxAttempts);
 }

@@ -177,31 +177,59 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var table = Table(type);
-        return WriteAsync("claim", async connection =>
+        var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        while (true)
         {
-            var now = _time.GetUtcNow();
-            using var command = connection.CreateCommand();
+            var job = await WriteAsync("claim", async connection =>
+            {
+                var now = _time.GetUtcNow();
+                using var command = connection.CreateCommand();
 
-            // One statement, so the pick and the claim are a single atomic write: no claimer can see the row between.
-            command.CommandText = $"""
-                UPDATE {table.Quoted}
-                SET status = {Processing}, attempts = attempts + 1, lease_until = @until, updated_at = @now
-                WHERE id = (
-                    SELECT id FROM {table.Quoted}
-                    WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
-                       OR (status = {Processing} AND lease_until < @now)
-                    ORDER BY created_at, id
-                    LIMIT 1)
-                RETURNING {table.SelectList}
-                """;
-            command.Parameters.AddWithValue("@now", now.UtcTicks);
-            command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
-            var job = await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
-            return job is null ? null : new JobLease(job);
-        }, cancellationToken);
+                // One statement, so the pick and the claim are a single atomic write: no claimer can see the row
+                // between. A row whose lease expired after the last allowed attempt (its worker stopped every time)
+                // is failed instead of claimed; the CASEs read the row as it was.
+                const string lost = $"status = {Processing} AND attempts >= @max_attempts";
+                command.CommandText = $"""
+                    UPDATE {table.Quoted} SET
+                        status = CASE WHEN {lost} THEN 'failed' ELSE {Processing} END,
+                        attempts = CASE WHEN {lost} THEN attempts ELSE attempts + 1 END,
+                        lease_until = CASE WHEN {lost} THEN NULL ELSE @until END,
+                        error_code = CASE WHEN {lost} THEN @code ELSE error_code END,
+                        error_message = CASE WHEN {lost} THEN @message ELSE error_message END,
+                        updated_at = @now
+                    WHERE id = (
+                        SELECT id FROM {table.Quoted}
+                        WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
+                           OR (status = {Processing} AND lease_until < @now)
+                        ORDER BY created_at, id
+                        LIMIT 1)
+                    RETURNING {table.SelectList}
+                    """;
+                command.Parameters.AddWithValue("@now", now.UtcTicks);
+                command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+                command.Parameters.AddWithValue("@max_attempts", maxAttempts);
+                command.Parameters.AddWithValue("@code", exhausted.Code);
+                command.Parameters.AddWithValue("@message", exhausted.Message);
+                return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+
+            if (job is null)
+            {
+                return null;
+            }
+
+            if (job.Status == GenerationStatus.Processing)
+            {
+                return new JobLease(job);
+            }
+
+            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
+            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+        }
     }
 
     /// <inheritdoc />

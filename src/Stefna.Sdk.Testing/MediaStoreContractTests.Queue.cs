@@ -14,7 +14,7 @@ public abstract partial class MediaStoreContractTests
     public async Task Claim_takes_the_oldest_job_first()
     {
         var store = await NewStoreAsync();
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
 
         // Inserted out of order; an older job of another type must not be taken.
         var offsets = new[] { 2, 0, 3, 1 };
@@ -29,7 +29,7 @@ public abstract partial class MediaStoreContractTests
         foreach (var expected in jobs.OrderBy(j => j.CreatedAt))
         {
             var before = DateTimeOffset.UtcNow;
-            var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+            var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
             var after = DateTimeOffset.UtcNow;
 
             Assert.NotNull(lease);
@@ -45,7 +45,7 @@ public abstract partial class MediaStoreContractTests
             Assert.Equal(1, stored.Attempts);
         }
 
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
         Assert.Equal(jobs.Count, await store.CountUnfinishedAsync(PlainType.Name, Ct));
     }
 
@@ -57,9 +57,9 @@ public abstract partial class MediaStoreContractTests
         var store = await NewStoreAsync();
         var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
 
-        Assert.Equal(job.Id, (await store.ClaimNextAsync(PlainType.Name, LongLease, Ct))?.Id);
+        Assert.Equal(job.Id, (await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct))?.Id);
 
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
         Assert.Equal(1, (await GetRequiredAsync(store, PlainType, job.Id)).Attempts);
     }
 
@@ -82,7 +82,7 @@ public abstract partial class MediaStoreContractTests
         var claimers = Enumerable.Range(0, Claimers).Select(_ => Task.Run(async () =>
         {
             start.Wait(Ct);
-            while (await store.ClaimNextAsync(PlainType.Name, LongLease, Ct) is { } lease)
+            while (await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct) is { } lease)
             {
                 claims.Add(lease);
             }
@@ -95,7 +95,45 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(JobCount, ids.Distinct().Count());
         Assert.True(inserted.SetEquals(ids), "Every inserted job must be claimed.");
         Assert.All(claims, c => Assert.Equal(1, c.Attempt));
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
+    }
+
+    /// <summary>A processing job whose lease expired on its last allowed attempt (its worker stopped every time) is
+    /// failed with <see cref="GenerationError.LeaseExpiredCode"/> instead of being claimed again; the same claim call
+    /// goes on to the next job, and the lost attempt's lease can no longer write.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task A_job_whose_lease_expired_on_its_last_attempt_is_failed_not_claimed_again()
+    {
+        const int maxAttempts = 2;
+        var store = await NewStoreAsync();
+        var crashing = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var next = await InsertAsync(store, NewJob(PlainType, BaseTime.AddSeconds(1)));
+
+        // Two claims, each abandoned until its lease expires, as by a worker that crashes on this job every time.
+        var first = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), maxAttempts, Ct);
+        Assert.Equal((crashing.Id, 1), (first?.Id, first?.Attempt));
+        await Task.Delay(TimeSpan.FromMilliseconds(1500), Ct);
+        var last = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), maxAttempts, Ct);
+        Assert.Equal((crashing.Id, 2), (last?.Id, last?.Attempt));
+        await Task.Delay(TimeSpan.FromMilliseconds(1500), Ct);
+
+        var claimed = await store.ClaimNextAsync(PlainType.Name, LongLease, maxAttempts, Ct);
+
+        Assert.Equal((next.Id, 1), (claimed?.Id, claimed?.Attempt));
+        var failed = await GetRequiredAsync(store, PlainType, crashing.Id);
+        Assert.Equal(GenerationStatus.Failed, failed.Status);
+        Assert.Equal(2, failed.Attempts);
+        Assert.Null(failed.LeaseUntil);
+        Assert.NotNull(failed.Error);
+        Assert.Equal(GenerationErrorCategory.Timeout, failed.Error.Category);
+        Assert.Equal(GenerationError.LeaseExpiredCode, failed.Error.Code);
+        Assert.Equal(GenerationError.LeaseExpired(maxAttempts).Message, failed.Error.Message);
+        Assert.Contains("2 attempt", failed.Error.Message, StringComparison.Ordinal);
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, maxAttempts, Ct));
+        Assert.False(await store.CompleteAsync(last!, new JobResult("file:///late.png", new Dictionary<string, string>()), Ct));
+        Assert.Equal(GenerationStatus.Failed, (await GetRequiredAsync(store, PlainType, crashing.Id)).Status);
+        Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct)); // only the job claimed after it
     }
 
     /// <summary>A processing job whose lease expired is claimed again with the next attempt number, and the writes of
@@ -106,11 +144,11 @@ public abstract partial class MediaStoreContractTests
     {
         var store = await NewStoreAsync();
         var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
-        var first = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), Ct);
+        var first = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), MaxAttempts, Ct);
         Assert.NotNull(first);
 
         await Task.Delay(TimeSpan.FromMilliseconds(1500), Ct);
-        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
 
         Assert.NotNull(second);
         Assert.Equal(job.Id, second.Id);
@@ -145,7 +183,7 @@ public abstract partial class MediaStoreContractTests
     {
         var store = await NewStoreAsync();
         var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
-        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.NotNull(lease);
         var before = await GetRequiredAsync(store, PlainType, job.Id);
 
@@ -189,7 +227,7 @@ public abstract partial class MediaStoreContractTests
             Columns = new Dictionary<string, string?> { ["mood"] = "calm" },
         };
         await InsertAsync(store, job);
-        var lease = await store.ClaimNextAsync(ColumnsType.Name, TimeSpan.FromMinutes(1), Ct);
+        var lease = await store.ClaimNextAsync(ColumnsType.Name, TimeSpan.FromMinutes(1), MaxAttempts, Ct);
         Assert.NotNull(lease);
 
         Assert.True(await store.RenewLeaseAsync(lease, TimeSpan.FromHours(2), Ct));
@@ -213,7 +251,7 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal("provider-job-'42'", done.ProviderJobId);
         Assert.Equal("calm", done.GetColumn("mood"));
         Assert.Equal(1, done.Attempts);
-        Assert.Null(await store.ClaimNextAsync(ColumnsType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(ColumnsType.Name, LongLease, MaxAttempts, Ct));
         Assert.Equal(0, await store.CountUnfinishedAsync(ColumnsType.Name, Ct));
     }
 
@@ -224,12 +262,12 @@ public abstract partial class MediaStoreContractTests
     {
         var store = await NewStoreAsync();
         await InsertAsync(store, NewJob(PlainType, BaseTime));
-        var first = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var first = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.NotNull(first);
         Assert.True(await store.SetProviderJobIdAsync(first, "provider-7", Ct));
         Assert.True(await store.RequeueAsync(first, new GenerationError(GenerationErrorCategory.Timeout, "timeout", "slow"), DateTimeOffset.UtcNow.AddSeconds(-1), Ct));
 
-        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var second = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
 
         Assert.NotNull(second);
         Assert.Equal("provider-7", second.Job.ProviderJobId);
@@ -243,7 +281,7 @@ public abstract partial class MediaStoreContractTests
     {
         var store = await NewStoreAsync();
         var later = await InsertAsync(store, NewJob(PlainType, BaseTime));
-        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.NotNull(lease);
         var error = new GenerationError(GenerationErrorCategory.ProviderUnavailable, "provider_unavailable.http_503", "The provider answered 503; 'retrying'.");
         var notBefore = UtcNowMicroseconds().AddHours(1);
@@ -257,21 +295,21 @@ public abstract partial class MediaStoreContractTests
         Assert.NotNull(queued.LeaseUntil);
         Assert.InRange(queued.LeaseUntil.Value, notBefore - TimeSpan.FromSeconds(1), notBefore + TimeSpan.FromSeconds(1));
         Assert.Equal(1, queued.Attempts);
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
         Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct));
 
         // A job whose back-off has passed is claimable again, with the next attempt, even though it is newer.
         var ready = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(1)));
-        var readyLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var readyLease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.Equal(ready.Id, readyLease?.Id);
         Assert.True(await store.RequeueAsync(readyLease!, error, UtcNowMicroseconds().AddSeconds(-1), Ct));
 
-        var again = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var again = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
 
         Assert.NotNull(again);
         Assert.Equal(ready.Id, again.Id);
         Assert.Equal(2, again.Attempt);
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
     }
 
     /// <summary>A failed job keeps its error, is never claimed again and no longer counts as unfinished.</summary>
@@ -281,7 +319,7 @@ public abstract partial class MediaStoreContractTests
     {
         var store = await NewStoreAsync();
         var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
-        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.NotNull(lease);
         var error = new GenerationError(GenerationErrorCategory.ContentRejected, "content_rejected.policy", "The provider's policy refused the 'prompt'; try another.");
 
@@ -292,7 +330,7 @@ public abstract partial class MediaStoreContractTests
         AssertSameError(error, failed.Error);
         Assert.Equal(1, failed.Attempts);
         Assert.Null(failed.ImageUrl);
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
         Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
     }
 
@@ -307,8 +345,8 @@ public abstract partial class MediaStoreContractTests
         var completed = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(1)));
         var queued = await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(2)));
 
-        var processingLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
-        var completedLease = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var processingLease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
+        var completedLease = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.Equal(processing.Id, processingLease?.Id);
         Assert.Equal(completed.Id, completedLease?.Id);
         Assert.True(await store.CompleteAsync(completedLease!, new JobResult("file:///done.png", new Dictionary<string, string>()), Ct));
@@ -332,7 +370,7 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(GenerationStatus.Completed, (await GetRequiredAsync(store, PlainType, completed.Id)).Status);
 
         // Canceled jobs are finished: never claimed, not counted.
-        Assert.Null(await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), Ct));
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), MaxAttempts, Ct));
         Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
     }
 
@@ -349,13 +387,13 @@ public abstract partial class MediaStoreContractTests
         }
 
         await InsertAsync(store, NewJob(ColumnsType, BaseTime));
-        var completing = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
-        var failing = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
-        var running = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var completing = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
+        var failing = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
+        var running = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         Assert.NotNull(running);
         Assert.True(await store.CompleteAsync(completing!, new JobResult("file:///a.png", new Dictionary<string, string>()), Ct));
         Assert.True(await store.FailAsync(failing!, new GenerationError(GenerationErrorCategory.Internal, "internal", "boom"), Ct));
-        var toCancel = await store.ClaimNextAsync(PlainType.Name, LongLease, Ct);
+        var toCancel = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
         await store.CancelAsync(PlainType.Name, toCancel!.Id, toCancel.Job.UserId, Ct);
 
         // 6 jobs: one completed, one failed, one canceled; one processing and two queued remain.

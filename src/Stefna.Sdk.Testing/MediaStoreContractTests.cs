@@ -42,6 +42,9 @@ public abstract partial class MediaStoreContractTests : IAsyncLifetime
     /// <summary>A long lease, for facts where the lease must not expire while they run.</summary>
     protected static readonly TimeSpan LongLease = TimeSpan.FromMinutes(5);
 
+    /// <summary>The most claims a job gets in these facts (what a worker passes from <c>StefnaOptions.MaxAttempts</c>).</summary>
+    protected const int MaxAttempts = 3;
+
     private readonly List<IMediaStore> _stores = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
 

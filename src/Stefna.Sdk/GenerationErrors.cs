@@ -49,6 +49,21 @@ public sealed record GenerationError(GenerationErrorCategory Category, string Co
         _ => "internal",
     };
 
+    /// <summary>The code of a job failed because its lease expired on its last allowed attempt (the worker running it
+    /// crashed, was killed or hung every time): <c>timeout.lease_expired</c>.</summary>
+    public const string LeaseExpiredCode = "timeout.lease_expired";
+
+    /// <summary>The failure a store records when it finds a processing job whose lease expired after the last allowed
+    /// attempt (see <see cref="Storage.IMediaStore.ClaimNextAsync"/>): category <see cref="GenerationErrorCategory.Timeout"/>,
+    /// code <see cref="LeaseExpiredCode"/>.</summary>
+    /// <param name="maxAttempts">The most claims a job gets (<c>StefnaOptions.MaxAttempts</c>).</param>
+    /// <returns>The error.</returns>
+    public static GenerationError LeaseExpired(int maxAttempts) => new(
+        GenerationErrorCategory.Timeout,
+        LeaseExpiredCode,
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"The job used all {maxAttempts} attempt(s) (MaxAttempts) and its worker stopped before finishing the last one (it crashed, was killed or hung, so its lease expired); it is not claimed again. If the job crashes its worker every time, look for what in this request does that."));
+
     /// <summary>Reads the category back from a stored code such as <c>timeout</c> or <c>invalid_request.bad_image</c>.</summary>
     /// <param name="code">The stored code.</param>
     /// <returns>The category; <see cref="GenerationErrorCategory.Internal"/> when unknown.</returns>

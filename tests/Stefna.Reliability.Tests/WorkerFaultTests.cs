@@ -68,19 +68,35 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
             // Completions beyond one per job: each is a result stored twice.
             var duplicated = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
             var reclaimed = await CountAsync(connectionString, "attempts > 1");
-            var resultFiles = Directory.Exists(images.Path) ? Directory.GetFiles(images.Path, "*.png", SearchOption.AllDirectories).Length : 0;
-            output.WriteLine($"seed {seed}: {jobs} jobs, {kills} SIGKILLs, {reclaimed} jobs re-claimed after a kill, {completedJobs} completed, {audited} completions audited, {duplicated} duplicated, {resultFiles} result files, {clock.Elapsed.TotalSeconds:0.0} s");
+            // Result files are named {job}-{attempt}.png: one per completed row, plus any a killed attempt stored
+            // before it could complete (the attempt that re-claimed the job wrote its own file, never over that one).
+            var resultFiles = Directory.Exists(images.Path) ? Directory.GetFiles(images.Path, "*.png", SearchOption.AllDirectories).Select(Path.GetFullPath).ToList() : [];
+            var urls = await TestTypes.ScalarAsync<string>(connectionString, "SELECT coalesce(string_agg(image_url, ' '), '') FROM queue_test_media WHERE status = 'completed'");
+            var referenced = urls.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(u => Path.GetFullPath(new Uri(u).LocalPath)).ToHashSet(StringComparer.Ordinal);
+            var missing = referenced.Count(f => !File.Exists(f));
+            var completedAttempt = referenced.Select(ParseResultName).ToDictionary(r => r.Job, r => r.Attempt, StringComparer.Ordinal);
+            var orphans = resultFiles.Where(f => !referenced.Contains(f)).ToList();
+            output.WriteLine($"seed {seed}: {jobs} jobs, {kills} SIGKILLs, {reclaimed} jobs re-claimed after a kill, {completedJobs} completed, {audited} completions audited, {duplicated} duplicated, {resultFiles.Count} result files ({referenced.Count} referenced by completed rows, {missing} of those missing, {orphans.Count} left by killed attempts), {clock.Elapsed.TotalSeconds:0.0} s");
             Figures.Record(nameof(Workers_killed_with_SIGKILL_at_random_moments_lose_no_job_and_store_no_result_twice), new Dictionary<string, object>
             {
                 ["jobs_run"] = jobs, ["faults_injected"] = kills, ["fault"] = "SIGKILL of a worker process", ["jobs_reclaimed"] = reclaimed,
-                ["jobs_lost"] = jobs - completedJobs, ["results_duplicated"] = duplicated, ["completions_audited"] = audited, ["seed"] = seed,
+                ["jobs_lost"] = jobs - completedJobs, ["results_duplicated"] = duplicated, ["completions_audited"] = audited,
+                ["result_files_referenced"] = referenced.Count, ["result_files_missing"] = missing, ["result_files_left_by_killed_attempts"] = orphans.Count, ["seed"] = seed,
             });
 
             Assert.Equal(jobs, completedJobs);
             Assert.Equal(jobs, audited);
             Assert.Equal(0, duplicated);
             Assert.True(reclaimed > 0, "no job was in flight in a killed worker; the kills proved nothing");
-            Assert.Equal(jobs, resultFiles);
+            Assert.Equal(jobs, referenced.Count);
+            Assert.Equal(0, missing);
+
+            // A file no completed row points at can only be one a killed worker stored and could not complete or
+            // delete: an earlier attempt of a job that a later attempt completed, at most one per slot of each kill.
+            Assert.InRange(orphans.Count, 0, kills * 4);
+            Assert.All(orphans.Select(ParseResultName), o => Assert.True(
+                completedAttempt.TryGetValue(o.Job, out var final) && o.Attempt < final,
+                $"result file of job {o.Job} attempt {o.Attempt} is not an earlier attempt of a completed job"));
         }
         finally
         {
@@ -170,6 +186,14 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
                 Prompt = "job " + i.ToString(CultureInfo.InvariantCulture),
                 CreatedAt = start.AddTicks(i * 10),
             }, ct));
+    }
+
+    // results/{type}/{job:N}-{attempt}.png
+    private static (string Job, int Attempt) ParseResultName(string path)
+    {
+        var stem = Path.GetFileNameWithoutExtension(path);
+        var dash = stem.LastIndexOf('-');
+        return (stem[..dash], int.Parse(stem[(dash + 1)..], CultureInfo.InvariantCulture));
     }
 
     private static Task<long> CountAsync(string connectionString, string where) =>

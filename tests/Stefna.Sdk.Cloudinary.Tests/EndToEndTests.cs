@@ -42,7 +42,7 @@ public class EndToEndTests
         Assert.NotNull(job);
         Assert.Equal(GenerationStatus.Completed, job.Status);
 
-        var resultId = $"stefna/cloud-test/results/{ticket.Id:N}_result";
+        var resultId = $"stefna/cloud-test/results/{ticket.Id:N}_result_1"; // the first (only) attempt
         var sourceId = $"stefna/cloud-test/sources/{ticket.Id:N}_source";
         Assert.Equal(resultId, job.Meta["asset_id"]);
         Assert.Equal($"{emulator.BaseUrl}/demo/image/upload/v{emulator.Assets[resultId].Version}/{resultId}.png", job.ImageUrl);

@@ -66,7 +66,7 @@ internal sealed class InMemoryMediaStore(TimeProvider time) : IMediaStore
         }
     }
 
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
         lock (_gate)
         {

@@ -67,6 +67,25 @@ public sealed class StorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Results_of_different_attempts_get_their_own_public_ids_and_deleting_one_keeps_the_other()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var winner = Request(TestImages.Png(seed: 1), AssetKind.Result) with { Attempt = 2 };
+        var loser = winner with { Attempt = 1, Content = TestImages.Png(seed: 3) };
+
+        var kept = await storage.SaveAsync(winner, CancellationToken.None);
+        var discarded = await storage.SaveAsync(loser, CancellationToken.None);
+        await storage.DeleteAsync(discarded.Url, CancellationToken.None);
+
+        Assert.Equal($"stefna/neo-glitch/results/{winner.JobId:N}_result_2", kept.AssetId);
+        Assert.Equal($"stefna/neo-glitch/results/{winner.JobId:N}_result_1", discarded.AssetId);
+        Assert.Equal($"{winner.JobId:N}_result_2", CloudinaryAssetStorage.PublicIdFor(winner.JobId, AssetKind.Result, 2));
+        Assert.Equal(TestImages.Png(seed: 1), Assert.Single(_emulator.Assets).Value.Bytes);
+        Assert.Equal(TestImages.Png(seed: 1), (await storage.ReadAsync(kept.Url, CancellationToken.None)).ToArray());
+    }
+
+    [Fact]
     public async Task Sha256_signatures_are_sent_with_signature_algorithm_and_accepted()
     {
         using var provider = Build(o => o.SignatureAlgorithm = CloudinarySignatureAlgorithm.Sha256);

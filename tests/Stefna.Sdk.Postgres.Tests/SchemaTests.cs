@@ -123,6 +123,46 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
     }
 
     [Fact]
+    public async Task Migrating_again_takes_no_table_lock_so_an_open_transaction_on_the_table_does_not_block_it()
+    {
+        var catalog = new CatalogDefinition("lockcat_" + Guid.NewGuid().ToString("N")[..8], [new("studio", "Studio", "Clean studio light"), new("noir", "Noir", "Black and white")]);
+        var type = TestTypes.Unique("lock", extraColumns: ["emotion", "reaction"], catalog: catalog);
+        await using var store = new PostgresMediaStore(database.CreateDataSource());
+        await store.MigrateAsync([type]);
+        await store.InsertAsync(TestTypes.Job(type), CancellationToken.None);
+
+        // A live transaction on the table (a worker mid-claim, a submit not yet committed, a long report): ACCESS
+        // SHARE, row locks, and the key-share lock its preset's foreign key holds on the catalogue row.
+        await using var holder = new NpgsqlConnection(database.ConnectionString);
+        await holder.OpenAsync();
+        await using var open = await holder.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand($"SELECT count(*) FROM {type.TableName}", holder, open))
+        {
+            await read.ExecuteScalarAsync();
+        }
+
+        await using (var submit = new NpgsqlCommand($"INSERT INTO {type.TableName} (id, user_id, preset) VALUES (@id, 'u', 'studio')", holder, open))
+        {
+            submit.Parameters.AddWithValue("id", Guid.NewGuid());
+            await submit.ExecuteNonQueryAsync();
+        }
+
+        await using (var locked = new NpgsqlCommand($"SELECT id FROM {type.TableName} FOR UPDATE", holder, open))
+        {
+            await locked.ExecuteScalarAsync();
+        }
+
+        // A second host starting: the same definition, nothing to change, so nothing to wait for.
+        await using var restarted = new PostgresMediaStore(database.CreateDataSource());
+        var applied = await restarted.MigrateAsync([type]).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, applied);
+        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(database.ConnectionString,
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND l.relation = to_regclass(@t)", ("t", type.TableName)));
+        await open.RollbackAsync();
+    }
+
+    [Fact]
     public async Task A_catalogue_type_gets_its_reference_table_and_the_preset_column_is_a_foreign_key()
     {
         var catalog = new CatalogDefinition("cat_" + Guid.NewGuid().ToString("N")[..8], [new("studio", "Studio", "Clean studio light"), new("noir", "Noir", "Black and white")]);

@@ -37,6 +37,23 @@ public class LocalFileAssetStorageTests
     }
 
     [Fact]
+    public async Task A_result_is_named_by_job_and_attempt_so_another_attempt_never_touches_it()
+    {
+        using var dir = new TempDirectory();
+        var storage = Storage(dir.Path);
+        var id = Guid.NewGuid();
+        var winner = await storage.SaveAsync(Write(id: id) with { Attempt = 2 }, CancellationToken.None);
+        var loser = await storage.SaveAsync(Write(id: id) with { Attempt = 1, Content = TestImages.Png(seed: 9) }, CancellationToken.None);
+        Assert.Equal($"results/neo-glitch/{id:N}-2.png", winner.AssetId);
+        Assert.Equal($"results/neo-glitch/{id:N}-1.png", loser.AssetId);
+
+        await storage.DeleteAsync(loser.Url, CancellationToken.None);
+
+        Assert.Equal(TestImages.Png(), (await storage.ReadAsync(winner.Url, CancellationToken.None)).ToArray());
+        Assert.Single(dir.AllFiles());
+    }
+
+    [Fact]
     public async Task Uses_the_public_base_url_when_configured()
     {
         using var dir = new TempDirectory();

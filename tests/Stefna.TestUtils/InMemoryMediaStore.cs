@@ -110,14 +110,20 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     }
 
     /// <inheritdoc />
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            var exhausted = GenerationError.LeaseExpired(maxAttempts);
+            foreach (var lost in Table(type).Values.Where(j => j.Status == GenerationStatus.Processing && j.LeaseUntil < now && j.Attempts >= maxAttempts).ToList())
+            {
+                Put(lost with { Status = GenerationStatus.Failed, LeaseUntil = null, Error = exhausted, UpdatedAt = now });
+            }
+
             var next = Table(type).Values
                 .Where(j => (j.Status == GenerationStatus.Queued && (j.LeaseUntil is null || j.LeaseUntil <= now))
-                    || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now))
+                    || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now && j.Attempts < maxAttempts))
                 .OrderBy(j => j.CreatedAt)
                 .ThenBy(j => j.Id)
                 .FirstOrDefault();

@@ -51,6 +51,11 @@ public sealed record AssetWriteRequest
     /// <summary>The job the image belongs to (names the asset, so a retried upload overwrites rather than duplicates).</summary>
     public required Guid JobId { get; init; }
 
+    /// <summary>For a result, the claim attempt that produced it (<see cref="JobLease.Attempt"/>); <see langword="null"/>
+    /// for a source photo. Storage names a result by job id and attempt, so a worker whose lease expired and whose job
+    /// another attempt completed never overwrites that attempt's image, and can delete its own image safely.</summary>
+    public int? Attempt { get; init; }
+
     /// <summary>The owning user.</summary>
     public required string UserId { get; init; }
 

@@ -14,8 +14,10 @@ public sealed class LocalFileAssetStorageOptions
 }
 
 /// <summary>
-/// Stores images as files under one root folder: <c>{kind}/{type}/{job id}.{ext}</c>. Every path is built from the
-/// job id and validated type name and checked to stay inside the root, so no request can steer a write or read
+/// Stores images as files under one root folder: <c>sources/{type}/{job id}.{ext}</c> for a source photo and
+/// <c>results/{type}/{job id}-{attempt}.{ext}</c> for a result (one file per claim attempt, so an attempt that lost its
+/// lease never touches the file of the attempt that completed the job). Every path is built from the job id, attempt
+/// number and validated type name and checked to stay inside the root, so no request can steer a write or read
 /// outside it.
 /// </summary>
 public sealed class LocalFileAssetStorage : IAssetStorage
@@ -44,7 +46,7 @@ public sealed class LocalFileAssetStorage : IAssetStorage
     public async ValueTask<StoredAsset> SaveAsync(AssetWriteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var relative = $"{(request.Kind == AssetKind.Source ? "sources" : "results")}/{SafeSegment(request.Type)}/{request.JobId:N}.{request.Info.Extension}";
+        var relative = $"{(request.Kind == AssetKind.Source ? "sources" : "results")}/{SafeSegment(request.Type)}/{FileStem(request)}.{request.Info.Extension}";
         var path = Resolve(relative);
         try
         {
@@ -129,6 +131,17 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         }
 
         return full;
+    }
+
+    private static string FileStem(AssetWriteRequest request)
+    {
+        if (request.Attempt is not { } attempt)
+        {
+            return request.JobId.ToString("N");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(attempt, nameof(request));
+        return FormattableString.Invariant($"{request.JobId:N}-{attempt}");
     }
 
     private static string SafeSegment(string value)

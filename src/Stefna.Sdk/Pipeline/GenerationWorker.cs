@@ -86,7 +86,7 @@ public sealed class GenerationWorker
                 JobLease? lease;
                 try
                 {
-                    lease = await _store.ClaimNextAsync(type, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+                    lease = await _store.ClaimNextAsync(type, _options.LeaseDuration, _options.MaxAttempts, cancellationToken).ConfigureAwait(false);
                     errorDelay = TimeSpan.FromMilliseconds(200);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

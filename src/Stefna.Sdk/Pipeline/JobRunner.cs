@@ -54,7 +54,9 @@ internal sealed class JobRunner(
             }
             else
             {
-                // The lease was lost (expired and re-claimed, or the job canceled): keep no second copy.
+                // The lease was lost (expired and re-claimed, or the job canceled): keep no second copy. The asset is
+                // named by job id and attempt, so this deletes only what this attempt stored, never the image of the
+                // attempt that completed the job.
                 await TryDeleteAsync(result.Asset.Url).ConfigureAwait(false);
                 Log.Discarded(logger, job.Type, job.Id);
             }
@@ -67,6 +69,11 @@ internal sealed class JobRunner(
         catch (OperationCanceledException) when (jobCancellation.IsCancellationRequested)
         {
             // Canceled by its user, or the heartbeat found the lease lost: the row already says so.
+            Log.Discarded(logger, job.Type, job.Id);
+        }
+        catch (LeaseLostException)
+        {
+            // Recording the provider's job id found the lease lost: another attempt (or the user) owns the row now.
             Log.Discarded(logger, job.Type, job.Id);
         }
         catch (Exception ex)
@@ -122,6 +129,7 @@ internal sealed class JobRunner(
                 Kind = AssetKind.Result,
                 Type = job.Type,
                 JobId = job.Id,
+                Attempt = lease.Attempt,
                 UserId = job.UserId,
                 Tags = job.Tags,
             }, cancellationToken).ConfigureAwait(false);
@@ -156,7 +164,11 @@ internal sealed class JobRunner(
         {
             if (recorded != pending.ProviderJobId)
             {
-                await store.SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false);
+                if (!await store.SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new LeaseLostException();
+                }
+
                 recorded = pending.ProviderJobId;
             }
 
@@ -265,12 +277,21 @@ internal sealed class JobRunner(
     private IDisposable? StartHeartbeat(JobLease lease, CancellationTokenSource jobCancellation)
     {
         var period = TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3);
+        var renewing = 0;
         return time.CreateTimer(
             async _ =>
             {
+                // One renewal at a time: on a hung database, ticks are skipped rather than piling up callbacks.
+                if (Interlocked.Exchange(ref renewing, 1) == 1)
+                {
+                    return;
+                }
+
                 try
                 {
-                    if (!await store.RenewLeaseAsync(lease, _options.LeaseDuration, CancellationToken.None).ConfigureAwait(false))
+                    // Bounded by the period, so a renewal that hangs gives way to the next tick's.
+                    using var timeout = new CancellationTokenSource(period, time);
+                    if (!await store.RenewLeaseAsync(lease, _options.LeaseDuration, timeout.Token).ConfigureAwait(false))
                     {
                         await jobCancellation.CancelAsync().ConfigureAwait(false);
                     }
@@ -281,12 +302,25 @@ internal sealed class JobRunner(
                 }
                 catch (Exception)
                 {
-                    // A failed heartbeat is retried at the next tick; the lease outlives two missed beats.
+                    // A failed or timed-out heartbeat is retried at the next tick; the lease outlives two missed beats.
+                }
+                finally
+                {
+                    Volatile.Write(ref renewing, 0);
                 }
             },
             null,
             period,
             period);
+    }
+
+    /// <summary>A write guarded by the lease found it lost: the attempt stops and leaves the row alone.</summary>
+    private sealed class LeaseLostException : Exception
+    {
+        public LeaseLostException()
+            : base("The job's lease was lost.")
+        {
+        }
     }
 
     private static async Task<bool> SafeStoreCallAsync(Func<Task<bool>> call)

@@ -38,12 +38,18 @@ public interface IMediaStore
     Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken);
 
     /// <summary>Claims the oldest claimable job of a type: queued and not backing off, or processing with an expired
-    /// lease. Increments its attempts and sets its lease. Safe to call from many workers and hosts at once.</summary>
+    /// lease and fewer than <paramref name="maxAttempts"/> attempts. Increments its attempts and sets its lease. Safe to
+    /// call from many workers and hosts at once.</summary>
+    /// <remarks>A processing job whose lease expired after <paramref name="maxAttempts"/> or more attempts (its worker
+    /// died, was killed or hung on its last allowed attempt) is not claimed again: the call fails it with
+    /// <see cref="GenerationError.LeaseExpired(int)"/> (code <see cref="GenerationError.LeaseExpiredCode"/>), so a job
+    /// that crashes its worker every time cannot be re-claimed forever.</remarks>
     /// <param name="type">The type.</param>
     /// <param name="leaseDuration">How long the lease holds before another worker may re-claim the job.</param>
+    /// <param name="maxAttempts">The most claims a job gets (<c>StefnaOptions.MaxAttempts</c>); at least 1.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The lease, or <see langword="null"/> when nothing is claimable.</returns>
-    Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, CancellationToken cancellationToken);
+    Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
 
     /// <summary>Extends a lease (heartbeat).</summary>
     /// <param name="lease">The lease.</param>
