@@ -2,6 +2,7 @@
 //   dotnet Stefna.Sdk.Postgres.WorkerHost.dll --conn <cs> --images <dir> [--delay-ms N] [--lease-seconds S]
 //       [--concurrency C] [--migrate-only] [--wait-for-go] [--max-attempts N]
 //       [--aiml-base <url> --aiml-key <key> [--aiml-breaker-ratio R]]
+//       [--cloudinary <CLOUDINARY_URL> --cloudinary-api-base <url>]
 // Prints READY once composed (and migrated), waits for a "go" line on stdin when --wait-for-go is given, then runs
 // GenerationWorker.RunAsync(exitWhenIdle: true) (or only the migration) and prints DONE <pid> <runs>.
 // The queue-test type always runs on the in-process PidImageProvider. With --aiml-base, the host also registers the
@@ -10,6 +11,8 @@
 // 3 in-provider retries 20 ms apart, 5 s per attempt, 20 s in total. --aiml-breaker-ratio sets the failure ratio of the
 // circuit breaker in the provider's HTTP client (Microsoft's standard resilience handler; its default is 0.1, which a
 // provider answering 30 % 5xx trips once 100 requests were sent within 30 s; see docs/reliability.md).
+// With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
+// the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
@@ -43,8 +46,22 @@ var builder = services.AddStefna(o =>
     })
     .AddGenerator<QueueTestGenerator>(QueueTestGenerator.TypeName, t => t.MaxConcurrency = concurrency)
     .UsePostgres(connection)
-    .UseLocalFileStorage(images)
     .UseProvider(_ => new PidImageProvider(delay));
+if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
+{
+    var apiBase = options.GetValueOrDefault("cloudinary-api-base") ?? throw new ArgumentException("--cloudinary-api-base is required with --cloudinary");
+    builder.UseCloudinary(o =>
+    {
+        o.ApplyUrl(cloudinaryUrl);
+        o.ApiBaseUrl = apiBase;
+        o.DeliveryBaseUrl = apiBase;
+    });
+}
+else
+{
+    builder.UseLocalFileStorage(images);
+}
+
 if (aimlBase is not null)
 {
     var aimlKey = options.GetValueOrDefault("aiml-key") ?? throw new ArgumentException("--aiml-key is required with --aiml-base");
