@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
+using Stefna.Sdk.Postgres.Tests;
 using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
@@ -108,4 +109,101 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
         });
         return (1 - completedRows, Math.Max(0, resultUploads - completedRows));
     }
+}
+
+/// <summary>
+/// Cloudinary answering 429 as issue 8 sets the faults: PostgreSQL, two worker processes (tests/Stefna.Sdk.Postgres.WorkerHost
+/// with <c>--cloudinary</c>, storing every result through <c>UseCloudinary</c>), the Cloudinary emulator run by this
+/// test on 127.0.0.1. The result uploads made by the worker processes meet two 429s with <c>X-RateLimit-Reset: 2</c>.
+/// </summary>
+[Collection(PostgresFaults.Name)]
+public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1.5);
+
+    [Fact]
+    public async Task On_PostgreSQL_two_worker_processes_rate_limited_by_Cloudinary_wait_for_the_reset_and_every_job_completes_on_its_first_attempt()
+    {
+        const int jobs = 24;
+        var reset = TimeSpan.FromSeconds(2);
+        var connectionString = await PostgresServer.CreateDatabaseAsync("stefna_rel_cl429");
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            await using var cloudinary = await CloudinaryEmulator.StartAsync("reliability", "key-7731", "secret-cl-4f0a9d");
+            Assert.True(System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(new Uri(cloudinary.BaseUrl).Host)), $"the emulator must listen on loopback: {cloudinary.BaseUrl}");
+            await WorkerFaultTests.PrepareAsync(connectionString, jobs);
+
+            string[] names = ["stefna-worker-a", "stefna-worker-b"];
+            workers.AddRange(names.Select(n => WorkerProcess.Start(
+                "--conn", connectionString + ";Application Name=" + n, "--delay-ms", "100", "--concurrency", "2",
+                "--cloudinary", cloudinary.CloudinaryUrl, "--cloudinary-api-base", cloudinary.BaseUrl, "--wait-for-go")));
+            await Task.WhenAll(workers.Select(w => w.WaitReadyAsync(TimeSpan.FromSeconds(60))));
+            Assert.Empty(cloudinary.Requests);
+
+            // The next two API calls (result uploads from either process) answer 429 with a 2 s reset (seconds form).
+            cloudinary.RateLimitNext(2, reset: "2");
+            workers.ForEach(w => w.Go());
+            var exits = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(TimeSpan.FromMinutes(2))));
+            Assert.True(exits.All(e => e == 0), string.Join("\n", workers.Select(w => w.Output)));
+
+            var uploads = cloudinary.Requests.Where(r => r.Operation == "upload").ToList();
+            var limited = uploads.Where(u => u.StatusCode == 429).ToList();
+            // Each 429 and the next upload of the same public id (the client's retry after the reset).
+            var retries = limited.Select(l => (Limited: l, Next: uploads.FirstOrDefault(u => u.ReceivedAt > l.ReceivedAt && u.Fields.GetValueOrDefault("public_id") == l.Fields.GetValueOrDefault("public_id")))).ToList();
+            var waits = retries.Where(r => r.Next is not null).Select(r => r.Next!.ReceivedAt - r.Limited.ReceivedAt).ToList();
+            var limitedIds = limited.Select(l => l.Fields.GetValueOrDefault("public_id") ?? "").Distinct().ToList();
+
+            var completedFirstAttempt = await CountAsync(connectionString, "status = 'completed' AND attempts = 1");
+            var completed = await CountAsync(connectionString, "status = 'completed'");
+            var onCloudinary = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed' AND starts_with(image_url, @base)", ("base", cloudinary.BaseUrl.TrimEnd('/') + "/"));
+            var completedIds = await TestTypes.ScalarAsync<Guid[]>(connectionString, "SELECT coalesce(array_agg(id), '{}') FROM queue_test_media WHERE status = 'completed'");
+            var resultUploads = uploads.Where(u => u.StatusCode == 200 && u.Fields.GetValueOrDefault("public_id", "").EndsWith("_result", StringComparison.Ordinal)).Select(u => u.Fields["public_id"]).ToList();
+            var (lost, duplicatedUploads) = ResultAudit.Audit(jobs, completedIds, resultUploads);
+            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
+            var duplicatedCompletions = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+            var perWorker = new List<long>();
+            foreach (var name in names)
+            {
+                perWorker.Add(await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit WHERE app = @app", ("app", name)));
+            }
+
+            output.WriteLine($"{jobs} jobs on two worker processes ({string.Join(" + ", perWorker)} completions); {uploads.Count} uploads, {limited.Count} answered 429; waits {string.Join(", ", waits.Select(w => $"{w.TotalMilliseconds:0} ms"))}; {completedFirstAttempt} completed on the first attempt");
+            Figures.Record(nameof(On_PostgreSQL_two_worker_processes_rate_limited_by_Cloudinary_wait_for_the_reset_and_every_job_completes_on_its_first_attempt), new Dictionary<string, object>
+            {
+                ["jobs_run"] = jobs, ["faults_injected"] = limited.Count, ["fault"] = "Cloudinary 429 with X-RateLimit-Reset: 2 (seconds), two worker processes on PostgreSQL",
+                ["waits_ms"] = waits.Select(w => Math.Round(w.TotalMilliseconds)).ToArray(), ["worker_processes"] = names.Length,
+                ["completions_per_process"] = perWorker.ToArray(), ["jobs_lost"] = lost, ["results_duplicated"] = duplicatedUploads + duplicatedCompletions,
+            });
+
+            Assert.Equal(2, limited.Count);
+            Assert.All(limitedIds, id => Assert.EndsWith("_result", id, StringComparison.Ordinal));
+            Assert.All(retries, r => Assert.NotNull(r.Next));
+            Assert.Equal(2, waits.Count);
+            Assert.All(waits, w => Assert.InRange(w, reset - TimeSpan.FromMilliseconds(50), reset + Slack));
+            // Every rate-limited upload succeeded in the end, with a valid signature.
+            Assert.All(limitedIds, id => Assert.Contains(uploads, u => u.StatusCode == 200 && u.SignatureValid && u.Fields.GetValueOrDefault("public_id") == id));
+            Assert.All(uploads.Where(u => u.StatusCode == 200), u => Assert.True(u.SignatureValid));
+            Assert.Equal(jobs, completed);
+            Assert.Equal(jobs, completedFirstAttempt);
+            Assert.Equal(jobs, onCloudinary);
+            Assert.All(perWorker, c => Assert.True(c > 0, $"one worker process completed no job: {string.Join(", ", perWorker)}"));
+            Assert.Equal(jobs, audited);
+            Assert.Equal(0, lost);
+            Assert.Equal(0, duplicatedUploads);
+            Assert.Equal(0, duplicatedCompletions);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+    }
+
+    private static Task<long> CountAsync(string connectionString, string where) =>
+        TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE " + where);
 }

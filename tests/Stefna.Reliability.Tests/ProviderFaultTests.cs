@@ -1,6 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Stefna.Generators.CustomPrompt;
 using Stefna.Sdk;
+using Stefna.Sdk.Postgres;
+using Stefna.Sdk.Postgres.Tests;
 using Stefna.Sdk.Isolation.Tests;
 using Stefna.Sdk.Testing.Fakes;
 using Stefna.TestUtils;
@@ -26,21 +30,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         var random = new Random(seed);
         await using var emulator = await AimlApiEmulator.StartAsync(Key);
 
-        // The fault script, one entry per request in arrival order: in every block of ten, three 5xx answers and one
-        // latency spike at shuffled positions, so any prefix of it is 30 % 5xx give or take one block.
-        var script = new List<AimlScriptedReply>();
-        for (var block = 0; block < 40; block++)
-        {
-            var kinds = new[] { 5, 5, 5, 1, 0, 0, 0, 0, 0, 0 };
-            random.Shuffle(kinds);
-            script.AddRange(kinds.Select(kind => kind switch
-            {
-                5 => AimlScriptedReply.Error(random.Next(3) switch { 0 => 500, 1 => 502, _ => 503 }, "upstream overloaded", "server_error"),
-                1 => new AimlScriptedReply(200, null, Delay: TimeSpan.FromMilliseconds(random.Next(300, 800))),
-                _ => AimlScriptedReply.Success(),
-            }));
-        }
-
+        var script = FlakyScript(random, blocks: 40);
         emulator.Enqueue([.. script]);
         await using var host = SdkHost.Start(
             b => b.UseAimlApi(o =>
@@ -85,6 +75,116 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
         Assert.Equal(0, lost);
         Assert.Equal(0, duplicated);
         Assert.Equal(jobs, completedRows);
+    }
+
+    /// <summary>
+    /// The same flaky provider as issue 8 sets it: PostgreSQL, two worker processes (tests/Stefna.Sdk.Postgres.WorkerHost
+    /// with <c>--aiml-base</c>: the shipped custom-prompt type on the real AIML API provider), every request to the
+    /// emulator this test runs on 127.0.0.1. The jobs are submitted through the pipeline of this process, which runs
+    /// no worker; only the two processes run them. Lost and duplicated are measured from the store, an audit trigger
+    /// (one row per UPDATE leaving a job completed, with the worker process's application_name) and the result files.
+    /// </summary>
+    [Fact]
+    public async Task On_PostgreSQL_two_worker_processes_with_30_percent_5xx_and_latency_spikes_complete_every_job_within_its_retry_budget()
+    {
+        const int jobs = 200;
+        const int maxAttempts = 3;
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var connectionString = await PostgresServer.CreateDatabaseAsync("stefna_rel_flaky");
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            await using var emulator = await AimlApiEmulator.StartAsync(Key);
+            Assert.True(System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(emulator.BaseUrl.Host)), $"the emulator must listen on loopback: {emulator.BaseUrl}");
+
+            // About 1.4 requests per job are expected; five script entries per job leave ample room, so no request
+            // falls past the script onto the emulator's default success (which would thin the 5xx share).
+            var script = FlakyScript(random, blocks: jobs / 2);
+            emulator.Enqueue([.. script]);
+
+            // The submitting side: the real pipeline on PostgreSQL, no worker. Its migration creates custom_prompt_media.
+            await using var host = SdkHost.Start(postgres: connectionString, runWorker: false, options: o => o.MaxAttempts = maxAttempts);
+            await host.Services.GetRequiredService<PostgresMediaStore>().MigrateAsync([CustomPromptGenerator.TypeDefinition]);
+            await WorkerFaultTests.AddCompletionAuditAsync(connectionString, CustomPromptGenerator.TableName);
+            var tickets = new List<GenerationTicket>();
+            for (var i = 0; i < jobs; i++)
+            {
+                tickets.Add(await host.Pipeline.SubmitAsync(new GenerationRequest
+                {
+                    Type = CustomPromptGenerator.TypeName,
+                    UserId = "user-flaky-" + (i % 5).ToString(CultureInfo.InvariantCulture),
+                    Prompt = $"a lighthouse in a storm, take {i}",
+                }));
+            }
+
+            Assert.Equal(jobs, await host.CountRowsAsync(GenerationStatus.Queued));
+            Assert.Empty(emulator.Requests);
+
+            // Two worker processes, each connecting under its own application_name; both start on the same "go".
+            string[] Args(string name) =>
+            [
+                "--conn", connectionString + ";Application Name=" + name, "--images", host.ImagesPath, "--concurrency", "4",
+                "--lease-seconds", "30", "--max-attempts", maxAttempts.ToString(CultureInfo.InvariantCulture),
+                "--aiml-base", emulator.BaseUrl.ToString(), "--aiml-key", Key, "--aiml-breaker-ratio", "0.5", "--wait-for-go",
+            ];
+            string[] names = ["stefna-worker-a", "stefna-worker-b"];
+            workers.AddRange(names.Select(n => WorkerProcess.Start(Args(n))));
+            await Task.WhenAll(workers.Select(w => w.WaitReadyAsync(TimeSpan.FromSeconds(60))));
+            var clock = Stopwatch.StartNew();
+            workers.ForEach(w => w.Go());
+            var exits = await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(TimeSpan.FromMinutes(3))));
+            clock.Stop();
+            Assert.True(exits.All(e => e == 0), string.Join("\n", workers.Select(w => w.Output)));
+
+            // Measured from the store, the audit trigger, the result files and the emulator.
+            var stored = (await Task.WhenAll(tickets.Select((t, i) => host.Pipeline.GetStatusAsync(t.Type, t.Id, "user-flaky-" + (i % 5).ToString(CultureInfo.InvariantCulture))))).ToList();
+            var resultFiles = ResultAudit.ResultFiles(host.ImagesPath);
+            var (lost, duplicatedFiles) = ResultAudit.Audit(jobs, [.. stored.Where(j => j?.Status == GenerationStatus.Completed).Select(j => j!.Id)], resultFiles);
+            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
+            var duplicatedCompletions = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+            var perWorker = new List<long>();
+            foreach (var name in names)
+            {
+                perWorker.Add(await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit WHERE app = @app", ("app", name)));
+            }
+
+            var requests = emulator.Requests;
+            var served5xx = requests.Count(r => r.Status >= 500);
+            var spikes = script.Take(requests.Count).Count(r => r.Delay is not null);
+            var maxAttemptsSeen = stored.Max(j => j?.Attempts ?? 0);
+            var duplicated = duplicatedFiles + duplicatedCompletions;
+            output.WriteLine($"seed {seed}: {jobs} jobs in {clock.Elapsed.TotalSeconds:0.0} s on two worker processes ({string.Join(" + ", names.Zip(perWorker, (n, c) => $"{n} {c}"))} completions); {requests.Count} provider requests, {served5xx} answered 5xx ({(double)served5xx / requests.Count:P0}), {spikes} latency spikes; attempts max {maxAttemptsSeen}; {audited} completions audited, {resultFiles.Count} result files");
+            Figures.Record(nameof(On_PostgreSQL_two_worker_processes_with_30_percent_5xx_and_latency_spikes_complete_every_job_within_its_retry_budget), new Dictionary<string, object>
+            {
+                ["jobs_run"] = jobs, ["faults_injected"] = served5xx + spikes, ["provider_5xx"] = served5xx, ["latency_spikes"] = spikes,
+                ["provider_requests"] = requests.Count, ["worker_processes"] = names.Length, ["completions_per_process"] = perWorker.ToArray(),
+                ["completions_audited"] = audited, ["max_attempts_seen"] = maxAttemptsSeen,
+                ["jobs_lost"] = lost, ["results_duplicated"] = duplicated, ["seed"] = seed,
+            });
+
+            Assert.All(stored, j => Assert.Equal(GenerationStatus.Completed, j?.Status));
+            Assert.All(stored, j => Assert.InRange(j!.Attempts, 1, maxAttempts));
+            Assert.InRange((double)served5xx / requests.Count, 0.25, 0.35);
+            Assert.True(spikes > 0, "no latency spike was served");
+            Assert.True(requests.Count < script.Count, "the requests ran past the fault script");
+            Assert.Empty(emulator.SchemaErrors);
+            Assert.All(perWorker, c => Assert.True(c > 0, $"one worker process completed no job: {string.Join(", ", perWorker)}"));
+            Assert.Equal(jobs, perWorker.Sum());
+            Assert.Equal(jobs, audited);
+            Assert.Equal(jobs, resultFiles.Count);
+            Assert.Equal(0, lost);
+            Assert.Equal(0, duplicated);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
     }
 
     /// <summary>
@@ -218,6 +318,26 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
                 ? new GenerationRequest { Type = type, UserId = "user-healthy", Prompt = "a paper boat on a pond" }
                 : Request(type, "user-healthy", image));
         }
+    }
+
+    // The fault script, one entry per request in arrival order: in every block of ten, three 5xx answers and one
+    // latency spike of 300-800 ms at shuffled positions, so any prefix of it is 30 % 5xx give or take one block.
+    private static List<AimlScriptedReply> FlakyScript(Random random, int blocks)
+    {
+        var script = new List<AimlScriptedReply>();
+        for (var block = 0; block < blocks; block++)
+        {
+            var kinds = new[] { 5, 5, 5, 1, 0, 0, 0, 0, 0, 0 };
+            random.Shuffle(kinds);
+            script.AddRange(kinds.Select(kind => kind switch
+            {
+                5 => AimlScriptedReply.Error(random.Next(3) switch { 0 => 500, 1 => 502, _ => 503 }, "upstream overloaded", "server_error"),
+                1 => new AimlScriptedReply(200, null, Delay: TimeSpan.FromMilliseconds(random.Next(300, 800))),
+                _ => AimlScriptedReply.Success(),
+            }));
+        }
+
+        return script;
     }
 
     private static async Task<GenerationJob> RunAsync(PipelineHost host, GenerationRequest request)

@@ -166,16 +166,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
     {
         await using var store = new PostgresMediaStore(Microsoft.Extensions.Options.Options.Create(new PostgresStoreOptions { ConnectionString = connectionString }));
         await store.MigrateAsync([QueueTestGenerator.Definition]);
-        await TestTypes.ExecuteAsync(connectionString, """
-            CREATE TABLE completion_audit (job_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
-            CREATE FUNCTION audit_completion() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                INSERT INTO completion_audit (job_id) VALUES (NEW.id);
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER queue_test_audit AFTER UPDATE ON queue_test_media
-                FOR EACH ROW WHEN (NEW.status = 'completed') EXECUTE FUNCTION audit_completion();
-            """);
+        await AddCompletionAuditAsync(connectionString, QueueTestGenerator.Definition.TableName);
         var start = DateTimeOffset.UtcNow;
         await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
             await store.InsertAsync(new NewGenerationJob
@@ -194,6 +185,25 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         var stem = Path.GetFileNameWithoutExtension(path);
         var dash = stem.LastIndexOf('-');
         return (stem[..dash], int.Parse(stem[(dash + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    // The audit: one completion_audit row per UPDATE that leaves a job of the table completed, with the session's
+    // application_name (each worker process can connect under its own, so completions are attributed to processes).
+    internal static async Task AddCompletionAuditAsync(string connectionString, string table)
+    {
+        // DDL takes no parameters: the table name comes from a type definition and is checked to be a plain identifier.
+        Assert.Matches("^[a-z_]+$", table);
+        await TestTypes.ExecuteAsync(connectionString, $$"""
+            CREATE TABLE IF NOT EXISTS completion_audit (job_id uuid NOT NULL, app text NOT NULL DEFAULT current_setting('application_name'),
+                at timestamptz NOT NULL DEFAULT clock_timestamp());
+            CREATE OR REPLACE FUNCTION audit_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO completion_audit (job_id) VALUES (NEW.id);
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER {{table}}_audit AFTER UPDATE ON {{table}}
+                FOR EACH ROW WHEN (NEW.status = 'completed') EXECUTE FUNCTION audit_completion();
+            """);
     }
 
     private static Task<long> CountAsync(string connectionString, string where) =>

@@ -1,11 +1,24 @@
 // Worker host for the PostgreSQL proofs. Usage:
 //   dotnet Stefna.Sdk.Postgres.WorkerHost.dll --conn <cs> --images <dir> [--delay-ms N] [--lease-seconds S]
-//       [--concurrency C] [--migrate-only] [--wait-for-go]
+//       [--concurrency C] [--migrate-only] [--wait-for-go] [--max-attempts N]
+//       [--aiml-base <url> --aiml-key <key> [--aiml-breaker-ratio R]]
+//       [--cloudinary <CLOUDINARY_URL> --cloudinary-api-base <url>]
 // Prints READY once composed (and migrated), waits for a "go" line on stdin when --wait-for-go is given, then runs
 // GenerationWorker.RunAsync(exitWhenIdle: true) (or only the migration) and prints DONE <pid> <runs>.
+// The queue-test type always runs on the in-process PidImageProvider. With --aiml-base, the host also registers the
+// shipped custom-prompt type (Stefna.Generators.CustomPrompt) on the real AIML API provider pointed at that base URL
+// (the loopback AIML API emulator the test runs on 127.0.0.1), with the provider-fault tests' resilience settings:
+// 3 in-provider retries 20 ms apart, 5 s per attempt, 20 s in total. --aiml-breaker-ratio sets the failure ratio of the
+// circuit breaker in the provider's HTTP client (Microsoft's standard resilience handler; its default is 0.1, which a
+// provider answering 30 % 5xx trips once 100 requests were sent within 30 s; see docs/reliability.md).
+// With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
+// the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
+using Stefna.Generators.CustomPrompt;
+using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
 using Stefna.Sdk.Postgres;
 using Stefna.Sdk.Postgres.WorkerHost;
@@ -16,19 +29,63 @@ var images = options.GetValueOrDefault("images") ?? Path.Combine(Path.GetTempPat
 var delay = TimeSpan.FromMilliseconds(int.Parse(options.GetValueOrDefault("delay-ms") ?? "0", CultureInfo.InvariantCulture));
 var lease = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("lease-seconds") ?? "30", CultureInfo.InvariantCulture));
 var concurrency = int.Parse(options.GetValueOrDefault("concurrency") ?? "4", CultureInfo.InvariantCulture);
+var maxAttempts = int.Parse(options.GetValueOrDefault("max-attempts") ?? "3", CultureInfo.InvariantCulture);
+var aimlBase = options.GetValueOrDefault("aiml-base");
+GenerationTypeDefinition[] types = aimlBase is null
+    ? [QueueTestGenerator.Definition]
+    : [QueueTestGenerator.Definition, CustomPromptGenerator.TypeDefinition];
 
 var services = new ServiceCollection();
 services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-services.AddStefna(o =>
+var builder = services.AddStefna(o =>
     {
+        o.MaxAttempts = maxAttempts;
         o.LeaseDuration = lease;
         o.IdlePollInterval = TimeSpan.FromMilliseconds(250);
         o.RetryBackoff = TimeSpan.FromMilliseconds(100);
     })
     .AddGenerator<QueueTestGenerator>(QueueTestGenerator.TypeName, t => t.MaxConcurrency = concurrency)
     .UsePostgres(connection)
-    .UseLocalFileStorage(images)
     .UseProvider(_ => new PidImageProvider(delay));
+if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
+{
+    var apiBase = options.GetValueOrDefault("cloudinary-api-base") ?? throw new ArgumentException("--cloudinary-api-base is required with --cloudinary");
+    builder.UseCloudinary(o =>
+    {
+        o.ApplyUrl(cloudinaryUrl);
+        o.ApiBaseUrl = apiBase;
+        o.DeliveryBaseUrl = apiBase;
+    });
+}
+else
+{
+    builder.UseLocalFileStorage(images);
+}
+
+if (aimlBase is not null)
+{
+    var aimlKey = options.GetValueOrDefault("aiml-key") ?? throw new ArgumentException("--aiml-key is required with --aiml-base");
+    builder.AddCustomPrompt(t =>
+        {
+            t.MaxConcurrency = concurrency;
+            t.ProviderRetryDelay = TimeSpan.FromMilliseconds(20);
+        })
+        .UseAimlApi(CustomPromptGenerator.TypeName, o =>
+        {
+            o.ApiKey = aimlKey;
+            o.BaseUrl = new Uri(aimlBase);
+            o.MaxRetryAttempts = 3;
+            o.RetryDelay = TimeSpan.FromMilliseconds(20);
+            o.AttemptTimeout = TimeSpan.FromSeconds(5);
+            o.TotalTimeout = TimeSpan.FromSeconds(20);
+        });
+    if (options.GetValueOrDefault("aiml-breaker-ratio") is { } ratio)
+    {
+        // Runs after the provider's own configuration of the named pipeline, so it wins.
+        var pipeline = AimlApiBuilderExtensions.HttpClientName(AimlApiBuilderExtensions.OptionsName(CustomPromptGenerator.TypeName)) + "-standard";
+        services.Configure<HttpStandardResilienceOptions>(pipeline, o => o.CircuitBreaker.FailureRatio = double.Parse(ratio, CultureInfo.InvariantCulture));
+    }
+}
 
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 var store = provider.GetRequiredService<PostgresMediaStore>();
@@ -38,13 +95,13 @@ if (options.ContainsKey("migrate-only"))
 {
     Console.WriteLine("READY");
     await WaitForGoAsync();
-    var applied = await store.MigrateAsync([QueueTestGenerator.Definition], stop.Token);
+    var applied = await store.MigrateAsync(types, stop.Token);
     Console.WriteLine($"MIGRATED {applied}");
     return 0;
 }
 
 var worker = provider.GetRequiredService<GenerationWorker>();
-await store.MigrateAsync([QueueTestGenerator.Definition], stop.Token);
+await store.MigrateAsync(types, stop.Token);
 Console.WriteLine("READY");
 await WaitForGoAsync();
 await worker.RunAsync(exitWhenIdle: true, stop.Token);
