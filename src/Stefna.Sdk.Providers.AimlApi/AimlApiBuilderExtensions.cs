@@ -81,6 +81,7 @@ public static class AimlApiBuilderExtensions
             o.Retry.MaxRetryAttempts = aiml.MaxRetryAttempts;
             o.Retry.Delay = aiml.RetryDelay;
             o.Retry.ShouldRetryAfterHeader = true;
+            o.CircuitBreaker.FailureRatio = aiml.CircuitBreakerFailureRatio;
             var sampling = TimeSpan.FromTicks(aiml.AttemptTimeout.Ticks * 2);
             o.CircuitBreaker.SamplingDuration = sampling > TimeSpan.FromSeconds(30) ? sampling : TimeSpan.FromSeconds(30);
         });

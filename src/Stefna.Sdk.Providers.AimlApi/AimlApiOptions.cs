@@ -42,6 +42,12 @@ public sealed class AimlApiOptions
     /// <summary>The first delay between retries (exponential, with jitter); a <c>Retry-After</c> header takes precedence. Default 1 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The failure ratio (over 0, at most 1) at which the HTTP client's circuit breaker opens, counted over every
+    /// attempt, retries included. Default 0.5, the same as the generation type's own breaker
+    /// (<c>StefnaOptions.CircuitBreakerFailureRatio</c>): a provider answering 30 % of attempts with a 5xx is retried,
+    /// not cut off (the standard resilience handler's own default, 0.1, would open it).</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
     /// <summary>How long to wait after a 429 without a <c>Retry-After</c> header once retries are exhausted. Default 5 s.</summary>
     public TimeSpan DefaultRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -61,7 +67,7 @@ public sealed class AimlApiOptions
     public override string ToString() =>
         $"AimlApiOptions {{ BaseUrl = {BaseUrl}, Model = {Model}, ImageToImageModel = {ImageToImageModel}, ImageSize = {ImageSize}, " +
         $"ApiKey = {(string.IsNullOrWhiteSpace(ApiKey) ? "(from " + ApiKeyEnvironmentVariable + ")" : "***")}, AttemptTimeout = {AttemptTimeout}, " +
-        $"TotalTimeout = {TotalTimeout}, MaxRetryAttempts = {MaxRetryAttempts} }}";
+        $"TotalTimeout = {TotalTimeout}, MaxRetryAttempts = {MaxRetryAttempts}, CircuitBreakerFailureRatio = {CircuitBreakerFailureRatio} }}";
 }
 
 internal sealed class AimlApiOptionsValidator : IValidateOptions<AimlApiOptions>
@@ -87,6 +93,7 @@ internal sealed class AimlApiOptionsValidator : IValidateOptions<AimlApiOptions>
         if (options.AttemptTimeout < TimeSpan.FromMilliseconds(100)) failures.Add(prefix + "AttemptTimeout must be at least 100 ms.");
         if (options.TotalTimeout < options.AttemptTimeout) failures.Add(prefix + "TotalTimeout must be at least AttemptTimeout.");
         if (options.MaxRetryAttempts is < 1 or > 10) failures.Add(prefix + "MaxRetryAttempts must be between 1 and 10.");
+        if (options.CircuitBreakerFailureRatio is <= 0 or > 1 || double.IsNaN(options.CircuitBreakerFailureRatio)) failures.Add(prefix + "CircuitBreakerFailureRatio must be over 0 and at most 1.");
         if (options.RetryDelay < TimeSpan.Zero) failures.Add(prefix + "RetryDelay must not be negative.");
         if (options.DefaultRetryAfter < TimeSpan.Zero) failures.Add(prefix + "DefaultRetryAfter must not be negative.");
         if (options.MaxResponseBytes < 1024) failures.Add(prefix + "MaxResponseBytes must be at least 1024.");

@@ -126,7 +126,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
             [
                 "--conn", connectionString + ";Application Name=" + name, "--images", host.ImagesPath, "--concurrency", "4",
                 "--lease-seconds", "30", "--max-attempts", maxAttempts.ToString(CultureInfo.InvariantCulture),
-                "--aiml-base", emulator.BaseUrl.ToString(), "--aiml-key", Key, "--aiml-breaker-ratio", "0.5", "--wait-for-go",
+                "--aiml-base", emulator.BaseUrl.ToString(), "--aiml-key", Key, "--wait-for-go",
             ];
             string[] names = ["stefna-worker-a", "stefna-worker-b"];
             workers.AddRange(names.Select(n => WorkerProcess.Start(Args(n))));

@@ -1,21 +1,18 @@
 // Worker host for the PostgreSQL proofs. Usage:
 //   dotnet Stefna.Sdk.Postgres.WorkerHost.dll --conn <cs> --images <dir> [--delay-ms N] [--lease-seconds S]
 //       [--concurrency C] [--migrate-only] [--wait-for-go] [--max-attempts N]
-//       [--aiml-base <url> --aiml-key <key> [--aiml-breaker-ratio R]]
+//       [--aiml-base <url> --aiml-key <key>]
 //       [--cloudinary <CLOUDINARY_URL> --cloudinary-api-base <url>]
 // Prints READY once composed (and migrated), waits for a "go" line on stdin when --wait-for-go is given, then runs
 // GenerationWorker.RunAsync(exitWhenIdle: true) (or only the migration) and prints DONE <pid> <runs>.
 // The queue-test type always runs on the in-process PidImageProvider. With --aiml-base, the host also registers the
 // shipped custom-prompt type (Stefna.Generators.CustomPrompt) on the real AIML API provider pointed at that base URL
 // (the loopback AIML API emulator the test runs on 127.0.0.1), with the provider-fault tests' resilience settings:
-// 3 in-provider retries 20 ms apart, 5 s per attempt, 20 s in total. --aiml-breaker-ratio sets the failure ratio of the
-// circuit breaker in the provider's HTTP client (Microsoft's standard resilience handler; its default is 0.1, which a
-// provider answering 30 % 5xx trips once 100 requests were sent within 30 s; see docs/reliability.md).
+// 3 in-provider retries 20 ms apart, 5 s per attempt, 20 s in total; the HTTP circuit breaker keeps the provider's default.
 // With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
 // the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Stefna.Generators.CustomPrompt;
 using Stefna.Sdk.Generators;
@@ -79,12 +76,6 @@ if (aimlBase is not null)
             o.AttemptTimeout = TimeSpan.FromSeconds(5);
             o.TotalTimeout = TimeSpan.FromSeconds(20);
         });
-    if (options.GetValueOrDefault("aiml-breaker-ratio") is { } ratio)
-    {
-        // Runs after the provider's own configuration of the named pipeline, so it wins.
-        var pipeline = AimlApiBuilderExtensions.HttpClientName(AimlApiBuilderExtensions.OptionsName(CustomPromptGenerator.TypeName)) + "-standard";
-        services.Configure<HttpStandardResilienceOptions>(pipeline, o => o.CircuitBreaker.FailureRatio = double.Parse(ratio, CultureInfo.InvariantCulture));
-    }
 }
 
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });

@@ -137,4 +137,52 @@ public sealed class AimlApiConfigurationTests
         Assert.Equal("flux-pro", (string?)Assert.Single(own.Requests).Json["model"]);
         Assert.Equal("Bearer own-key", own.Requests[0].Authorization);
     }
+    [Fact]
+    public void A_circuit_breaker_ratio_outside_zero_to_one_fails_validation_at_start()
+    {
+        foreach (var ratio in new[] { 0, -0.1, 1.5, double.NaN })
+        {
+            var services = new ServiceCollection();
+            services.AddStefna().UseAimlApi(o =>
+            {
+                o.ApiKey = "k";
+                o.CircuitBreakerFailureRatio = ratio;
+            });
+            using var provider = services.BuildServiceProvider();
+            var error = ValidationFailure(provider);
+            Assert.Contains("CircuitBreakerFailureRatio", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Thirty_percent_5xx_over_more_than_the_breakers_minimum_throughput_is_retried_not_cut_off_by_default()
+    {
+        // The standard resilience handler's own breaker opens at a 10 % failure ratio once it has seen 100 attempts;
+        // the provider's default (0.5) must let a provider failing 30 % of attempts be retried to success.
+        await using var emulator = await AimlApiEmulator.StartAsync("k");
+        const int calls = 150;
+        emulator.Enqueue([.. Enumerable.Range(0, calls * 2).Select(i => i % 10 is 0 or 3 or 6
+            ? AimlScriptedReply.Error(503, "upstream overloaded", "server_error")
+            : AimlScriptedReply.Success())]);
+        var services = new ServiceCollection();
+        services.AddStefna().UseAimlApi(o =>
+        {
+            o.ApiKey = "k";
+            o.BaseUrl = emulator.BaseUrl;
+            o.MaxRetryAttempts = 3;
+            o.RetryDelay = TimeSpan.FromMilliseconds(1);
+        });
+        await using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var images = provider.GetRequiredService<IImageProvider>();
+
+        for (var i = 0; i < calls; i++)
+        {
+            Assert.IsType<ProviderResponse.Completed>(await images.SubmitAsync(AimlHarness.TextRequest(), CancellationToken.None));
+        }
+
+        var failed = emulator.Requests.Count(r => r.Status >= 500);
+        Assert.True(emulator.Requests.Count > 100, $"{emulator.Requests.Count} attempts: below the breaker's minimum throughput, nothing proven");
+        Assert.InRange((double)failed / emulator.Requests.Count, 0.25, 0.35);
+    }
 }
