@@ -33,7 +33,7 @@ public sealed class WorkerProcessTests
             Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit"));
             var byFirst = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var bySecond = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", second.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            Assert.True(byFirst > 0 && bySecond > 0, $"work not shared: {byFirst} / {bySecond}");
+            Assert.True(byFirst >= jobs / 10 && bySecond >= jobs / 10, $"work not shared: {byFirst} / {bySecond} (each process must complete at least 10 %)");
             Assert.Equal(jobs, byFirst + bySecond);
         }
         finally
