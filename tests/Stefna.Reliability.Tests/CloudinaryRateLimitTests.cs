@@ -97,9 +97,9 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
     private static async Task<(long Lost, long Duplicated)> RecordAsync(string test, SdkHost host, CloudinaryEmulator cloudinary, GenerationJob job, string fault, List<TimeSpan> waits)
     {
         var completedRows = await host.CountRowsAsync(GenerationStatus.Completed);
-        // Successful uploads of a result (public id {jobId}_result) beyond one per completed job.
+        // Successful uploads of a result (public id {jobId}_result_{attempt}) beyond one per completed job.
         var resultUploads = cloudinary.Requests.Count(r => r.Operation == "upload" && r.StatusCode == 200
-            && r.Fields.TryGetValue("public_id", out var id) && id.EndsWith("_result", StringComparison.Ordinal));
+            && ResultAudit.IsCloudinaryResult(r.Fields.GetValueOrDefault("public_id")));
         Figures.Record(test, new Dictionary<string, object>
         {
             ["jobs_run"] = 1, ["faults_injected"] = cloudinary.Requests.Count(u => u.StatusCode == 429), ["fault"] = fault,
@@ -107,6 +107,8 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
             ["jobs_lost"] = 1 - completedRows,
             ["results_duplicated"] = Math.Max(0, resultUploads - completedRows),
         });
+        // Every completed job's result upload is seen, so a duplicate would be too (the count can't pass by matching nothing).
+        Assert.True(resultUploads >= completedRows, $"{completedRows} completed job(s) but {resultUploads} result upload(s) recognised");
         return (1 - completedRows, Math.Max(0, resultUploads - completedRows));
     }
 }
@@ -158,7 +160,7 @@ public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper outp
             var completed = await CountAsync(connectionString, "status = 'completed'");
             var onCloudinary = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed' AND starts_with(image_url, @base)", ("base", cloudinary.BaseUrl.TrimEnd('/') + "/"));
             var completedIds = await TestTypes.ScalarAsync<Guid[]>(connectionString, "SELECT coalesce(array_agg(id), '{}') FROM queue_test_media WHERE status = 'completed'");
-            var resultUploads = uploads.Where(u => u.StatusCode == 200 && u.Fields.GetValueOrDefault("public_id", "").EndsWith("_result", StringComparison.Ordinal)).Select(u => u.Fields["public_id"]).ToList();
+            var resultUploads = uploads.Where(u => u.StatusCode == 200 && ResultAudit.IsCloudinaryResult(u.Fields.GetValueOrDefault("public_id"))).Select(u => u.Fields["public_id"]).ToList();
             var (lost, duplicatedUploads) = ResultAudit.Audit(jobs, completedIds, resultUploads);
             var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
             var duplicatedCompletions = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
@@ -177,7 +179,7 @@ public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper outp
             });
 
             Assert.Equal(2, limited.Count);
-            Assert.All(limitedIds, id => Assert.EndsWith("_result", id, StringComparison.Ordinal));
+            Assert.All(limitedIds, id => Assert.True(ResultAudit.IsCloudinaryResult(id), $"{id} is not a result upload"));
             Assert.All(retries, r => Assert.NotNull(r.Next));
             Assert.Equal(2, waits.Count);
             Assert.All(waits, w => Assert.InRange(w, reset - TimeSpan.FromMilliseconds(50), reset + Slack));

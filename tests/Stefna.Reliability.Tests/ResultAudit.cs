@@ -21,6 +21,13 @@ internal static class ResultAudit
         return (queued - completed.Count, perJob.Sum(c => Math.Max(0, c - 1)) + orphans);
     }
 
+    /// <summary>Whether a Cloudinary public id names a stored result: <c>{jobId:N}_result_{attempt}</c>
+    /// (<c>CloudinaryAssetStorage.PublicIdFor</c> with an attempt), not a source photo.</summary>
+    /// <param name="publicId">The public id an upload carried.</param>
+    /// <returns><see langword="true"/> for a result.</returns>
+    public static bool IsCloudinaryResult(string? publicId) =>
+        publicId is not null && System.Text.RegularExpressions.Regex.IsMatch(publicId, "^[0-9a-f]{32}_result_[0-9]+$");
+
     /// <summary>Every file under a folder's <c>results</c> subfolder (none when it does not exist).</summary>
     /// <param name="storageRoot">The local asset storage root.</param>
     /// <returns>The paths.</returns>
