@@ -255,6 +255,16 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
+    public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var sql = Table(lease.Type);
+        return GuardedWriteAsync(sql.Release, lease, cancellationToken,
+            new NpgsqlParameter<string>("channel", _options.NotificationChannel),
+            new NpgsqlParameter<string>("type", sql.Definition.Name));
+    }
+
+    /// <inheritdoc />
     public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);

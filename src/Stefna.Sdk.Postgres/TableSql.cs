@@ -76,6 +76,13 @@ internal sealed class TableSql
             RETURNING pg_notify(@channel, @type)::text
             """;
 
+        // A stopping worker's hand-back: queued, claimable at once, and the claim's attempt returned.
+        Release = $"""
+            UPDATE {t} SET status = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, updated_at = {now}
+            {guard}
+            RETURNING pg_notify(@channel, @type)::text
+            """;
+
         // One round trip: cancel when unfinished; otherwise read the row as it is.
         Cancel = $"""
             WITH canceled AS (
@@ -115,6 +122,8 @@ internal sealed class TableSql
     public string Fail { get; }
 
     public string Requeue { get; }
+
+    public string Release { get; }
 
     public string Cancel { get; }
 

@@ -275,6 +275,10 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
+    public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
+        GuardedUpdateAsync(lease, $"status = {Queued}, attempts = max(attempts - 1, 0), lease_until = NULL", cancellationToken);
+
+    /// <inheritdoc />
     public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(error);

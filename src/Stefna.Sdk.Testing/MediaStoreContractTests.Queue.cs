@@ -194,6 +194,7 @@ public abstract partial class MediaStoreContractTests
             Assert.False(await store.SetProviderJobIdAsync(stale, "stale", Ct));
             Assert.False(await store.CompleteAsync(stale, new JobResult("file:///stale.png", new Dictionary<string, string>()), Ct));
             Assert.False(await store.RequeueAsync(stale, error, DateTimeOffset.UtcNow, Ct));
+            Assert.False(await store.ReleaseAsync(stale, Ct));
             Assert.False(await store.FailAsync(stale, error, Ct));
         }
 
@@ -209,6 +210,7 @@ public abstract partial class MediaStoreContractTests
         Assert.True(await store.FailAsync(lease, error, Ct));
         Assert.False(await store.CompleteAsync(lease, new JobResult("file:///late.png", new Dictionary<string, string>()), Ct));
         Assert.False(await store.RequeueAsync(lease, error, DateTimeOffset.UtcNow, Ct));
+        Assert.False(await store.ReleaseAsync(lease, Ct));
         Assert.False(await store.RenewLeaseAsync(lease, LongLease, Ct));
         var failed = await GetRequiredAsync(store, PlainType, job.Id);
         Assert.Equal(GenerationStatus.Failed, failed.Status);
@@ -310,6 +312,87 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(ready.Id, again.Id);
         Assert.Equal(2, again.Attempt);
         Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
+    }
+
+    /// <summary>A lease released by a stopping worker hands the job back queued, claimable at once, with its attempts back
+    /// to the value before the claim and its last error and provider job id kept; however often it is released, the
+    /// job never runs out of attempts.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Release_returns_the_attempt_and_the_job_is_claimable_at_once()
+    {
+        const int maxAttempts = 2;
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+
+        // A first attempt that failed transiently: attempts stays 1 from here on, however often the job is released.
+        var failedAttempt = await store.ClaimNextAsync(PlainType.Name, LongLease, maxAttempts, Ct);
+        Assert.Equal((job.Id, 1), (failedAttempt?.Id, failedAttempt?.Attempt));
+        var error = new GenerationError(GenerationErrorCategory.ProviderUnavailable, "provider_unavailable.http_503", "The provider answered 503.");
+        Assert.True(await store.RequeueAsync(failedAttempt!, error, UtcNowMicroseconds().AddSeconds(-1), Ct));
+
+        // More releases than maxAttempts allows claims, as by a series of rolling restarts.
+        for (var restart = 0; restart < maxAttempts + 2; restart++)
+        {
+            var lease = await store.ClaimNextAsync(PlainType.Name, LongLease, maxAttempts, Ct);
+            Assert.Equal((job.Id, 2), (lease?.Id, lease?.Attempt));
+            Assert.True(await store.SetProviderJobIdAsync(lease!, "provider-9", Ct));
+
+            Assert.True(await store.ReleaseAsync(lease!, Ct));
+
+            var released = await GetRequiredAsync(store, PlainType, job.Id);
+            Assert.Equal(GenerationStatus.Queued, released.Status);
+            Assert.Equal(1, released.Attempts);
+            Assert.Null(released.LeaseUntil);
+            AssertSameError(error, released.Error);
+            Assert.Equal("provider-9", released.ProviderJobId);
+            Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+
+            // Released once, the lease is spent: a second release finds the job queued and changes nothing.
+            Assert.False(await store.ReleaseAsync(lease!, Ct));
+            Assert.Equal(1, (await GetRequiredAsync(store, PlainType, job.Id)).Attempts);
+        }
+
+        // A release from the first claim returns the job to attempts 0, as if it had never been claimed.
+        var fresh = await InsertAsync(store, NewJob(ColumnsType, BaseTime));
+        var only = await store.ClaimNextAsync(ColumnsType.Name, LongLease, maxAttempts, Ct);
+        Assert.Equal((fresh.Id, 1), (only?.Id, only?.Attempt));
+        Assert.True(await store.ReleaseAsync(only!, Ct));
+        var unclaimed = await GetRequiredAsync(store, ColumnsType, fresh.Id);
+        Assert.Equal((GenerationStatus.Queued, 0), (unclaimed.Status, unclaimed.Attempts));
+        Assert.Null(unclaimed.Error);
+        var again = await store.ClaimNextAsync(ColumnsType.Name, LongLease, maxAttempts, Ct);
+        Assert.Equal((fresh.Id, 1), (again?.Id, again?.Attempt));
+        Assert.True(await store.CompleteAsync(again!, new JobResult("file:///done.png", new Dictionary<string, string>()), Ct));
+        Assert.Equal(GenerationStatus.Completed, (await GetRequiredAsync(store, ColumnsType, fresh.Id)).Status);
+    }
+
+    /// <summary>Releasing a lease that was lost (it expired and another worker re-claimed the job) returns false and
+    /// changes nothing: only the lease holder may hand a job back.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Release_of_a_lost_lease_changes_nothing()
+    {
+        var store = await NewStoreAsync();
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime));
+        var lost = await store.ClaimNextAsync(PlainType.Name, TimeSpan.FromSeconds(1), MaxAttempts, Ct);
+        Assert.NotNull(lost);
+        await Task.Delay(TimeSpan.FromMilliseconds(1500), Ct);
+        var current = await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct);
+        Assert.Equal((job.Id, 2), (current?.Id, current?.Attempt));
+        var before = await GetRequiredAsync(store, PlainType, job.Id);
+
+        Assert.False(await store.ReleaseAsync(lost, Ct));
+
+        var after = await GetRequiredAsync(store, PlainType, job.Id);
+        Assert.Equal(GenerationStatus.Processing, after.Status);
+        Assert.Equal(2, after.Attempts);
+        Assert.Equal(before.LeaseUntil, after.LeaseUntil);
+        Assert.Null(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
+
+        // The current holder's lease is untouched and still completes the job.
+        Assert.True(await store.CompleteAsync(current!, new JobResult("file:///current.png", new Dictionary<string, string>()), Ct));
+        Assert.Equal(GenerationStatus.Completed, (await GetRequiredAsync(store, PlainType, job.Id)).Status);
     }
 
     /// <summary>A failed job keeps its error, is never claimed again and no longer counts as unfinished.</summary>

@@ -107,6 +107,9 @@ internal sealed class InMemoryMediaStore(TimeProvider time) : IMediaStore
     public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
         Task.FromResult(Update(lease, j => j with { Status = GenerationStatus.Queued, Error = error, LeaseUntil = notBefore }));
 
+    public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
+        Task.FromResult(Update(lease, j => j with { Status = GenerationStatus.Queued, Attempts = Math.Max(j.Attempts - 1, 0), LeaseUntil = null }));
+
     public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken) =>
         Task.FromResult(Update(lease, j => j with { Status = GenerationStatus.Failed, Error = error, LeaseUntil = null }));
 

@@ -103,6 +103,8 @@ public class LeaseLossTests
         public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
             inner.RequeueAsync(lease, error, notBefore, cancellationToken);
 
+        public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
+
         public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken) => inner.FailAsync(lease, error, cancellationToken);
 
         public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.CancelAsync(type, id, userId, cancellationToken);

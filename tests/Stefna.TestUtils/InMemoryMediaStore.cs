@@ -7,7 +7,7 @@ namespace Stefna.TestUtils;
 /// <summary>
 /// An <see cref="IMediaStore"/> in memory for pipeline tests, with the contract's semantics: one table per type,
 /// user-scoped reads, idempotency keys unique per user and type, claims oldest-first (queued and past its back-off,
-/// or processing with an expired lease), writes guarded by the lease's attempt, requeue with a not-before time,
+/// or processing with an expired lease), writes guarded by the lease's attempt, requeue with a not-before time, release that returns the attempt,
 /// cancel of unfinished jobs, and a keyset-paged feed across types. Thread-safe (one lock).
 /// </summary>
 public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
@@ -164,6 +164,10 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     /// <inheritdoc />
     public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
         Guarded(lease, (job, now) => job with { Status = GenerationStatus.Queued, Error = error, LeaseUntil = notBefore, UpdatedAt = now });
+
+    /// <inheritdoc />
+    public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
+        Guarded(lease, (job, now) => job with { Status = GenerationStatus.Queued, Attempts = Math.Max(job.Attempts - 1, 0), LeaseUntil = null, UpdatedAt = now });
 
     /// <inheritdoc />
     public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken) =>

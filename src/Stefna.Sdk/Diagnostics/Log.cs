@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Information, "Job {Type}/{JobId} canceled by user {UserId}")]
     public static partial void Canceled(ILogger logger, string type, Guid jobId, string userId);
+
+    [LoggerMessage(10, LogLevel.Information, "Job {Type}/{JobId} handed back to the queue by a stopping worker; attempt {Attempt} was returned")]
+    public static partial void Released(ILogger logger, string type, Guid jobId, int attempt);
 }

@@ -63,8 +63,14 @@ internal sealed class JobRunner(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Host shutting down: hand the job back at once rather than waiting for the lease to expire.
-            await SafeStoreCallAsync(() => store.RequeueAsync(lease, new GenerationError(GenerationErrorCategory.Canceled, "canceled.shutdown", "The worker stopped while running this job."), time.GetUtcNow(), CancellationToken.None)).ConfigureAwait(false);
+            // Host shutting down: hand the job back at once rather than waiting for the lease to expire, and give the
+            // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). The heartbeat stops
+            // first: after the release the next claim reuses this attempt number, so this lease must write nothing more.
+            heartbeat?.Dispose();
+            if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+            {
+                Log.Released(logger, job.Type, job.Id, lease.Attempt);
+            }
         }
         catch (OperationCanceledException) when (jobCancellation.IsCancellationRequested)
         {

@@ -80,6 +80,21 @@ public interface IMediaStore
     /// <returns><see langword="false"/> when the lease was lost.</returns>
     Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken);
 
+    /// <summary>Hands a claimed job back to the queue without spending an attempt, for a worker that stops before the job
+    /// finished (host shutdown): the job becomes <see cref="GenerationStatus.Queued"/> again, claimable at once, with
+    /// <see cref="GenerationJob.Attempts"/> back to its value before the claim, so rolling restarts cannot exhaust
+    /// <c>StefnaOptions.MaxAttempts</c> of a job that never failed. Its last error, provider job id and metadata stay.</summary>
+    /// <remarks>Guarded like every lease write: only the current holder may release, and a lease that was lost (expired
+    /// and re-claimed, canceled, finished) changes nothing. The next claim reuses the released attempt number, so the
+    /// lease must not be used for any write after a successful release. The default implementation, for stores written
+    /// before this member existed, requeues through <see cref="RequeueAsync"/> with error code <c>canceled.shutdown</c>,
+    /// which spends the attempt; stores should override it (the conformance kit checks that they do).</remarks>
+    /// <param name="lease">The lease.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost.</returns>
+    Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
+        RequeueAsync(lease, new GenerationError(GenerationErrorCategory.Canceled, "canceled.shutdown", "The worker stopped while running this job."), DateTimeOffset.UtcNow, cancellationToken);
+
     /// <summary>Fails a job for good.</summary>
     /// <param name="lease">The lease.</param>
     /// <param name="error">The failure.</param>
