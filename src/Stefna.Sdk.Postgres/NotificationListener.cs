@@ -6,16 +6,21 @@ namespace Stefna.Sdk.Postgres;
 
 /// <summary>
 /// One shared LISTEN connection per store. Notifications (payload: the type's name) wake every waiter of that type.
+/// A wake-up is sticky: one that arrives while nobody waits for its type (a worker between two waits, still claiming)
+/// stays pending and ends the next wait for that type at once, so no notification is lost to that race.
 /// The connection is opened on the first wait and re-opened after any failure with a capped back-off; while it is
-/// down, waits simply run to their timeout, so workers fall back to polling. After every (re)connect all waiters are
-/// woken, because notifications sent while nobody listened are lost.
+/// down, waits simply run to their timeout, so workers fall back to polling. After every (re)connect all known types
+/// are woken, because notifications sent while nobody listened are lost.
 /// </summary>
 internal sealed class NotificationListener(NpgsqlDataSource dataSource, string channel, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LivenessCheck = TimeSpan.FromSeconds(15);
 
+    // Per type: the signal the next wake-up completes. A completed signal still in the map is a pending wake-up; the
+    // wait that sees it completed removes it (consumes it), so the following wait gets a fresh one.
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
+    private int _notifications;
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _startLock = new();
     private Task? _loop;
@@ -23,38 +28,66 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
     /// <summary>Whether the listening connection is currently up (for tests and health).</summary>
     public bool IsListening { get; private set; }
 
-    /// <summary>How many times the listening connection was (re)opened.</summary>
+    /// <summary>How many times the listening connection was (re)opened; counted after the (re)connect's wake-up.</summary>
     public int Connections { get; private set; }
 
-    public async Task WaitAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>How many notifications arrived on the listening connection (for tests).</summary>
+    public int Notifications => Volatile.Read(ref _notifications);
+
+    /// <summary>Waits until a notification (or a reconnect) wakes one of the types, or the timeout elapses. A wake-up
+    /// that arrived since the last wait for the type ends this one at once.</summary>
+    /// <returns><see langword="true"/> when woken, <see langword="false"/> at the timeout.</returns>
+    public async Task<bool> WaitAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(types);
         EnsureStarted();
-        var waits = new Task[types.Count + 1];
+        var signals = new KeyValuePair<string, TaskCompletionSource>[types.Count];
         var i = 0;
         foreach (var type in types)
         {
-            waits[i++] = Signal(type).Task;
+            signals[i++] = new(type, Signal(type));
         }
 
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(timeout, time, timer.Token);
-        waits[i] = delay;
-        await Task.WhenAny(waits).ConfigureAwait(false);
-        await timer.CancelAsync().ConfigureAwait(false);
+        if (!Consume(signals))
+        {
+            var waits = new Task[signals.Length + 1];
+            for (i = 0; i < signals.Length; i++)
+            {
+                waits[i] = signals[i].Value.Task;
+            }
+
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            waits[i] = Task.Delay(timeout, time, timer.Token);
+            await Task.WhenAny(waits).ConfigureAwait(false);
+            await timer.CancelAsync().ConfigureAwait(false);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
+        return Consume(signals);
+    }
+
+    // Takes the pending wake-ups among the signals out of the map; true when there was one.
+    private bool Consume(KeyValuePair<string, TaskCompletionSource>[] signals)
+    {
+        var woken = false;
+        foreach (var signal in signals)
+        {
+            if (signal.Value.Task.IsCompleted)
+            {
+                // Only this very signal: a fresh one another waiter put in its place stays.
+                _signals.TryRemove(signal);
+                woken = true;
+            }
+        }
+
+        return woken;
     }
 
     private TaskCompletionSource Signal(string type) =>
         _signals.GetOrAdd(type, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    private void Wake(string type)
-    {
-        if (_signals.TryRemove(type, out var signal))
-        {
-            signal.TrySetResult();
-        }
-    }
+    // Completes the type's signal, creating it when nobody waits yet, so the wake-up stays pending for the next wait.
+    private void Wake(string type) => Signal(type).TrySetResult();
 
     private void WakeAll()
     {
@@ -85,17 +118,21 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
-                connection.Notification += (_, e) => Wake(e.Payload);
+                connection.Notification += (_, e) =>
+                {
+                    Interlocked.Increment(ref _notifications);
+                    Wake(e.Payload);
+                };
                 await using (var listen = new NpgsqlCommand("LISTEN " + PostgresSchema.Identifier(channel), connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
 
                 IsListening = true;
-                Connections++;
                 Log.Listening(logger, channel);
                 backoff = TimeSpan.FromMilliseconds(100);
                 WakeAll();
+                Connections++;
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     if (!await connection.WaitAsync((int)LivenessCheck.TotalMilliseconds, stoppingToken).ConfigureAwait(false))

@@ -27,6 +27,49 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
     }
 
     [Fact]
+    public async Task A_notification_that_arrives_while_nobody_waits_ends_the_next_wait_at_once()
+    {
+        var channel = "stefna_sticky_" + Guid.NewGuid().ToString("N")[..10];
+        const string Type = "sticky-type";
+        await using var dataSource = database.CreateDataSource();
+        await using var listener = new NotificationListener(dataSource, channel, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        // Start listening, then take the wake-up of the first connect, so no wake-up is pending.
+        await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        await WaitUntilAsync(() => listener.Connections >= 1, "the listener never connected");
+        while (await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(300), CancellationToken.None))
+        {
+        }
+
+        // The notification arrives between two waits (as while a worker claims): nobody waits for it.
+        await TestTypes.ScalarAsync<string>(database.ConnectionString, "SELECT pg_notify(@channel, @type)::text", ("channel", channel), ("type", Type));
+        await WaitUntilAsync(() => listener.Notifications >= 1, "the notification never reached the listener");
+        var connections = listener.Connections;
+
+        // The next wait ends at once on it, far before its timeout (the polling fallback).
+        var watch = Stopwatch.StartNew();
+        var woken = await listener.WaitAsync([Type], TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        Assert.True(woken, $"the pending notification was lost; the wait ran to its timeout after {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"woke after {watch.Elapsed}");
+        Assert.Equal(connections, listener.Connections); // a notification, not a reconnect, woke it
+        Assert.Equal(1, listener.Notifications);
+
+        // Consumed: the wait after it runs to its timeout again.
+        Assert.False(await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(300), CancellationToken.None));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), failure);
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task A_wait_with_no_notification_ends_at_its_timeout()
     {
         var type = TestTypes.Unique("idle");
