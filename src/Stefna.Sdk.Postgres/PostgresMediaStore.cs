@@ -391,6 +391,9 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         return await Guard(async () => (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!).ConfigureAwait(false);
     }
 
+    /// <summary>The shared LISTEN connection's state (for tests).</summary>
+    internal NotificationListener Listener => _listener;
+
     /// <inheritdoc />
     public Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
         _listener.WaitAsync(types, timeout, cancellationToken);

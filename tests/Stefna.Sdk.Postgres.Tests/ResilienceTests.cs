@@ -138,17 +138,26 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
             Assert.NotNull(await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None));
         }
 
-        // The listener reconnects: a new insert elsewhere still wakes a waiter (well before the long timeout).
-        var deadline = Stopwatch.StartNew();
-        var woke = false;
-        while (!woke && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        // The listener reconnects. Every (re)connect wakes the waiters, so first see the reconnect and take its wake-up;
+        // only then can a wake-up prove that a notification was delivered on the new connection.
+        var listener = store.Listener;
+        await WaitUntilAsync(() => listener.Connections >= 2 && listener.IsListening, "the listener never reconnected after the terminate");
+        while (await listener.WaitAsync([type.Name], TimeSpan.FromMilliseconds(300), CancellationToken.None))
         {
-            var wait = store.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(60), CancellationToken.None);
-            await Task.Delay(200);
-            await writer.InsertAsync(TestTypes.Job(type), CancellationToken.None);
-            woke = await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(5))) == wait;
         }
 
-        Assert.True(woke, "no notification reached the store after its listening connection was terminated");
+        var connections = listener.Connections;
+        var notifications = listener.Notifications;
+
+        // A new insert elsewhere wakes a waiter far sooner than its 60 s timeout (the polling fallback).
+        var watch = Stopwatch.StartNew();
+        var wait = listener.WaitAsync([type.Name], TimeSpan.FromSeconds(60), CancellationToken.None);
+        await writer.InsertAsync(TestTypes.Job(type), CancellationToken.None);
+        var finished = await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(10)));
+
+        Assert.True(finished == wait, $"no notification reached the store after its listening connection was terminated ({watch.Elapsed})");
+        Assert.True(await wait);
+        Assert.Equal(connections, listener.Connections); // not woken by yet another reconnect
+        Assert.True(listener.Notifications > notifications, "woken without a notification");
     }
 }
