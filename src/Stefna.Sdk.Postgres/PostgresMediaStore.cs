@@ -503,11 +503,16 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         }
     }
 
-    private static bool IsConnectionLoss(NpgsqlException exception) => exception switch
+    // Only failures of the connection itself: the server going away (admin/crash shutdown, cannot connect now), the
+    // connection-exception class 08, or the socket failing. Not Npgsql's wider IsTransient, which also covers a command
+    // timeout (inner TimeoutException): a slow statement says nothing about the other pooled connections, and Npgsql
+    // already discards the one connector a timeout may have broken, so clearing the pool would only throw away healthy
+    // connections of a database that is merely busy.
+    internal static bool IsConnectionLoss(NpgsqlException exception) => exception switch
     {
-        // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection-exception class 08.
         PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03" || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
-        _ => exception.InnerException is IOException or System.Net.Sockets.SocketException || exception.IsTransient,
+        _ => exception.InnerException is IOException or System.Net.Sockets.SocketException
+            || (exception.InnerException is NpgsqlException inner && IsConnectionLoss(inner)),
     };
 
     private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition)

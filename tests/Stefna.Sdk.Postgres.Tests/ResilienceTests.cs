@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Stefna.TestUtils;
 
@@ -57,6 +58,66 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
 
         // Consumed: the wait after it runs to its timeout again.
         Assert.False(await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(300), CancellationToken.None));
+    }
+
+    [Fact]
+    public void Only_connection_failures_count_as_a_lost_connection_not_a_command_timeout()
+    {
+        // Npgsql's IsTransient is true for a command timeout; the store must not read that as a broken connection.
+        var timeout = new NpgsqlException("Exception while reading from stream", new TimeoutException("Timeout during reading attempt"));
+        Assert.True(timeout.IsTransient);
+        Assert.False(PostgresMediaStore.IsConnectionLoss(timeout));
+        Assert.False(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("outer", timeout)));
+        Assert.False(PostgresMediaStore.IsConnectionLoss(new PostgresException("canceling statement due to statement timeout", "ERROR", "ERROR", "57014")));
+        Assert.False(PostgresMediaStore.IsConnectionLoss(new PostgresException("could not serialize access", "ERROR", "ERROR", "40001")));
+        Assert.False(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("something else")));
+
+        foreach (var state in new[] { "57P01", "57P02", "57P03", "08006", "08003" })
+        {
+            Assert.True(PostgresMediaStore.IsConnectionLoss(new PostgresException("connection gone", "FATAL", "FATAL", state)), state);
+        }
+
+        Assert.True(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("Exception while reading from stream", new EndOfStreamException())));
+        Assert.True(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("Exception while writing to stream", new IOException("broken pipe"))));
+        Assert.True(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("Failed to connect", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused))));
+        Assert.True(PostgresMediaStore.IsConnectionLoss(new NpgsqlException("outer", new NpgsqlException("inner", new IOException("reset")))));
+    }
+
+    [Fact]
+    public async Task A_command_timeout_does_not_clear_the_connection_pool()
+    {
+        var type = TestTypes.Unique("cto");
+        var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        var impatient = new NpgsqlConnectionStringBuilder(database.ConnectionString) { CommandTimeout = 1 }.ConnectionString;
+        await using var dataSource = NpgsqlDataSource.Create(impatient);
+        await using var store = new PostgresMediaStore(dataSource, logger: loggers.CreateLogger<PostgresMediaStore>());
+        await store.InitializeAsync([type], CancellationToken.None);
+        var job = TestTypes.Job(type);
+        await store.InsertAsync(job, CancellationToken.None);
+
+        // Another session holds the row locked, so the store's cancel waits on it past its one-second command timeout.
+        await using (var locker = new NpgsqlConnection(database.ConnectionString))
+        {
+            await locker.OpenAsync();
+            await using var transaction = await locker.BeginTransactionAsync();
+            await using (var lockRow = new NpgsqlCommand($"SELECT id FROM {type.TableName} WHERE id = @id FOR UPDATE", locker, transaction))
+            {
+                lockRow.Parameters.AddWithValue("id", job.Id);
+                await lockRow.ExecuteScalarAsync();
+            }
+
+            var ex = await Assert.ThrowsAnyAsync<NpgsqlException>(() => store.CancelAsync(type.Name, job.Id, job.UserId, CancellationToken.None));
+            Assert.IsType<TimeoutException>(ex.InnerException);
+            await transaction.RollbackAsync();
+        }
+
+        lock (logs.Lines)
+        {
+            Assert.DoesNotContain(logs.Lines, line => line.Contains("cleared the connection pool", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(GenerationStatus.Canceled, (await store.CancelAsync(type.Name, job.Id, job.UserId, CancellationToken.None))?.Status);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
