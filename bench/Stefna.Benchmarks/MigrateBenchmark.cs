@@ -110,7 +110,8 @@ internal static class MigrateBenchmark
         public void Report(MigrationProgress value) => report(value);
     }
 
-    /// <summary>Hand-written: the DESIGN.md rules for the five types, the same column mapping, unknown preset keys
+    /// <summary>Hand-written: the DESIGN.md rules for the five types, the same column mapping (a catalogue key in
+    /// another spelling stored as the catalogue's key, the original in meta.legacy_preset_key), unknown preset keys
     /// into the catalogue as retired entries, ON CONFLICT DO NOTHING for repeated ids. One statement. (It skips what a
     /// safe migration adds: choosing duplicates by content, checking rows already in other tables, batching,
     /// resumability and the report.)</summary>
@@ -136,8 +137,12 @@ internal static class MigrateBenchmark
             FROM n CROSS JOIN LATERAL (SELECT CASE
                 WHEN starts_with(n.pk, 'neo-tokyo') THEN 'neo' WHEN starts_with(n.pk, 'emotion-') THEN 'emo' WHEN starts_with(n.pk, 'ghibli-') THEN 'ghi'
                 WHEN n.pk IN (SELECT translate(key, '_', '-') FROM presets_catalog WHERE NOT retired) THEN 'pre' END AS p) p),
+        pc AS MATERIALIZED (
+            SELECT c.*, coalesce(CASE WHEN c.meta IS NULL OR (jsonb_typeof(c.meta) = 'object' AND c.meta -> 'legacy_preset_key' IS NULL)
+                                      THEN (SELECT k.key FROM presets_catalog k WHERE NOT k.retired AND translate(k.key, '_', '-') = c.pk) END, c.preset_key) AS preset
+            FROM c WHERE c.t = 'pre'),
         cat AS (INSERT INTO presets_catalog (key, name, retired)
-                SELECT DISTINCT preset_key, preset_key, true FROM c WHERE t = 'pre' AND preset_key IS NOT NULL ON CONFLICT (key) DO NOTHING RETURNING 1),
+                SELECT DISTINCT preset, preset, true FROM pc WHERE preset_key IS NOT NULL ON CONFLICT (key) DO NOTHING RETURNING 1),
         i1 AS (INSERT INTO neo_glitch_media (id, user_id, status, prompt, preset, image_url, tags, meta, attempts, legacy_id, created_at, updated_at)
                SELECT new_id, user_id, 'completed', prompt, preset_key, url, ARRAY['neo-glitch'] || CASE WHEN jsonb_typeof(meta->'tags') = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(meta->'tags') WITH ORDINALITY x(e, o) WHERE e IS NOT NULL AND btrim(e) <> '' AND e <> 'neo-glitch' GROUP BY e ORDER BY min(o)) ELSE ARRAY[]::text[] END,
                       coalesce(meta, '{}'), 0, id, created_at, created_at FROM c WHERE t = 'neo' ON CONFLICT DO NOTHING RETURNING 1),
@@ -145,8 +150,9 @@ internal static class MigrateBenchmark
                SELECT new_id, user_id, 'completed', prompt, preset_key, url, ARRAY['emotion-mask'] || CASE WHEN jsonb_typeof(meta->'tags') = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(meta->'tags') WITH ORDINALITY x(e, o) WHERE e IS NOT NULL AND btrim(e) <> '' AND e <> 'emotion-mask' GROUP BY e ORDER BY min(o)) ELSE ARRAY[]::text[] END,
                       coalesce(meta, '{}'), 0, id, created_at, created_at, CASE WHEN jsonb_typeof(meta) = 'object' THEN meta->>'emotion' END FROM c WHERE t = 'emo' ON CONFLICT DO NOTHING RETURNING 1),
         i3 AS (INSERT INTO presets_media (id, user_id, status, prompt, preset, image_url, tags, meta, attempts, legacy_id, created_at, updated_at)
-               SELECT new_id, user_id, 'completed', prompt, preset_key, url, ARRAY['presets'] || CASE WHEN jsonb_typeof(meta->'tags') = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(meta->'tags') WITH ORDINALITY x(e, o) WHERE e IS NOT NULL AND btrim(e) <> '' AND e <> 'presets' GROUP BY e ORDER BY min(o)) ELSE ARRAY[]::text[] END,
-                      coalesce(meta, '{}'), 0, id, created_at, created_at FROM c WHERE t = 'pre' ON CONFLICT DO NOTHING RETURNING 1),
+               SELECT new_id, user_id, 'completed', prompt, preset, url, ARRAY['presets'] || CASE WHEN jsonb_typeof(meta->'tags') = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(meta->'tags') WITH ORDINALITY x(e, o) WHERE e IS NOT NULL AND btrim(e) <> '' AND e <> 'presets' GROUP BY e ORDER BY min(o)) ELSE ARRAY[]::text[] END,
+                      CASE WHEN preset IS DISTINCT FROM preset_key THEN coalesce(meta, '{}') || jsonb_build_object('legacy_preset_key', preset_key) ELSE coalesce(meta, '{}') END,
+                      0, id, created_at, created_at FROM pc ON CONFLICT DO NOTHING RETURNING 1),
         i4 AS (INSERT INTO ghibli_reaction_media (id, user_id, status, prompt, preset, image_url, tags, meta, attempts, legacy_id, created_at, updated_at, reaction)
                SELECT new_id, user_id, 'completed', prompt, preset_key, url, ARRAY['ghibli-reaction'] || CASE WHEN jsonb_typeof(meta->'tags') = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(meta->'tags') WITH ORDINALITY x(e, o) WHERE e IS NOT NULL AND btrim(e) <> '' AND e <> 'ghibli-reaction' GROUP BY e ORDER BY min(o)) ELSE ARRAY[]::text[] END,
                       coalesce(meta, '{}'), 0, id, created_at, created_at, CASE WHEN jsonb_typeof(meta) = 'object' THEN meta->>'reaction' END FROM c WHERE t = 'ghi' ON CONFLICT DO NOTHING RETURNING 1),

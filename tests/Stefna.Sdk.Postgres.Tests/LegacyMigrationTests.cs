@@ -71,15 +71,29 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
     {
         await using var dataSource = NpgsqlDataSource.Create(_db);
         await LegacySeeder.SeedAsync(dataSource, Types, 3000, seed: 7);
+
+        // Catalogue keys in other spellings, with every meta shape the preset mapping looks at.
+        await TestTypes.ExecuteAsync(_db, """
+            INSERT INTO media_assets VALUES
+              ('pk_1', 'u', 'https://x/1.jpg', NULL, 'CINEMATIC_GLOW', NULL, now()),
+              ('pk_2', 'u', 'https://x/2.jpg', NULL, E'\tFilm-Noir ', '{"mode":"preset"}', now()),
+              ('pk_3', 'u', 'https://x/3.jpg', NULL, 'Pop-Art', '[1]', now()),
+              ('pk_4', 'u', 'https://x/4.jpg', NULL, 'UKIYO-E', '"text"', now()),
+              ('pk_5', 'u', 'https://x/5.jpg', NULL, 'oil-painting', '{"legacy_preset_key":null}', now()),
+              ('pk_6', 'u', 'https://x/6.jpg', NULL, 'oil_painting', '{"generation_type":"presets"}', now()),
+              ('pk_7', 'u', 'https://x/7.jpg', NULL, 'Retro_VHS', '{"generation_type":"presets"}', now()),
+              ('pk_8', 'u', 'https://x/8.jpg', NULL, ' Neo_Tokyo_Visor', '{"mode":"neotokyo"}', now())
+            """);
         await using var migrator = Migrator(dataSource);
         await using var connection = await dataSource.OpenConnectionAsync();
         var sql = await migrator.PrepareSqlAsync(connection, default);
         await TestTypes.ExecuteAsync(_db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
         var pgcrypto = LegacySql.UuidV5Expression("pgcrypto", "public");
 
-        await using var command = new NpgsqlCommand($"SELECT c.id, c.user_id, c.url, c.prompt, c.preset_key, c.meta::text, c.cls, c.new_id, {string.Format(System.Globalization.CultureInfo.InvariantCulture, pgcrypto, "c.id")} FROM ({sql.ClassifiedSelect("media_assets")}) c", connection);
+        await using var command = new NpgsqlCommand($"SELECT c.id, c.user_id, c.url, c.prompt, c.preset_key, c.meta::text, c.cls, c.new_id, {string.Format(System.Globalization.CultureInfo.InvariantCulture, pgcrypto, "c.id")}, {sql.PresetOfClass("c")} FROM ({sql.ClassifiedSelect("media_assets")}) c", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var rows = 0;
+        var mapped = 0;
         var kinds = new HashSet<string>();
         while (await reader.ReadAsync())
         {
@@ -90,6 +104,11 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
             var actual = cls >= 0 ? sql.Types[cls].Name : LegacyClassifier.ReasonText((LegacyUnclassifiedReason)(-cls));
             Assert.True((expected.Type ?? LegacyClassifier.ReasonText(expected.Reason!.Value)) == actual, $"row {Text(0)}: C# says {expected.Explanation}, SQL says {actual}");
             kinds.Add(expected.Signal?.ToString() ?? expected.Reason.ToString()!);
+            Assert.True(expected.Preset == Text(9), $"row {Text(0)} ({Text(4)}, {Text(5)}): C# stores preset '{expected.Preset}', SQL '{Text(9)}'");
+            if (expected.Preset != Text(4))
+            {
+                mapped++;
+            }
             Assert.Equal(LegacyIds.ToRowId(Text(0)!), reader.GetGuid(7));
             if (!LegacyIds.IsCanonicalUuid(Text(0)!))
             {
@@ -97,10 +116,120 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
             }
         }
 
-        Assert.Equal(3000 + Fixture.Count, rows);
+        Assert.Equal(3000 + Fixture.Count + 8, rows);
+        Assert.True(mapped >= 4, $"only {mapped} rows had their preset key mapped to the catalogue's spelling");
 
         // The seed exercises every rule kind and every reason (except a null id, which it never writes).
         Assert.Superset(new HashSet<string> { "GenerationType", "Mode", "PresetKeyPrefix", "PresetKey", "PromptFallback", "NoUrl", "ConflictingSignals", "NoRuleMatched" }, kinds);
+    }
+
+    [Fact]
+    public async Task A_known_preset_in_another_spelling_is_stored_as_the_catalogue_key_and_keeps_its_original_in_meta()
+    {
+        // ma_40–ma_42: live catalogue keys written another way (upper case, dashes, padded, title case); ma_43 the same
+        // but with an array meta that cannot keep the original; ma_44 an unknown key in upper case; ma_45 a meta that
+        // already has legacy_preset_key. Only ma_40–ma_42 are mapped; the others keep the existing behaviour.
+        await TestTypes.ExecuteAsync(_db, """
+            INSERT INTO media_assets VALUES
+              ('ma_40', 'u20', 'https://x/40.jpg', NULL, 'CINEMATIC_GLOW', '{"generation_type":"presets"}', '2024-05-01T13:00:00Z'),
+              ('ma_41', 'u20', 'https://x/41.jpg', NULL, ' Cinematic-Glow ', NULL, '2024-05-01T13:01:00Z'),
+              ('ma_42', 'u20', 'https://x/42.jpg', NULL, 'Oil-Painting', '{"mode":"preset","tags":["x"]}', '2024-05-01T13:02:00Z'),
+              ('ma_43', 'u20', 'https://x/43.jpg', NULL, 'Film-Noir', '[1]', '2024-05-01T13:03:00Z'),
+              ('ma_44', 'u20', 'https://x/44.jpg', NULL, 'RETRO_VHS', '{"generation_type":"presets"}', '2024-05-01T13:04:00Z'),
+              ('ma_45', 'u20', 'https://x/45.jpg', NULL, 'POP_ART', '{"mode":"preset","legacy_preset_key":"older"}', '2024-05-01T13:05:00Z')
+            """);
+        await using var dataSource = NpgsqlDataSource.Create(_db);
+        await using var migrator = Migrator(dataSource);
+
+        var dry = await migrator.DryRunAsync();
+        var report = await migrator.RunAsync();
+
+        // Fixture: retro_vhs, vintage_sepia; here: Film-Noir, RETRO_VHS, POP_ART. Never CINEMATIC_GLOW, Cinematic-Glow, Oil-Painting.
+        Assert.Equal(5, report.CatalogEntriesAdded);
+        Assert.Equal(report.CatalogEntriesAdded, dry.CatalogEntriesAdded);
+        Assert.Equal(
+            "Film-Noir,POP_ART,RETRO_VHS,retro_vhs,vintage_sepia",
+            await TestTypes.ScalarAsync<string>(_db, "SELECT string_agg(key, ',' ORDER BY key COLLATE \"C\") FROM presets_catalog WHERE retired"));
+        var rows = await TestTypes.ScalarAsync<string>(_db, """
+            SELECT string_agg(legacy_id || '=' || preset || '|' || coalesce(meta->>'legacy_preset_key', '-') || '|' || meta::text, '; ' ORDER BY legacy_id)
+            FROM presets_media WHERE legacy_id IN ('ma_40', 'ma_41', 'ma_42', 'ma_43', 'ma_44', 'ma_45')
+            """);
+        Assert.Equal(
+            "ma_40=cinematic_glow|CINEMATIC_GLOW|{\"generation_type\": \"presets\", \"legacy_preset_key\": \"CINEMATIC_GLOW\"}; "
+            + "ma_41=cinematic_glow| Cinematic-Glow |{\"legacy_preset_key\": \" Cinematic-Glow \"}; "
+            + "ma_42=oil_painting|Oil-Painting|{\"mode\": \"preset\", \"tags\": [\"x\"], \"legacy_preset_key\": \"Oil-Painting\"}; "
+            + "ma_43=Film-Noir|-|[1]; "
+            + "ma_44=RETRO_VHS|-|{\"generation_type\": \"presets\"}; "
+            + "ma_45=POP_ART|older|{\"mode\": \"preset\", \"legacy_preset_key\": \"older\"}",
+            rows);
+
+        // The exact catalogue key is stored as it is, with meta untouched.
+        Assert.Equal("{\"mode\": \"preset\"}", await TestTypes.ScalarAsync<string>(_db, "SELECT meta::text FROM presets_media WHERE legacy_id = 'ma_12'"));
+
+        // The verification expects the catalogue key and the original in meta.
+        var verification = await migrator.VerifyAsync();
+        Assert.True(verification.Passed, string.Join("; ", verification.Differences));
+        await TestTypes.ExecuteAsync(_db, "UPDATE presets_media SET meta = meta - 'legacy_preset_key' WHERE legacy_id = 'ma_40'");
+        var lost = await migrator.VerifyAsync();
+        Assert.Equal(new VerificationDifference("ma_40", "presets", "differs", "meta"), Assert.Single(lost.Differences));
+    }
+
+    [Fact]
+    public async Task Verification_names_a_tampered_tag_emotion_reaction_or_legacy_id()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_db);
+        await using var migrator = Migrator(dataSource);
+        await migrator.RunAsync();
+        Assert.True((await migrator.VerifyAsync()).Passed);
+
+        string[] tamper =
+        [
+            "UPDATE neo_glitch_media SET tags = array_append(tags, 'added') WHERE legacy_id = 'ma_6'",
+            "UPDATE emotion_mask_media SET emotion = 'anger' WHERE legacy_id = 'ma_7'",
+            "UPDATE ghibli_reaction_media SET reaction = NULL WHERE legacy_id = 'ma_16'",
+            "UPDATE custom_prompt_media SET legacy_id = 'ma_19x' WHERE legacy_id = 'ma_19'",
+        ];
+        VerificationDifference[] expected =
+        [
+            new("ma_6", "neo-glitch", "differs", "tags"),
+            new("ma_7", "emotion-mask", "differs", "emotion"),
+            new("ma_16", "ghibli-reaction", "differs", "reaction"),
+            new("ma_19", "custom-prompt", "differs", "legacy_id"),
+        ];
+
+        // Each on its own, then put back.
+        for (var i = 0; i < tamper.Length; i++)
+        {
+            var before = await TargetChecksumAsync(_db);
+            await TestTypes.ExecuteAsync(_db, tamper[i]);
+            var failed = await migrator.VerifyAsync();
+            Assert.False(failed.Passed, tamper[i]);
+            Assert.Equal(expected[i], Assert.Single(failed.Differences));
+            Assert.Equal(1, failed.DifferenceCount);
+            await migrator.RunAsync(); // never overwrites: the difference stays
+            Assert.False((await migrator.VerifyAsync()).Passed);
+            await TestTypes.ExecuteAsync(_db, Undo(i));
+            Assert.Equal(before, await TargetChecksumAsync(_db));
+            Assert.True((await migrator.VerifyAsync()).Passed, tamper[i]);
+        }
+
+        // All at once: every row named, and the drop refused.
+        foreach (var t in tamper)
+        {
+            await TestTypes.ExecuteAsync(_db, t);
+        }
+
+        var all = await migrator.VerifyAsync();
+        Assert.Equal(expected.OrderBy(d => d.LegacyId, StringComparer.Ordinal), all.Differences.OrderBy(d => d.LegacyId, StringComparer.Ordinal));
+        await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
+
+        static string Undo(int i) => i switch
+        {
+            0 => "UPDATE neo_glitch_media SET tags = array_remove(tags, 'added') WHERE legacy_id = 'ma_6'",
+            1 => "UPDATE emotion_mask_media SET emotion = 'joy' WHERE legacy_id = 'ma_7'",
+            2 => "UPDATE ghibli_reaction_media SET reaction = 'crying' WHERE legacy_id = 'ma_16'",
+            _ => "UPDATE custom_prompt_media SET legacy_id = 'ma_19' WHERE legacy_id = 'ma_19x'",
+        };
     }
 
     [Fact]

@@ -197,6 +197,55 @@ public sealed class LegacyClassifierTests
         Assert.Throws<ArgumentException>(() => new LegacyClassifier([Custom, Type("other", new LegacyClassificationRule { IsPromptFallback = true })]));
     }
 
+    [Theory]
+    [InlineData("CINEMATIC_GLOW", "{\"generation_type\":\"presets\"}", "cinematic_glow")]
+    [InlineData(" Cinematic-Glow ", null, "cinematic_glow")]
+    [InlineData("\tOil-Painting", "{\"mode\":\"Preset\",\"tags\":[\"x\"]}", "oil_painting")]
+    [InlineData("cinematic_glow", null, "cinematic_glow")]
+    [InlineData("Retro_VHS", "{\"generation_type\":\"presets\"}", "Retro_VHS")]
+    [InlineData("Oil-Painting", "[1]", "Oil-Painting")]
+    [InlineData("Oil-Painting", "\"text\"", "Oil-Painting")]
+    [InlineData("Oil-Painting", "{\"legacy_preset_key\":\"older\"}", "Oil-Painting")]
+    [InlineData("Neo_Tokyo_Visor", null, "Neo_Tokyo_Visor")]
+    public void A_catalogue_key_in_another_spelling_is_stored_as_the_catalogue_key_when_meta_can_keep_the_original(string presetKey, string? meta, string expected)
+    {
+        var presets = new GenerationTypeDefinition("presets", "presets_media", "Presets")
+        {
+            Catalog = new CatalogDefinition("presets_catalog", [new("cinematic_glow", "Cinematic Glow", "d"), new("oil_painting", "Oil Painting", "d")]),
+            LegacyRule = new LegacyClassificationRule { GenerationTypes = ["presets"], Modes = ["preset"], PresetKeys = ["cinematic_glow", "oil_painting"] },
+        };
+        var classifier = new LegacyClassifier([Neo, presets]);
+
+        var result = classifier.Classify(Row(meta: meta, presetKey: presetKey));
+
+        Assert.Equal(presetKey.StartsWith("Neo", StringComparison.Ordinal) ? "neo-glitch" : "presets", result.Type);
+        Assert.Equal(expected, result.Preset);
+        Assert.Equal(new Dictionary<string, string> { ["cinematic-glow"] = "cinematic_glow", ["oil-painting"] = "oil_painting" }, classifier.Rules.Single(r => r.Type.Name == "presets").CatalogKeys);
+        Assert.Null(classifier.Classify(Row(meta: "{\"generation_type\":\"sticker\"}")).Preset);
+    }
+
+    [Fact]
+    public void Prefixes_match_in_any_spelling_and_leave_the_key_as_written()
+    {
+        Assert.Equal(("emotion-mask", " EMOTION-Joy "), Pair(_classifier.Classify(Row(presetKey: " EMOTION-Joy "))));
+        Assert.Equal(("ghibli-reaction", "Ghibli-Crying"), Pair(_classifier.Classify(Row(presetKey: "Ghibli-Crying"))));
+        Assert.Equal(("neo-glitch", "NEO-TOKYO_visor"), Pair(_classifier.Classify(Row(presetKey: "NEO-TOKYO_visor"))));
+
+        static (string?, string?) Pair(LegacyClassification c) => (c.Type, c.Preset);
+    }
+
+    [Fact]
+    public void A_catalogue_holding_one_key_in_two_spellings_is_refused()
+    {
+        var type = new GenerationTypeDefinition("presets", "presets_media", "Presets")
+        {
+            Catalog = new CatalogDefinition("presets_catalog", [new("film_noir", "Film Noir", "d"), new("Film-Noir", "Film Noir 2", "d")]),
+            LegacyRule = new LegacyClassificationRule { GenerationTypes = ["presets"] },
+        };
+        var error = Assert.Throws<ArgumentException>(() => new LegacyClassifier([type]));
+        Assert.Contains("Film-Noir", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Uuid_ids_keep_their_value_in_any_case()
     {

@@ -23,8 +23,9 @@ namespace Stefna.Sdk.Postgres.Legacy;
 /// Each batch then inserts one range of staging rows into every type table and records its counts in
 /// <c>stefna_legacy_batches</c>, in the same transaction. The report is the sum of those records, so it is the same
 /// whether or not the run was interrupted, and it always balances.</para>
-/// <para>Mapping: <c>url</c> → <c>image_url</c>, <c>preset_key</c> → <c>preset</c>, <c>prompt</c>, <c>meta</c> (null as
-/// <c>{}</c>), <c>created_at</c> as they are; <c>user_id</c> verbatim (user ids are TEXT in the new tables too);
+/// <para>Mapping: <c>url</c> → <c>image_url</c>, <c>preset_key</c> → <c>preset</c> (a catalogue key written another
+/// way as the catalogue's key, the original kept in <c>meta.legacy_preset_key</c>; see
+/// <see cref="LegacyClassification.Preset"/>), <c>prompt</c>, <c>meta</c> (null as <c>{}</c>), <c>created_at</c> as they are; <c>user_id</c> verbatim (user ids are TEXT in the new tables too);
 /// <c>status</c> completed, <c>attempts</c> 0, tags the type's name plus the strings of a <c>meta.tags</c> array, a
 /// type's own columns from the <c>meta</c> key of the same name; the original id in <c>legacy_id</c>.</para>
 /// </remarks>
@@ -142,7 +143,7 @@ public sealed class LegacyMigrator : IAsyncDisposable
 
         var catalogCounts = string.Concat(sql.Types.Select((t, i) => t.Catalog is null
             ? string.Empty
-            : $", count(DISTINCT r.preset_key) FILTER (WHERE r.cls = {i} AND r.winner AND NOT r.present AND r.preset_key IS NOT NULL AND NOT (r.preset_key = ANY(@known{i})))"));
+            : $", count(DISTINCT {sql.Preset(t, "r")}) FILTER (WHERE r.cls = {i} AND r.winner AND NOT r.present AND r.preset_key IS NOT NULL AND NOT ({sql.Preset(t, "r")} = ANY(@known{i})))"));
         var query = $"""
             SELECT r.cls, count(*), count(*) FILTER (WHERE r.winner AND NOT r.present),
                    (array_agg(r.id ORDER BY r.id COLLATE "C") FILTER (WHERE r.cls < 0))[1:@max]{catalogCounts}
@@ -259,8 +260,9 @@ public sealed class LegacyMigrator : IAsyncDisposable
 
     /// <summary>Compares the legacy data with the type tables, over exactly the rows the migration is responsible for:
     /// every row it wrote (recorded in <c>stefna_legacy_written</c>) and every legacy row it has yet to write. Per type
-    /// the row counts, per row a checksum of the content columns (row id, user id, url/image_url, prompt,
-    /// preset_key/preset, meta, created_at). Rows the new system held before the migration are its own and are not
+    /// the row counts, per row a checksum of every column the migration derives from the legacy row (row id, user id,
+    /// image_url, prompt, preset, tags, meta, legacy_id, created_at and the type's own columns such as emotion or
+    /// reaction). Rows the new system held before the migration are its own and are not
     /// compared; where their content differs from the legacy row, the legacy row counts in
     /// <see cref="VerificationReport.Unmigrated"/> (kept by <see cref="DropLegacyAsync"/>). Everything is read in one
     /// repeatable-read snapshot. Every verification is recorded with the legacy data's fingerprint;
@@ -470,11 +472,14 @@ public sealed class LegacyMigrator : IAsyncDisposable
         await ExecuteAsync(connection, $"""
             DROP TABLE IF EXISTS pg_temp.{v};
             CREATE TEMP TABLE {v} ON COMMIT DROP AS
-            SELECT q.*, (q.winner AND NOT q.ours AND {sql.PresentPredicate("q")}) AS held, (q.cls >= 0 AND {sql.HeldIdentical("q")}) AS same
+            SELECT q.*, (q.cls >= 0 AND {sql.HeldIdentical("q")}) AS same
             FROM (
-                SELECT r.*, {LegacySql.LegacyRowHash("r")} AS h,
-                       (r.winner AND EXISTS (SELECT 1 FROM {LegacySql.WrittenTable} w WHERE w.type = {sql.TypeName("r.cls")} AND w.id = r.new_id)) AS ours
-                FROM ({sql.RankedSelect(source)}) r
+                SELECT p.*, (p.winner AND NOT p.ours AND {sql.PresentPredicate("p")}) AS held
+                FROM (
+                    SELECT r.*, {sql.LegacyRowHash("r")} AS h,
+                           (r.winner AND EXISTS (SELECT 1 FROM {LegacySql.WrittenTable} w WHERE w.type = {sql.TypeName("r.cls")} AND w.id = r.new_id)) AS ours
+                    FROM ({sql.RankedSelect(source)}) r
+                    OFFSET 0) p
                 OFFSET 0) q;
             CREATE INDEX ON {v} (new_id);
             ANALYZE {v};
@@ -497,15 +502,9 @@ public sealed class LegacyMigrator : IAsyncDisposable
                     SELECT e.id AS legacy_id, 'missing' AS kind, NULL AS columns
                     FROM {v} e WHERE e.winner AND e.cls = {i} AND NOT e.held AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.id = e.new_id)
                     UNION ALL
-                    SELECT e.id, 'differs', concat_ws(', ',
-                        CASE WHEN x.user_id IS DISTINCT FROM e.user_id THEN 'user_id' END,
-                        CASE WHEN x.image_url IS DISTINCT FROM e.url THEN 'image_url' END,
-                        CASE WHEN x.prompt IS DISTINCT FROM e.prompt THEN 'prompt' END,
-                        CASE WHEN x.preset IS DISTINCT FROM e.preset_key THEN 'preset' END,
-                        CASE WHEN x.meta IS DISTINCT FROM coalesce(e.meta, '{"{}"}'::jsonb) THEN 'meta' END,
-                        CASE WHEN e.created_at IS NOT NULL AND x.created_at IS DISTINCT FROM e.created_at THEN 'created_at' END)
+                    SELECT e.id, 'differs', {sql.DifferingColumns(type, "x", "e")}
                     FROM {v} e JOIN {t} x ON x.id = e.new_id
-                    WHERE e.winner AND e.cls = {i} AND e.ours AND {LegacySql.TargetRowHash("x", "e.created_at IS NULL")} <> e.h
+                    WHERE e.winner AND e.cls = {i} AND e.ours AND {sql.TargetRowHash(type, "x", "e.created_at IS NULL")} <> e.h
                     UNION ALL
                     SELECT coalesce(x.legacy_id, x.id::text), 'unexpected', NULL
                     FROM {t} x WHERE {written} AND NOT EXISTS (SELECT 1 FROM {v} e WHERE e.new_id = x.id AND e.winner AND e.cls = {i} AND NOT e.held)
@@ -625,7 +624,8 @@ public sealed class LegacyMigrator : IAsyncDisposable
         var total = await ScalarAsync<long>(connection, $"SELECT count(*) FROM {LegacySql.StagingTable}", cancellationToken).ConfigureAwait(false);
 
         // Unknown preset keys of rows going to a type with a catalogue become retired catalogue entries, so the
-        // preset foreign key keeps every row (and the key itself) instead of rejecting it.
+        // preset foreign key keeps every row (and the key itself) instead of rejecting it. A known key written another
+        // way is stored as the catalogue's key (LegacySql.Preset), so it adds nothing.
         var catalogAdded = 0;
         for (var i = 0; i < sql.Types.Count; i++)
         {
@@ -633,8 +633,9 @@ public sealed class LegacyMigrator : IAsyncDisposable
             {
                 catalogAdded += await ExecuteAsync(connection, $"""
                     INSERT INTO {PostgresSchema.Identifier(catalog.TableName)} (key, name, retired)
-                    SELECT DISTINCT s.preset_key, s.preset_key, true FROM {LegacySql.StagingTable} s
-                    WHERE s.cls = {i} AND s.winner AND NOT s.present AND s.preset_key IS NOT NULL
+                    SELECT DISTINCT k.p, k.p, true FROM (
+                        SELECT {sql.Preset(sql.Types[i], "s")} AS p FROM {LegacySql.StagingTable} s
+                        WHERE s.cls = {i} AND s.winner AND NOT s.present AND s.preset_key IS NOT NULL) k
                     ON CONFLICT (key) DO NOTHING
                     """, cancellationToken).ConfigureAwait(false);
             }

@@ -207,20 +207,77 @@ internal sealed class LegacySql
     }
 
     /// <summary>The mapped insert of class <paramref name="index"/> from rows aliased <paramref name="alias"/>.</summary>
-    public static string InsertInto(GenerationTypeDefinition type, int index, string alias, string condition)
+    public string InsertInto(GenerationTypeDefinition type, int index, string alias, string condition)
     {
-        var extras = type.ExtraColumns;
-        var columns = "id, user_id, status, prompt, preset, image_url, tags, meta, attempts, legacy_id, created_at, updated_at"
-            + string.Concat(extras.Select(c => ", " + PostgresSchema.Identifier(c)));
-        var extraValues = string.Concat(extras.Select(c => $", CASE WHEN jsonb_typeof({alias}.meta) = 'object' THEN {alias}.meta->>{Literal(c)} END"));
+        var derived = Derived(type, alias);
+        var columns = string.Join(", ", derived.Select(d => PostgresSchema.Identifier(d.Column))) + ", status, attempts, updated_at";
+        var values = string.Join(", ", derived.Select(d => d.Column == "created_at" ? $"coalesce({alias}.created_at, @started)" : d.Expected));
         return $"""
             INSERT INTO {PostgresSchema.Identifier(type.TableName)} ({columns})
-            SELECT {alias}.new_id, {alias}.user_id, 'completed', {alias}.prompt, {alias}.preset_key, {alias}.url, {Tags(type, alias)},
-                   coalesce({alias}.meta, {EmptyObject}), 0, {alias}.id, coalesce({alias}.created_at, @started), coalesce({alias}.created_at, @started){extraValues}
+            SELECT {values}, 'completed', 0, coalesce({alias}.created_at, @started)
             FROM {alias} WHERE {alias}.cls = {index} AND {condition}
             ON CONFLICT DO NOTHING
             """;
     }
+
+    /// <summary>Every column of <paramref name="type"/>'s table the migration derives from a legacy row (alias
+    /// <paramref name="alias"/>, with <c>new_id</c>), with the SQL of its value: the insert writes exactly these, and the
+    /// verification compares exactly these. <c>created_at</c>'s expression is the legacy value (the insert puts the
+    /// run's start in for null; the verification then skips it). Not derived from the row: <c>status</c> completed,
+    /// <c>attempts</c> 0, <c>updated_at</c> (= <c>created_at</c>).</summary>
+    public IReadOnlyList<(string Column, string Expected)> Derived(GenerationTypeDefinition type, string alias)
+    {
+        var derived = new List<(string Column, string Expected)>
+        {
+            ("id", $"{alias}.new_id"),
+            ("user_id", $"{alias}.user_id"),
+            ("prompt", $"{alias}.prompt"),
+            ("preset", Preset(type, alias)),
+            ("image_url", $"{alias}.url"),
+            ("tags", Tags(type, alias)),
+            ("meta", Meta(type, alias)),
+            ("legacy_id", $"{alias}.id"),
+            ("created_at", $"{alias}.created_at"),
+        };
+        derived.AddRange(type.ExtraColumns.Select(c => (c, $"CASE WHEN jsonb_typeof({alias}.meta) = 'object' THEN {alias}.meta->>{Literal(c)} END")));
+        return derived;
+    }
+
+    /// <summary>The preset a row of <paramref name="type"/> stores (<see cref="LegacyClassification.Preset"/>): the
+    /// catalogue's key when <c>preset_key</c> normalises to one (<see cref="LegacyTypeRule.CatalogKeys"/>) and the
+    /// original can be kept in <c>meta</c> (null, or an object without <c>legacy_preset_key</c>); else as written.</summary>
+    public string Preset(GenerationTypeDefinition type, string alias)
+    {
+        var keys = CatalogKeys(type);
+        if (keys.Count == 0)
+        {
+            return $"{alias}.preset_key";
+        }
+
+        var map = string.Concat(keys.Select(k => $" WHEN {Literal(k.Key)} THEN {Literal(k.Value)}"));
+        return $"coalesce(CASE WHEN {alias}.meta IS NULL OR (jsonb_typeof({alias}.meta) = 'object' AND {alias}.meta -> {Literal(LegacyClassifier.LegacyPresetKeyMetaKey)} IS NULL) THEN CASE {Normalize(alias + ".preset_key")}{map} END END, {alias}.preset_key)";
+    }
+
+    /// <summary>The <c>meta</c> a row of <paramref name="type"/> stores: the legacy <c>meta</c> (null as <c>{}</c>),
+    /// plus <c>legacy_preset_key</c> with the original key when <see cref="Preset"/> stores the catalogue's spelling.</summary>
+    public string Meta(GenerationTypeDefinition type, string alias) => CatalogKeys(type).Count == 0
+        ? $"coalesce({alias}.meta, {EmptyObject})"
+        : $"CASE WHEN {Preset(type, alias)} IS DISTINCT FROM {alias}.preset_key THEN coalesce({alias}.meta, {EmptyObject}) || jsonb_build_object({Literal(LegacyClassifier.LegacyPresetKeyMetaKey)}, {alias}.preset_key) ELSE coalesce({alias}.meta, {EmptyObject}) END";
+
+    /// <summary>The stored preset of a row of any class (<c>cls</c>), null for an unclassified row: what
+    /// <see cref="LegacyClassification.Preset"/> says in C#.</summary>
+    public string PresetOfClass(string alias)
+    {
+        var sb = new StringBuilder($"CASE {alias}.cls");
+        for (var i = 0; i < Types.Count; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" WHEN {i} THEN {Preset(Types[i], alias)}");
+        }
+
+        return sb.Append(" END").ToString();
+    }
+
+    private IReadOnlyDictionary<string, string> CatalogKeys(GenerationTypeDefinition type) => Classifier.Rules[Index(type)].CatalogKeys;
 
     /// <summary>The type's tag, then the distinct non-blank strings of a <c>meta.tags</c> array, in their order.</summary>
     private static string Tags(GenerationTypeDefinition type, string alias) => $"""
@@ -230,14 +287,56 @@ internal sealed class LegacySql
             GROUP BY t.e ORDER BY min(t.o)) ELSE ARRAY[]::text[] END
         """;
 
-    /// <summary>The per-row checksum of the legacy side's content columns, as the target should hold them.
-    /// Timestamps as epoch seconds and jsonb in its canonical text, so session settings never change it.</summary>
-    public static string LegacyRowHash(string alias) =>
+    /// <summary>The per-row checksum of what the type table should hold for a legacy row (alias with <c>new_id</c> and
+    /// <c>cls</c>): every column of <see cref="Derived"/> of the row's type, null for an unclassified row. Timestamps as
+    /// epoch seconds and jsonb in its canonical text, so session settings never change it.</summary>
+    public string LegacyRowHash(string alias)
+    {
+        var sb = new StringBuilder($"CASE {alias}.cls");
+        for (var i = 0; i < Types.Count; i++)
+        {
+            var parts = Derived(Types[i], alias).Select(d => d.Column switch
+            {
+                "id" => d.Expected + "::text",
+                "meta" => $"({d.Expected})::text",
+                "created_at" => $"extract(epoch FROM {d.Expected})::text",
+                _ => d.Expected,
+            });
+            sb.Append(CultureInfo.InvariantCulture, $" WHEN {i} THEN md5(ROW({string.Join(", ", parts)})::text)");
+        }
+
+        return sb.Append(" END").ToString();
+    }
+
+    /// <summary>The same checksum over a row of <paramref name="type"/>'s table; <paramref name="ignoreCreated"/> drops
+    /// created_at (legacy null).</summary>
+    public string TargetRowHash(GenerationTypeDefinition type, string alias, string ignoreCreated)
+    {
+        var parts = Derived(type, alias).Select(d => d.Column switch
+        {
+            "id" => $"{alias}.id::text",
+            "meta" => $"{alias}.meta::text",
+            "created_at" => $"CASE WHEN {ignoreCreated} THEN NULL ELSE extract(epoch FROM {alias}.created_at)::text END",
+            _ => $"{alias}.{PostgresSchema.Identifier(d.Column)}",
+        });
+        return $"md5(ROW({string.Join(", ", parts)})::text)";
+    }
+
+    /// <summary>The checksum of a legacy row's own content (row id, user id, url, prompt, preset_key, meta, created_at),
+    /// for rows the new system held before the migration: whether its table holds that content as it is.</summary>
+    public static string LegacyContentHash(string alias) =>
         $"md5(ROW({alias}.new_id::text, {alias}.user_id, {alias}.url, {alias}.prompt, {alias}.preset_key, coalesce({alias}.meta, '{{}}'::jsonb)::text, extract(epoch FROM {alias}.created_at)::text)::text)";
 
-    /// <summary>The same checksum over a target row; <paramref name="ignoreCreated"/> drops created_at (legacy null).</summary>
-    public static string TargetRowHash(string alias, string ignoreCreated) =>
+    /// <summary>The same content checksum over a target row; <paramref name="ignoreCreated"/> drops created_at.</summary>
+    public static string TargetContentHash(string alias, string ignoreCreated) =>
         $"md5(ROW({alias}.id::text, {alias}.user_id, {alias}.image_url, {alias}.prompt, {alias}.preset, {alias}.meta::text, CASE WHEN {ignoreCreated} THEN NULL ELSE extract(epoch FROM {alias}.created_at)::text END)::text)";
+
+    /// <summary>The columns of a row of <paramref name="type"/>'s table (alias <paramref name="target"/>) that differ
+    /// from what the legacy row (alias <paramref name="legacy"/>) derives, as a comma-separated list.</summary>
+    public string DifferingColumns(GenerationTypeDefinition type, string target, string legacy) =>
+        "concat_ws(', '" + string.Concat(Derived(type, legacy).Where(d => d.Column != "id").Select(d => d.Column == "created_at"
+            ? $", CASE WHEN {legacy}.created_at IS NOT NULL AND {target}.created_at IS DISTINCT FROM {legacy}.created_at THEN 'created_at' END"
+            : $", CASE WHEN {target}.{PostgresSchema.Identifier(d.Column)} IS DISTINCT FROM {d.Expected} THEN {Literal(d.Column)} END")) + ")";
 
     /// <summary>count and order-independent checksum of the whole legacy table (the fingerprint verifications keep).</summary>
     public static string Fingerprint(string source) => $"""
@@ -250,13 +349,18 @@ internal sealed class LegacySql
         $"(ARRAY[{string.Join(", ", Types.Select(t => Literal(t.Name)))}]::text[])[{cls} + 1]";
 
     /// <summary>Whether the type table of the row's class holds its row id with exactly its content (alias
-    /// <paramref name="alias"/> with <c>new_id</c>, <c>cls</c>, <c>created_at</c> and <c>h</c>, the legacy hash).</summary>
+    /// <paramref name="alias"/> with <c>new_id</c>, <c>cls</c>, <c>created_at</c>, <c>held</c> and <c>h</c>, the
+    /// legacy hash): for a row the new system held before, its own content (<see cref="LegacyContentHash"/>); for every
+    /// other row, every derived column (<see cref="LegacyRowHash"/>).</summary>
     public string HeldIdentical(string alias)
     {
         var sb = new StringBuilder($"CASE {alias}.cls");
         for (var i = 0; i < Types.Count; i++)
         {
-            sb.Append(CultureInfo.InvariantCulture, $" WHEN {i} THEN EXISTS (SELECT 1 FROM {PostgresSchema.Identifier(Types[i].TableName)} x WHERE x.id = {alias}.new_id AND {TargetRowHash("x", alias + ".created_at IS NULL")} = {alias}.h)");
+            var t = PostgresSchema.Identifier(Types[i].TableName);
+            var ignore = alias + ".created_at IS NULL";
+            sb.Append(CultureInfo.InvariantCulture, $" WHEN {i} THEN CASE WHEN {alias}.held THEN EXISTS (SELECT 1 FROM {t} x WHERE x.id = {alias}.new_id AND {TargetContentHash("x", ignore)} = {LegacyContentHash(alias)})");
+            sb.Append(CultureInfo.InvariantCulture, $" ELSE EXISTS (SELECT 1 FROM {t} x WHERE x.id = {alias}.new_id AND {TargetRowHash(Types[i], "x", ignore)} = {alias}.h) END");
         }
 
         return sb.Append(" ELSE false END").ToString();

@@ -27,6 +27,10 @@ public sealed class LegacyClassifier
     /// <summary>The whitespace <see cref="NormalizeSignal"/> trims (SQL: <c>btrim(x, E' \t\r\n')</c>).</summary>
     public const string TrimmedCharacters = " \t\r\n";
 
+    /// <summary>The <c>meta</c> key where a migrated row keeps its original <c>preset_key</c> when the preset stored is
+    /// the catalogue's own spelling of it (see <see cref="LegacyClassification.Preset"/>).</summary>
+    public const string LegacyPresetKeyMetaKey = "legacy_preset_key";
+
     private readonly Dictionary<string, LegacyTypeRule> _byGenerationType = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LegacyTypeRule> _byMode = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LegacyTypeRule> _byPresetKey = new(StringComparer.Ordinal);
@@ -49,7 +53,10 @@ public sealed class LegacyClassifier
                 Distinct(source.Modes),
                 Distinct(source.PresetKeyPrefixes),
                 Distinct(source.PresetKeys),
-                source.IsPromptFallback));
+                source.IsPromptFallback)
+            {
+                CatalogKeys = CatalogKeysOf(type),
+            });
         }
 
         foreach (var rule in rules)
@@ -220,12 +227,12 @@ public sealed class LegacyClassifier
                     $"{Describe(first.Signal)} '{first.Value}' names {first.Rule.Type.Name} but {Describe(other.Signal)} '{other.Value}' names {other.Rule.Type.Name}");
             }
 
-            return LegacyClassification.Classified(first.Rule.Type.Name, first.Signal, $"{Describe(first.Signal)} '{first.Value}' names {first.Rule.Type.Name}");
+            return LegacyClassification.Classified(first.Rule.Type.Name, first.Signal, $"{Describe(first.Signal)} '{first.Value}' names {first.Rule.Type.Name}", MapPreset(first.Rule, row, presetKey));
         }
 
         if (PromptFallback is { } fallback && !IsBlank(row.Prompt) && presetKey.Length == 0)
         {
-            return LegacyClassification.Classified(fallback.Type.Name, LegacySignal.PromptFallback, $"a prompt and no preset_key: the prompt-only fallback {fallback.Type.Name}");
+            return LegacyClassification.Classified(fallback.Type.Name, LegacySignal.PromptFallback, $"a prompt and no preset_key: the prompt-only fallback {fallback.Type.Name}", row.PresetKey);
         }
 
         return LegacyClassification.Unclassified(LegacyUnclassifiedReason.NoRuleMatched, "no rule of any registered type matches the row");
@@ -252,6 +259,63 @@ public sealed class LegacyClassifier
         LegacySignal.PresetKey => "preset_key",
         _ => "the prompt",
     };
+
+    /// <summary>Whether a migrated row can keep its original preset key in <c>meta</c> (see
+    /// <see cref="LegacyPresetKeyMetaKey"/>): <c>meta</c> is null, or a JSON object without that key. Otherwise (an
+    /// array, a string, text that is not JSON, or the key already taken) the preset is stored as written.</summary>
+    /// <param name="metaJson">The meta column as JSON text, or <see langword="null"/>.</param>
+    /// <returns><see langword="true"/> when the original can be kept.</returns>
+    public static bool CanKeepLegacyPresetKey(string? metaJson)
+    {
+        if (metaJson is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(metaJson);
+            return document.RootElement.ValueKind == JsonValueKind.Object && !document.RootElement.TryGetProperty(LegacyPresetKeyMetaKey, out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The preset a row of <paramref name="rule"/>'s type stores: the catalogue's own key when the row's key is
+    /// one written another way and the original can be kept in <c>meta</c>; otherwise the key as written.</summary>
+    private static string? MapPreset(LegacyTypeRule rule, LegacyRow row, string normalizedKey)
+    {
+        if (row.PresetKey is null || !rule.CatalogKeys.TryGetValue(normalizedKey, out var key) || key == row.PresetKey)
+        {
+            return row.PresetKey;
+        }
+
+        return CanKeepLegacyPresetKey(row.Meta) ? key : row.PresetKey;
+    }
+
+    private static Dictionary<string, string> CatalogKeysOf(GenerationTypeDefinition type)
+    {
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in type.Catalog?.Entries ?? [])
+        {
+            var normalized = NormalizeSignal(entry.Key);
+            if (normalized.Length == 0)
+            {
+                continue;
+            }
+
+            if (keys.TryGetValue(normalized, out var other))
+            {
+                throw new ArgumentException($"The catalogue of '{type.Name}' holds '{other}' and '{entry.Key}', the same key written two ways: a legacy preset_key could not be mapped to one of them.", nameof(type));
+            }
+
+            keys[normalized] = entry.Key;
+        }
+
+        return keys;
+    }
 
     private static string[] Distinct(IEnumerable<string> values) =>
         [.. values.Select(NormalizeSignal).Where(v => v.Length > 0).Distinct(StringComparer.Ordinal)];
@@ -284,7 +348,13 @@ public sealed record LegacyTypeRule(
     IReadOnlyList<string> Modes,
     IReadOnlyList<string> PresetKeyPrefixes,
     IReadOnlyList<string> PresetKeys,
-    bool IsPromptFallback);
+    bool IsPromptFallback)
+{
+    /// <summary>The type's catalogue keys (<see cref="GenerationTypeDefinition.Catalog"/>) by their normalised form
+    /// (<see cref="LegacyClassifier.NormalizeSignal"/>): a legacy <c>preset_key</c> that normalises to one of them is
+    /// stored as the catalogue's key (<see cref="LegacyClassification.Preset"/>). Empty for a type without a catalogue.</summary>
+    public IReadOnlyDictionary<string, string> CatalogKeys { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
 
 /// <summary>A row of the legacy <c>media_assets</c> table, as far as classification needs it.</summary>
 /// <param name="Id">The TEXT id.</param>
@@ -336,12 +406,13 @@ public enum LegacyUnclassifiedReason
 /// <summary>The outcome of classifying one legacy row.</summary>
 public sealed record LegacyClassification
 {
-    private LegacyClassification(string? type, LegacySignal? signal, LegacyUnclassifiedReason? reason, string explanation)
+    private LegacyClassification(string? type, LegacySignal? signal, LegacyUnclassifiedReason? reason, string explanation, string? preset)
     {
         Type = type;
         Signal = signal;
         Reason = reason;
         Explanation = explanation;
+        Preset = preset;
     }
 
     /// <summary>The generation type's name, or <see langword="null"/> when unclassified.</summary>
@@ -356,7 +427,15 @@ public sealed record LegacyClassification
     /// <summary>A sentence a person can read, e.g. <c>meta.mode 'neotokyo' names neo-glitch</c>.</summary>
     public string Explanation { get; }
 
-    internal static LegacyClassification Classified(string type, LegacySignal signal, string explanation) => new(type, signal, null, explanation);
+    /// <summary>The <c>preset</c> the migrated row stores, <see langword="null"/> when unclassified or without a
+    /// preset key. A key of the type's catalogue written another way (case, <c>_</c>/<c>-</c>, surrounding whitespace,
+    /// e.g. <c>CINEMATIC_GLOW</c>) becomes the catalogue's key (<c>cinematic_glow</c>), and the original goes to
+    /// <c>meta.legacy_preset_key</c> (<see cref="LegacyClassifier.LegacyPresetKeyMetaKey"/>); that needs <c>meta</c> to
+    /// be null or a JSON object without that key (<see cref="LegacyClassifier.CanKeepLegacyPresetKey"/>), otherwise,
+    /// like any other key, it is stored as written.</summary>
+    public string? Preset { get; }
 
-    internal static LegacyClassification Unclassified(LegacyUnclassifiedReason reason, string explanation) => new(null, null, reason, explanation);
+    internal static LegacyClassification Classified(string type, LegacySignal signal, string explanation, string? preset) => new(type, signal, null, explanation, preset);
+
+    internal static LegacyClassification Unclassified(LegacyUnclassifiedReason reason, string explanation) => new(null, null, reason, explanation, null);
 }
