@@ -57,4 +57,23 @@ public sealed class OptionsTests(PostgresDatabase database) : IClassFixture<Post
         Assert.NotEmpty(logs.Lines);
         Assert.All(logs.Lines, line => Assert.DoesNotContain(Secret, line, StringComparison.Ordinal));
     }
+    [Fact]
+    public async Task UsePostgres_with_an_application_data_source_stores_through_it_and_leaves_it_open()
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(database.ConnectionString);
+        var type = TestTypes.Unique("ds");
+        var services = new ServiceCollection();
+        services.AddStefna().UsePostgres(dataSource);
+        var provider = services.BuildServiceProvider();
+        var store = Assert.IsType<PostgresMediaStore>(provider.GetRequiredService<IMediaStore>());
+        await store.InitializeAsync([type], CancellationToken.None);
+
+        var inserted = await store.InsertAsync(TestTypes.Job(type, "user-ds"), CancellationToken.None);
+        Assert.Equal(inserted.Job.Id, (await store.GetAsync(type.Name, inserted.Job.Id, "user-ds", CancellationToken.None))?.Id);
+
+        // The store does not own the application's data source: disposing the container leaves it usable.
+        await provider.DisposeAsync();
+        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM {type.TableName}");
+        Assert.Equal(1L, (long)(await command.ExecuteScalarAsync())!);
+    }
 }
