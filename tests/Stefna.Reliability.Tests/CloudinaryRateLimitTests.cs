@@ -162,13 +162,7 @@ public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper outp
             var completedIds = await TestTypes.ScalarAsync<Guid[]>(connectionString, "SELECT coalesce(array_agg(id), '{}') FROM queue_test_media WHERE status = 'completed'");
             var resultUploads = uploads.Where(u => u.StatusCode == 200 && ResultAudit.IsCloudinaryResult(u.Fields.GetValueOrDefault("public_id"))).Select(u => u.Fields["public_id"]).ToList();
             var (lost, duplicatedUploads) = ResultAudit.Audit(jobs, completedIds, resultUploads);
-            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
-            var duplicatedCompletions = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
-            var perWorker = new List<long>();
-            foreach (var name in names)
-            {
-                perWorker.Add(await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit WHERE app = @app", ("app", name)));
-            }
+            var (audited, duplicatedCompletions, perWorker) = await CompletionAudit.ReadAsync(connectionString, names);
 
             output.WriteLine($"{jobs} jobs on two worker processes ({string.Join(" + ", perWorker)} completions); {uploads.Count} uploads, {limited.Count} answered 429; waits {string.Join(", ", waits.Select(w => $"{w.TotalMilliseconds:0} ms"))}; {completedFirstAttempt} completed on the first attempt");
             Figures.Record(nameof(On_PostgreSQL_two_worker_processes_rate_limited_by_Cloudinary_wait_for_the_reset_and_every_job_completes_on_its_first_attempt), new Dictionary<string, object>

@@ -106,7 +106,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
             // The submitting side: the real pipeline on PostgreSQL, no worker. Its migration creates custom_prompt_media.
             await using var host = SdkHost.Start(postgres: connectionString, runWorker: false, options: o => o.MaxAttempts = maxAttempts);
             await host.Services.GetRequiredService<PostgresMediaStore>().MigrateAsync([CustomPromptGenerator.TypeDefinition]);
-            await WorkerFaultTests.AddCompletionAuditAsync(connectionString, CustomPromptGenerator.TableName);
+            await CompletionAudit.InstallAsync(connectionString, CustomPromptGenerator.TableName);
             var tickets = new List<GenerationTicket>();
             for (var i = 0; i < jobs; i++)
             {
@@ -141,13 +141,7 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
             var stored = (await Task.WhenAll(tickets.Select((t, i) => host.Pipeline.GetStatusAsync(t.Type, t.Id, "user-flaky-" + (i % 5).ToString(CultureInfo.InvariantCulture))))).ToList();
             var resultFiles = ResultAudit.ResultFiles(host.ImagesPath);
             var (lost, duplicatedFiles) = ResultAudit.Audit(jobs, [.. stored.Where(j => j?.Status == GenerationStatus.Completed).Select(j => j!.Id)], resultFiles);
-            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
-            var duplicatedCompletions = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
-            var perWorker = new List<long>();
-            foreach (var name in names)
-            {
-                perWorker.Add(await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit WHERE app = @app", ("app", name)));
-            }
+            var (audited, duplicatedCompletions, perWorker) = await CompletionAudit.ReadAsync(connectionString, names);
 
             var requests = emulator.Requests;
             var served5xx = requests.Count(r => r.Status >= 500);

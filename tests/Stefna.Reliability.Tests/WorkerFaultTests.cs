@@ -64,9 +64,8 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
             Assert.True(kills >= 2, $"only {kills} kill(s) happened before the work ran out; the proof needs several");
 
             var completedJobs = await CountAsync(connectionString, "status = 'completed'");
-            var audited = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit");
             // Completions beyond one per job: each is a result stored twice.
-            var duplicated = audited - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+            var (audited, duplicated, _) = await CompletionAudit.ReadAsync(connectionString);
             var reclaimed = await CountAsync(connectionString, "attempts > 1");
             // Result files are named {job}-{attempt}.png: one per completed row, plus any a killed attempt stored
             // before it could complete (the attempt that re-claimed the job wrote its own file, never over that one).
@@ -141,8 +140,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         var completed = await CountAsync(connectionString, "status = 'completed'");
         var failed = await CountAsync(connectionString, "status = 'failed'");
         var retriedJobs = await CountAsync(connectionString, "attempts > 1");
-        var duplicated = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit")
-            - await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit");
+        var (_, duplicated, _) = await CompletionAudit.ReadAsync(connectionString);
         var logs = first.Output + "\n" + second.Output;
         var backOffs = CountLines(logs, "backing off");
         var jobRetries = CountLines(logs, "retrying after");
@@ -166,7 +164,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
     {
         await using var store = new PostgresMediaStore(Microsoft.Extensions.Options.Options.Create(new PostgresStoreOptions { ConnectionString = connectionString }));
         await store.MigrateAsync([QueueTestGenerator.Definition]);
-        await AddCompletionAuditAsync(connectionString, QueueTestGenerator.Definition.TableName);
+        await CompletionAudit.InstallAsync(connectionString, QueueTestGenerator.Definition.TableName);
         var start = DateTimeOffset.UtcNow;
         await Parallel.ForEachAsync(Enumerable.Range(0, jobs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
             await store.InsertAsync(new NewGenerationJob
@@ -185,25 +183,6 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         var stem = Path.GetFileNameWithoutExtension(path);
         var dash = stem.LastIndexOf('-');
         return (stem[..dash], int.Parse(stem[(dash + 1)..], CultureInfo.InvariantCulture));
-    }
-
-    // The audit: one completion_audit row per UPDATE that leaves a job of the table completed, with the session's
-    // application_name (each worker process can connect under its own, so completions are attributed to processes).
-    internal static async Task AddCompletionAuditAsync(string connectionString, string table)
-    {
-        // DDL takes no parameters: the table name comes from a type definition and is checked to be a plain identifier.
-        Assert.Matches("^[a-z_]+$", table);
-        await TestTypes.ExecuteAsync(connectionString, $$"""
-            CREATE TABLE IF NOT EXISTS completion_audit (job_id uuid NOT NULL, app text NOT NULL DEFAULT current_setting('application_name'),
-                at timestamptz NOT NULL DEFAULT clock_timestamp());
-            CREATE OR REPLACE FUNCTION audit_completion() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                INSERT INTO completion_audit (job_id) VALUES (NEW.id);
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER {{table}}_audit AFTER UPDATE ON {{table}}
-                FOR EACH ROW WHEN (NEW.status = 'completed') EXECUTE FUNCTION audit_completion();
-            """);
     }
 
     private static Task<long> CountAsync(string connectionString, string where) =>
