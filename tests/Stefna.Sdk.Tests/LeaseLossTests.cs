@@ -1,10 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Stefna.Sdk.Assets;
 using Stefna.Sdk.Configuration;
 using Stefna.Sdk.Generators;
-using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Sqlite;
 using Stefna.Sdk.Storage;
@@ -18,23 +16,8 @@ namespace Stefna.Sdk.Tests;
 /// </summary>
 public class LeaseLossTests
 {
-    private const string TypeName = "race-test";
+    private const string TypeName = PromptOnlyTestGenerator.TypeName;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
-    private sealed class RaceGenerator(IOptions<StefnaOptions> options) : GeneratorBase(Definition, options)
-    {
-        public static new readonly GenerationTypeDefinition Definition = new(TypeName, "race_test_media", "Race test") { RequiresSourceImage = false };
-
-        protected override ValueTask<GenerationSpec> PrepareCoreAsync(GenerationRequest request, string? prompt, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(new GenerationSpec { Prompt = prompt });
-
-        public override ProviderRequest CreateProviderRequest(GenerationJob job, ImageContent? sourceImage) => new()
-        {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = job.Prompt ?? "race",
-        };
-    }
 
     /// <summary>Answers with a fixed image, after <paramref name="gate"/> opens when one is given.</summary>
     private sealed class GatedProvider(byte[] image, TaskCompletionSource? entered, Task? gate) : IImageProvider
@@ -214,7 +197,7 @@ public class LeaseLossTests
                 o.LeaseDuration = TimeSpan.FromSeconds(1);
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<RaceGenerator>(TypeName)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName)
             .UseMediaStore(_ => new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = database })) { Renew = new HungRenewals().RenewAsync })
             .UseLocalFileStorage(images)
             .UseAssetStorage(sp => new WatchedStorage(sp.GetRequiredService<LocalFileAssetStorage>(), slowDeleted))
@@ -227,7 +210,7 @@ public class LeaseLossTests
         // Worker B: an ordinary host on the same database and image folder.
         var fastBuilder = Host.CreateApplicationBuilder();
         fastBuilder.Services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
-            .AddGenerator<RaceGenerator>(TypeName)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName)
             .UseSqlite(database)
             .UseLocalFileStorage(images)
             .UseProvider(_ => new GatedProvider(fastImage, null, null));
@@ -282,7 +265,7 @@ public class LeaseLossTests
                 o.LeaseDuration = TimeSpan.FromSeconds(1);
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<RaceGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
             .UseMediaStore(_ => new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") })) { Renew = renewals.RenewAsync })
             .UseLocalFileStorage(dir.File("images"))
             .UseProvider(_ => new GatedProvider(TestImages.Png(seed: 4), entered, gate.Task));
@@ -327,7 +310,7 @@ public class LeaseLossTests
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
                 o.ProviderPollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<RaceGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
             .UseMediaStore(_ => store = new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") }))
             {
                 // Another process cancels the job just before this worker records the provider's job id.

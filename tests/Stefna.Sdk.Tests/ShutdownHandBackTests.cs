@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Stefna.Sdk.Configuration;
-using Stefna.Sdk.Generators;
-using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Sqlite;
 using Stefna.Sdk.Storage;
@@ -18,23 +15,8 @@ namespace Stefna.Sdk.Tests;
 /// </summary>
 public class ShutdownHandBackTests
 {
-    private const string TypeName = "handback-test";
+    private const string TypeName = PromptOnlyTestGenerator.TypeName;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
-    private sealed class HandBackGenerator(IOptions<StefnaOptions> options) : GeneratorBase(Definition, options)
-    {
-        public static new readonly GenerationTypeDefinition Definition = new(TypeName, "handback_test_media", "Hand-back test") { RequiresSourceImage = false };
-
-        protected override ValueTask<GenerationSpec> PrepareCoreAsync(GenerationRequest request, string? prompt, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(new GenerationSpec { Prompt = prompt });
-
-        public override ProviderRequest CreateProviderRequest(GenerationJob job, ImageContent? sourceImage) => new()
-        {
-            JobId = job.Id,
-            Type = job.Type,
-            Prompt = job.Prompt ?? "hand back",
-        };
-    }
 
     /// <summary>Reports each call, then answers with an image, or hangs until canceled when <paramref name="hang"/>.</summary>
     private sealed class Provider(bool hang, TaskCompletionSource entered) : IImageProvider
@@ -64,7 +46,7 @@ public class ShutdownHandBackTests
                 o.MaxAttempts = 1;
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<HandBackGenerator>(TypeName)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName)
             .UseSqlite(database)
             .UseLocalFileStorage(images)
             .UseProvider(_ => new Provider(hang, entered));
@@ -78,7 +60,7 @@ public class ShutdownHandBackTests
         var database = dir.File("stefna.db");
         var images = dir.File("images");
         using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = database });
-        await store.InitializeAsync([HandBackGenerator.Definition], CancellationToken.None);
+        await store.InitializeAsync([PromptOnlyTestGenerator.Definition], CancellationToken.None);
         Guid jobId = default;
 
         // More restarts than MaxAttempts (1) allows claims: each host claims the job, and stops while it runs.
