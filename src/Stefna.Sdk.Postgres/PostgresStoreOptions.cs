@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -48,6 +46,8 @@ public sealed partial class PostgresStoreOptions
         try
         {
             var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            // Npgsql's two secrets. Its PasswordPropertyText attribute marks only Password, not SslPassword, so the
+            // builder's own notion of a secret is not enough; file paths such as SslKey and Passfile stay visible.
             if (builder.Password is not null)
             {
                 builder.Password = "***";
@@ -56,18 +56,6 @@ public sealed partial class PostgresStoreOptions
             if (builder.SslPassword is not null)
             {
                 builder.SslPassword = "***";
-            }
-
-            // Any other setting Npgsql marks as a secret (today Password and SslPassword); file paths such as SslKey
-            // and Passfile are not secrets and stay visible.
-            foreach (var property in typeof(NpgsqlConnectionStringBuilder).GetProperties())
-            {
-                if (property.PropertyType == typeof(string) && property.CanWrite
-                    && property.GetCustomAttribute<PasswordPropertyTextAttribute>() is { Password: true }
-                    && property.GetValue(builder) is string { Length: > 0 } and not "***")
-                {
-                    property.SetValue(builder, "***");
-                }
             }
 
             return builder.ConnectionString;
