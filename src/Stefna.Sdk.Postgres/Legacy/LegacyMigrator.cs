@@ -457,15 +457,15 @@ public sealed class LegacyMigrator : IAsyncDisposable
         return (long)(await record.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    /// <summary>The verification proper, inside the caller's (repeatable-read) transaction. Fills the temp table
-    /// <c>stefna_verify_rows</c> with every legacy row and its flags: <c>ours</c> (a winner the migration wrote),
-    /// <c>held</c> (a winner the migration did not write and the new system holds by id or legacy id),
-    /// <c>same</c> (its type table holds its row id with exactly its content).</summary>
     /// <summary>Indexes the written-rows record for the verification's per-row look-ups. Built when first verifying
     /// rather than when the table is created, so the migration's batches do not maintain it.</summary>
     private static async Task IndexWrittenAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
         await ExecuteAsync(connection, $"CREATE INDEX IF NOT EXISTS {LegacySql.WrittenTable}_id_idx ON {LegacySql.WrittenTable} (id, type); ANALYZE {LegacySql.WrittenTable}", cancellationToken).ConfigureAwait(false);
 
+    /// <summary>The verification proper, inside the caller's (repeatable-read) transaction. Fills the temp table
+    /// <c>stefna_verify_rows</c> with every legacy row and its flags: <c>ours</c> (a winner the migration wrote),
+    /// <c>held</c> (a winner the migration did not write and the new system holds by id or legacy id),
+    /// <c>same</c> (its type table holds its row id with exactly its content).</summary>
     private async Task<VerificationReport> VerifyCoreAsync(NpgsqlConnection connection, LegacySql sql, string source, long rows, string fingerprint, CancellationToken cancellationToken)
     {
         const string v = LegacySql.VerifyRowsTable;
