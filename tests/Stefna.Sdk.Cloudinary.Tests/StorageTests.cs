@@ -183,6 +183,101 @@ public sealed class StorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Values_with_ampersands_are_signed_as_signature_version_2_and_the_emulator_accepts_them()
+    {
+        using var provider = Build();
+        var client = provider.GetRequiredService<CloudinaryClient>();
+        var parameters = new CloudinaryUploadParameters
+        {
+            PublicId = "p&q",
+            Tags = ["a=1&tags=x"],
+            Context = new Dictionary<string, string> { ["user"] = "u&v" },
+        };
+
+        var result = await client.UploadAsync(TestImages.Png(), "a.png", parameters, CancellationToken.None);
+
+        var upload = Assert.Single(_emulator.Requests);
+        Assert.Equal(200, upload.StatusCode);
+        Assert.True(upload.SignatureValid);
+        Assert.Contains("public_id=p%26q", upload.StringToSign, StringComparison.Ordinal);
+        Assert.Contains("tags=a=1%26tags=x", upload.StringToSign, StringComparison.Ordinal);
+        Assert.Equal("p&q", result.PublicId);
+        Assert.Equal(["a=1&tags=x"], _emulator.Assets["p&q"].Tags);
+    }
+
+    [Fact]
+    public async Task The_emulator_refuses_a_signature_that_does_not_escape_ampersands()
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        async Task<HttpStatusCode> DestroyAsync(string signature)
+        {
+            using var http = new HttpClient();
+            using var form = new MultipartFormDataContent
+            {
+                { new StringContent("p&q"), "public_id" },
+                { new StringContent(timestamp), "timestamp" },
+                { new StringContent("key123"), "api_key" },
+                { new StringContent(signature), "signature" },
+            };
+            using var response = await http.PostAsync($"{_emulator.BaseUrl}/v1_1/demo/image/destroy", form);
+            return response.StatusCode;
+        }
+
+        // Signature version 1 signed the raw value; Cloudinary (and the emulator) now sign it with '&' as %26.
+        var v1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes($"public_id=p&q&timestamp={timestamp}emulator-secret")));
+        var v2 = CloudinarySignature.Sign([new KeyValuePair<string, string>("public_id", "p&q"), new("timestamp", timestamp)], "emulator-secret");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await DestroyAsync(v1));
+        Assert.Equal(HttpStatusCode.OK, await DestroyAsync(v2));
+        Assert.Equal([false, true], _emulator.Requests.Select(r => r.SignatureValid));
+    }
+
+    [Theory]
+    [InlineData(CloudinarySignatureAlgorithm.Sha1, false, 8)]
+    [InlineData(CloudinarySignatureAlgorithm.Sha256, false, 8)]
+    [InlineData(CloudinarySignatureAlgorithm.Sha1, true, 32)]
+    public async Task Signed_delivery_urls_are_served_and_a_tampered_transformation_is_refused(CloudinarySignatureAlgorithm algorithm, bool longSignature, int length)
+    {
+        using var provider = Build(o =>
+        {
+            o.SignatureAlgorithm = algorithm;
+            o.LongUrlSignature = longSignature;
+        });
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var png = TestImages.Png(seed: 5);
+        var asset = await storage.SaveAsync(Request(png, AssetKind.Result), CancellationToken.None);
+
+        var url = storage.CreateUrlBuilder().Resize(30, 20).Signed().Build(asset.AssetId, "png");
+        Assert.Matches($"/image/upload/s--[A-Za-z0-9_-]{{{length}}}--/c_fill,h_20,w_30/f_auto,q_auto/v1/", url);
+        Assert.Equal(png, (await storage.ReadAsync(url, CancellationToken.None)).ToArray());
+
+        var tampered = url.Replace("c_fill,h_20,w_30", "c_fill,h_2000,w_3000", StringComparison.Ordinal);
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync(tampered, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
+        Assert.Equal([200, 200, 401], _emulator.Requests.Select(r => r.StatusCode));
+    }
+
+    [Fact]
+    public async Task Download_errors_never_show_the_user_info_of_the_url()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var withUserInfo = _emulator.BaseUrl.Replace("http://", "http://someone:url-p4ssword@", StringComparison.Ordinal) + "/demo/image/upload/v1/missing.png";
+
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync(withUserInfo, CancellationToken.None));
+        var notOurs = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync("https://someone:url-p4ssword@example.com/x.png", CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.NotFound, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
+        foreach (var message in new[] { ex.ToString(), notOurs.ToString() })
+        {
+            Assert.DoesNotContain("url-p4ssword", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("someone", message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("http://***@127.0.0.1", ex.InnerException!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_secret_never_reaches_the_logs()
     {
         const string Secret = "emulator-secret";
