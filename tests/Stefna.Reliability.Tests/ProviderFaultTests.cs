@@ -275,20 +275,17 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
                 });
                 Assert.Contains(failed, j => j.Error!.Code == "provider_unavailable.circuit_open");
 
-                // Once open, the circuit answers at once without calling the provider.
+                // Once open, the circuit answers at once without calling the provider: no job moves the provider's
+                // request count, so none waited its latency (a count, not a stopwatch margin a loaded machine can break).
                 var before = down.Requests.Count;
                 for (var i = 0; i < 5; i++)
                 {
-                    var fast = Stopwatch.StartNew();
                     var ticket = await host.Pipeline.SubmitAsync(Request("ghibli-reaction", "user-down", image));
                     var job = await host.Pipeline.WaitForCompletionAsync(ticket.Type, ticket.Id, "user-down", TimeSpan.FromSeconds(30));
-                    fast.Stop();
                     Assert.Equal("provider_unavailable.circuit_open", job.Error?.Code);
                     Assert.Equal(1, job.Attempts);
-                    Assert.True(fast.Elapsed < downLatency, $"a job on the open circuit took {fast.Elapsed.TotalMilliseconds:0} ms; one provider call takes {downLatency.TotalMilliseconds:0} ms");
+                    Assert.Equal(before, down.Requests.Count);
                 }
-
-                Assert.Equal(before, down.Requests.Count);
             }
 
             // Every job of this host (warm-up and measured healthy jobs, failing ones), measured from the store and

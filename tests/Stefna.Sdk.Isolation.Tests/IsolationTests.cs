@@ -114,19 +114,17 @@ public sealed class IsolationTests(ITestOutputHelper output)
 
     private async Task AssertFailsFastAsync(PipelineHost host, Func<int> serverCalls)
     {
+        // Fast = without calling the provider, so without its latency: proven by the provider's call count, which no
+        // job on the open circuit moves (a count, not a stopwatch a loaded machine could push past a margin).
         var before = serverCalls();
         for (var i = 0; i < 5; i++)
         {
-            var clock = Stopwatch.StartNew();
             var job = await host.RunAsync(TypeB, "user-b");
-            clock.Stop();
             Assert.Equal(GenerationStatus.Failed, job.Status);
             Assert.Equal("provider_unavailable.circuit_open", job.Error!.Code);
             Assert.Equal(1, job.Attempts);
-            Assert.True(clock.Elapsed < LatencyB / 2, $"A job on an open circuit took {clock.Elapsed.TotalMilliseconds:0} ms; the provider's latency is {LatencyB.TotalMilliseconds:0} ms.");
+            Assert.Equal(before, serverCalls());
         }
-
-        Assert.Equal(before, serverCalls());
     }
 
     /// <summary>A healthy provider with a fixed latency.</summary>

@@ -151,27 +151,40 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
     [Fact]
     public async Task Requeue_keeps_the_error_and_holds_the_job_back_until_not_before()
     {
+        // On the database clock: held back (not_before 10 min ahead: no scheduling delay reaches that margin).
         var (store, type) = await NewStoreAsync();
         await using var _ = store;
         var job = TestTypes.Job(type);
         await store.InsertAsync(job, CancellationToken.None);
         var lease = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
 
-        Assert.True(await store.RequeueAsync(lease, Transient, DateTimeOffset.UtcNow.AddSeconds(1.5), CancellationToken.None));
+        Assert.True(await store.RequeueAsync(lease, Transient, DateTimeOffset.UtcNow.AddMinutes(10), CancellationToken.None));
         var queued = (await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None))!;
         Assert.Equal(GenerationStatus.Queued, queued.Status);
         Assert.Equal(GenerationErrorCategory.ProviderUnavailable, queued.Error!.Category);
         Assert.Equal("try later", queued.Error.Message);
         Assert.NotNull(queued.LeaseUntil);
         Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+    }
 
-        JobLease? again = null;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (again is null && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(150);
-            again = await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
-        }
+    [Fact]
+    public async Task A_requeued_job_is_released_exactly_at_not_before_and_keeps_counting_attempts()
+    {
+        // On a manual clock (host clock mode), so "until not_before" is checked at the instant, not after a real wait.
+        var type = TestTypes.Unique("requeue");
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var store = new PostgresMediaStore(Microsoft.Extensions.Options.Options.Create(new PostgresStoreOptions { ConnectionString = database.ConnectionString, UseDatabaseClock = false }), clock);
+        await store.InitializeAsync([type], CancellationToken.None);
+        var job = TestTypes.Job(type, createdAt: clock.GetUtcNow());
+        await store.InsertAsync(job, CancellationToken.None);
+        var lease = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
+
+        Assert.True(await store.RequeueAsync(lease, Transient, clock.GetUtcNow().AddSeconds(90), CancellationToken.None));
+        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(89));
+        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var again = await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
 
         Assert.NotNull(again);
         Assert.Equal(2, again.Attempt);

@@ -104,8 +104,12 @@ public class LeaseLossTests
         private int _maxInFlight;
         private int _abandoned;
         private int _started;
+        private readonly TaskCompletionSource _thirdStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+        /// <summary>Completes when the third renewal starts: two before it hung and had to be given up for it to start.</summary>
+        public Task ThirdStarted => _thirdStarted.Task;
 
         public int Abandoned => Volatile.Read(ref _abandoned);
 
@@ -113,11 +117,16 @@ public class LeaseLossTests
 
         public async Task<bool> RenewAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _started);
+            var started = Interlocked.Increment(ref _started);
             var now = Interlocked.Increment(ref _inFlight);
             int max;
             while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
             {
+            }
+
+            if (started == 3)
+            {
+                _thirdStarted.TrySetResult();
             }
 
             try
@@ -277,9 +286,10 @@ public class LeaseLossTests
             var ticket = await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "hung heartbeat" });
             await entered.Task.WaitAsync(Wait);
 
-            // Heartbeats every ~333 ms for 2 s, each hanging on the store until its timeout (a third of the lease).
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Assert.True(renewals.Started >= 2, $"only {renewals.Started} renewal(s) started: a hung one blocked the next");
+            // Heartbeats every ~333 ms, each hanging on the store until its timeout (a third of the lease). A third one
+            // starting proves the hung ones did not block the next (waited for as an event, not for a fixed time).
+            await renewals.ThirdStarted.WaitAsync(Wait);
+            Assert.True(renewals.Started >= 3, $"only {renewals.Started} renewal(s) started: a hung one blocked the next");
             Assert.True(renewals.Abandoned >= renewals.Started - 1, $"{renewals.Started} renewals started, only {renewals.Abandoned} abandoned");
             Assert.Equal(1, renewals.MaxInFlight);
 
