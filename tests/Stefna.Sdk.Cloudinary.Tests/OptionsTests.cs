@@ -123,6 +123,26 @@ public class OptionsTests
     }
 
     [Fact]
+    public void The_retry_pipeline_is_built_only_from_validated_options()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddStefna().UseCloudinary(o =>
+        {
+            o.ApplyUrl("cloudinary://k:s@demo");
+            o.MaxRateLimitRetries = -1;
+            o.MaxServerErrorRetries = 11;
+            o.ServerErrorBackoff = TimeSpan.FromSeconds(-1);
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<CloudinaryClient>());
+        Assert.Contains(ex.Failures, f => f.Contains("MaxRateLimitRetries", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("MaxServerErrorRetries", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ServerErrorBackoff", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void UseCloudinary_with_a_url_registers_the_storage_and_the_api_base_override()
     {
         var services = new ServiceCollection();
