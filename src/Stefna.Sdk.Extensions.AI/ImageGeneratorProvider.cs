@@ -95,7 +95,7 @@ public sealed partial class ImageGeneratorProvider : IImageProvider
         var options = new ImageGenerationOptions
         {
             Count = 1,
-            ModelId = string.IsNullOrWhiteSpace(request.Model) ? _options.ModelId : request.Model,
+            ModelId = string.IsNullOrWhiteSpace(request.Model) || !_options.UseRequestModel ? _options.ModelId : request.Model,
             ResponseFormat = _options.ResponseFormat,
             MediaType = _options.MediaType,
             ImageSize = ParseSize(request.ImageSize) ?? _options.ImageSize,

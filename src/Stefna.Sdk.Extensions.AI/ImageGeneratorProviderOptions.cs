@@ -15,6 +15,11 @@ public sealed class ImageGeneratorProviderOptions
     /// generator's own default model.</summary>
     public string? ModelId { get; set; }
 
+    /// <summary>Whether a model named by the request (a preset's model) is passed on; default <see langword="true"/>.
+    /// Turn it off when the types' models belong to another provider's catalogue (the built-in presets name AIML API
+    /// models), so <see cref="ModelId"/> is always used.</summary>
+    public bool UseRequestModel { get; set; } = true;
+
     /// <summary>Whether to ask for bytes or a URL (<see cref="ImageGenerationOptions.ResponseFormat"/>). Default: the
     /// generator's default. Either is stored: a URL is downloaded by the job engine.</summary>
     public ImageGenerationResponseFormat? ResponseFormat { get; set; }

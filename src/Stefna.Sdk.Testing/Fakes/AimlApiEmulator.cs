@@ -5,12 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Stefna.Sdk.Testing.Fakes;
 
@@ -92,17 +87,12 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
 {
     private static readonly HashSet<string> KnownFields = ["model", "prompt", "image_size", "num_images", "seed", "image_url", "strength"];
     private static readonly HashSet<string> ImageSizes = ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"];
-    private readonly WebApplication _app;
+    private LoopbackServer _server = null!;
     private readonly ConcurrentQueue<AimlScriptedReply> _script = new();
     private readonly ConcurrentQueue<AimlRecordedRequest> _requests = new();
     private readonly ConcurrentQueue<string> _schemaErrors = new();
-    private int _downloads;
 
-    private AimlApiEmulator(WebApplication app, string apiKey)
-    {
-        _app = app;
-        ApiKey = apiKey;
-    }
+    private AimlApiEmulator(string apiKey) => ApiKey = apiKey;
 
     /// <summary>The base URL to configure the provider with, e.g. <c>http://127.0.0.1:41234/</c> (no API path).</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -123,27 +113,21 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
     public IReadOnlyList<string> SchemaErrors => [.. _schemaErrors];
 
     /// <summary>How many times an image under <c>/files/</c> was downloaded.</summary>
-    public int ImageDownloads => Volatile.Read(ref _downloads);
+    public int ImageDownloads => _server.Downloads;
 
     /// <summary>Starts an emulator on a free loopback port.</summary>
     /// <param name="apiKey">The key it accepts (see <see cref="ApiKey"/>).</param>
     /// <returns>The running emulator.</returns>
     public static async Task<AimlApiEmulator> StartAsync(string apiKey = "aiml-test-key-5f1d2c")
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var emulator = new AimlApiEmulator(app, apiKey);
-        app.MapPost("/v1/images/generations", emulator.GenerateAsync);
-        app.MapGet("/files/{name}", (string name) =>
-        {
-            Interlocked.Increment(ref emulator._downloads);
-            return Results.Bytes(emulator.Image, "image/png");
-        });
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        emulator.BaseUrl = new Uri(address);
+        var emulator = new AimlApiEmulator(apiKey);
+        emulator._server = await LoopbackServer.StartAsync(
+            app =>
+            {
+                app.MapPost("/v1/images/generations", emulator.GenerateAsync);
+            },
+            () => emulator.Image).ConfigureAwait(false);
+        emulator.BaseUrl = emulator._server.Address;
         return emulator;
     }
 
@@ -237,8 +221,7 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await _server.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task GenerateAsync(HttpContext context)
@@ -300,7 +283,7 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
 
     private string SuccessBody(JsonObject request)
     {
-        var url = new Uri(BaseUrl, $"/files/{Guid.NewGuid():N}.png").AbsoluteUri;
+        var url = _server.NewFileUrl();
         var seed = request["seed"]?.GetValue<long>() ?? 42;
         JsonObject answer = Format switch
         {
