@@ -49,6 +49,32 @@ public static class ImageGeneratorBuilderExtensions
         return builder.UseProvider(type, sp => Create(sp, factory, configure));
     }
 
+    /// <summary>Exposes a generation type as an <see cref="IImageGenerator"/> keyed by the type's name
+    /// (<c>sp.GetRequiredKeyedService&lt;IImageGenerator&gt;("neo-glitch")</c>): each call submits a job, waits for it and
+    /// answers its image. The opposite direction of <c>UseImageGenerator</c>.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="type">The generation type's name.</param>
+    /// <param name="configure">Configures the default user and the wait.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddImageGenerator(this IStefnaBuilder builder, string type, Action<GenerationTypeImageGeneratorOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        var options = new GenerationTypeImageGeneratorOptions();
+        configure?.Invoke(options);
+        if (options.Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configure), "GenerationTypeImageGeneratorOptions.Timeout must be positive.");
+        }
+
+        builder.Services.AddKeyedSingleton<IImageGenerator>(type, (sp, _) => new GenerationTypeImageGenerator(
+            sp.GetRequiredService<Stefna.Sdk.IGenerationPipeline>(),
+            sp.GetRequiredService<Stefna.Sdk.Assets.IAssetStorage>(),
+            type,
+            options));
+        return builder;
+    }
+
     private static ImageGeneratorProvider Create(IServiceProvider services, Func<IServiceProvider, IImageGenerator> factory, Action<ImageGeneratorProviderOptions>? configure)
     {
         var options = new ImageGeneratorProviderOptions();

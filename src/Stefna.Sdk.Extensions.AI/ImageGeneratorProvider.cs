@@ -89,7 +89,7 @@ public sealed partial class ImageGeneratorProvider : IImageProvider
         AIContent? original = request.SourceImage is { } source
             ? new DataContent(source.Bytes, source.Info.ContentType) { Name = "source." + source.Info.Extension }
             : request.SourceImageUrl is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri)
-                ? new UriContent(uri, MediaTypeOf(uri))
+                ? new UriContent(uri, MediaTypes.FromPath(uri))
                 : null;
         var generationRequest = original is null ? new ImageGenerationRequest(request.Prompt) : new ImageGenerationRequest(request.Prompt, [original]);
         var options = new ImageGenerationOptions
@@ -153,14 +153,6 @@ public sealed partial class ImageGeneratorProvider : IImageProvider
 
         throw new GenerationException(GenerationErrorCategory.ProviderError, $"{Name} answered without an image (no image DataContent or http(s) UriContent).", "provider_error.no_image");
     }
-
-    private static string MediaTypeOf(Uri uri) => Path.GetExtension(uri.AbsolutePath).ToUpperInvariant() switch
-    {
-        ".JPG" or ".JPEG" => "image/jpeg",
-        ".WEBP" => "image/webp",
-        ".GIF" => "image/gif",
-        _ => "image/png",
-    };
 
     private static Size? ParseSize(string? text)
     {
