@@ -92,4 +92,21 @@ public static class StefnaBuilderExtensions
         builder.Services.AddKeyedSingleton(type, (sp, _) => factory(sp));
         return builder;
     }
+
+    /// <summary>Wraps one type's provider (its own, or the default) in middleware, in the style of
+    /// Microsoft.Extensions.AI's builder: <c>ConfigureProvider("neo-glitch", p =&gt; p.UseLogging().UseRequestsPerMinute(60))</c>.
+    /// The type gets its own instances of the middleware (its own limiter, its own logs); calling this again adds more
+    /// layers inside the earlier ones.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name.</param>
+    /// <param name="configure">Adds the layers (the first added is the outermost).</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder ConfigureProvider(this IStefnaBuilder builder, string type, Action<ImageProviderBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddSingleton(new Stefna.Sdk.Internal.ProviderMiddlewareRegistration(type, configure));
+        return builder;
+    }
 }
