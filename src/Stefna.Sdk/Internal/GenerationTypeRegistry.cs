@@ -14,6 +14,7 @@ internal sealed record ProviderMiddlewareRegistration(string Type, Action<ImageP
 internal sealed class GenerationTypeRegistry : IDisposable
 {
     private readonly Dictionary<string, (IGenerator Generator, IImageProvider? Provider)> _types;
+    private readonly List<IImageProvider> _built = [];
 
     public GenerationTypeRegistry(IEnumerable<GeneratorRegistration> registrations, IEnumerable<ProviderMiddlewareRegistration> middleware, IServiceProvider services)
     {
@@ -44,6 +45,7 @@ internal sealed class GenerationTypeRegistry : IDisposable
                 }
 
                 provider = builder.Build(services);
+                _built.AddRange(builder.BuiltLayers);
             }
 
             _types.Add(registration.Type, (generator, provider));
@@ -79,12 +81,13 @@ internal sealed class GenerationTypeRegistry : IDisposable
         throw new UnknownGenerationTypeException(type ?? string.Empty, Names);
     }
 
-    /// <summary>Releases the middleware layers built here (their timers and limiters); the providers inside belong to the container.</summary>
+    /// <summary>Releases the middleware layers built here (their timers and limiters); the providers inside, and any
+    /// provider the container created, belong to the container.</summary>
     public void Dispose()
     {
-        foreach (var (_, provider) in _types.Values)
+        foreach (var provider in _built)
         {
-            (provider as DelegatingImageProvider)?.Dispose();
+            (provider as IDisposable)?.Dispose();
         }
     }
 

@@ -30,21 +30,18 @@ public abstract class DelegatingImageProvider : IImageProvider, IDisposable
     public virtual ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) =>
         InnerProvider.PollAsync(providerJobId, request, cancellationToken);
 
-    /// <summary>Releases this layer and the middleware layers inside it; the provider at the centre belongs to the
-    /// container that created it and is left alone.</summary>
+    /// <summary>Releases what this layer owns (a limiter's timer, say). Each layer releases only itself: the layers
+    /// inside and the provider at the centre have owners of their own (the registry disposes every layer that
+    /// <c>ConfigureProvider</c> built; the container disposes the providers it created).</summary>
     public void Dispose()
     {
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases what this layer owns; the base disposes an inner middleware layer.</summary>
+    /// <summary>Releases what this layer owns; the base owns nothing.</summary>
     /// <param name="disposing"><see langword="true"/> when called from <see cref="Dispose()"/>.</param>
     protected virtual void Dispose(bool disposing)
     {
-        if (disposing && InnerProvider is DelegatingImageProvider inner)
-        {
-            inner.Dispose();
-        }
     }
 }

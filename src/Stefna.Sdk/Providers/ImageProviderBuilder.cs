@@ -53,13 +53,23 @@ public sealed class ImageProviderBuilder
     {
         services ??= EmptyServices.Instance;
         var provider = _inner(services);
+        var layers = new List<IImageProvider>();
         for (var i = _middleware.Count - 1; i >= 0; i--)
         {
+            var inner = provider;
             provider = _middleware[i](provider, services) ?? throw new InvalidOperationException($"Provider middleware {i} returned null.");
+            if (!ReferenceEquals(provider, inner))
+            {
+                layers.Add(provider);
+            }
         }
 
+        BuiltLayers = layers;
         return provider;
     }
+
+    /// <summary>The layers the last <see cref="Build"/> created, innermost first: whoever built them disposes them.</summary>
+    internal IReadOnlyList<IImageProvider> BuiltLayers { get; private set; } = [];
 
     private sealed class EmptyServices : IServiceProvider
     {

@@ -148,3 +148,38 @@ public sealed class ProviderMiddlewareTests
         Assert.Same(shared, container.GetRequiredService<IImageProvider>()); // the default itself stays unwrapped
     }
 }
+
+/// <summary>Who releases what: the registry disposes only the middleware layers it built.</summary>
+public sealed class ProviderMiddlewareOwnershipTests
+{
+    private sealed class Tracked(IImageProvider inner) : DelegatingImageProvider(inner)
+    {
+        public bool Disposed { get; private set; }
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
+    public void The_registry_leaves_a_container_owned_delegating_provider_alone_and_disposes_the_layers_it_built()
+    {
+        var owned = new Tracked(new ScriptedProvider("inner"));
+        Tracked? built = null;
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddStefna()
+            .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName)
+            .UseProvider(_ => owned)
+            .ConfigureProvider(PromptOnlyTestGenerator.TypeName, p => p.Use(inner => built = new Tracked(inner)));
+        using var container = services.BuildServiceProvider();
+        var registry = container.GetRequiredService<GenerationTypeRegistry>();
+
+        registry.Dispose();
+
+        Assert.True(built!.Disposed);
+        Assert.False(owned.Disposed); // the container created it; it disposes it
+    }
+}
