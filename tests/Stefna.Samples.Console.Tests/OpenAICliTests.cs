@@ -58,4 +58,21 @@ public sealed class OpenAICliTests
         Assert.Contains("--allow-private-urls", result.Stderr, StringComparison.Ordinal);
         Assert.Empty(openai.Requests);
     }
+
+    [Fact]
+    public async Task Allow_private_urls_also_lets_a_loopback_image_url_through()
+    {
+        await using var openai = await OpenAIImagesEmulator.StartAsync(Key);
+        openai.Image = Stefna.Sdk.Testing.SampleImages.Png(256, 256, seed: 2);
+        using var cli = new Cli();
+        var image = new Uri(openai.BaseUrl, "/files/portrait.png").AbsoluteUri; // the emulator serves its PNG there
+
+        var refused = await cli.RunAsync("generate", "neo-glitch", "--image", image);
+        var job = await cli.JsonAsync("generate", "neo-glitch", "--image", image, "--allow-private-urls");
+
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("loopback, private or link-local", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        Assert.Equal(1, openai.ImageDownloads);
+    }
 }
