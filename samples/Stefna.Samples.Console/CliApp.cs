@@ -297,9 +297,13 @@ internal static partial class CliApp
 
         public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
 
-        public Option<string> Provider { get; } = new("--provider") { Description = "Image provider: offline (default) or aimlapi (needs AIMLAPI_KEY).", DefaultValueFactory = _ => "offline", Recursive = true };
+        public Option<string> Provider { get; } = new("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true };
 
-        public Option<string?> ProviderBase { get; } = new("--provider-base") { Description = "Base URL of the provider's API.", Recursive = true };
+        public Option<string?> ProviderBase { get; } = new("--provider-base") { Description = "Base URL of the provider's API (openai: the /v1 URL).", Recursive = true };
+
+        public Option<string?> Model { get; } = new("--model") { Description = $"The provider's model for requests that name none (openai default: {StefnaComposition.DefaultOpenAIModel}).", Recursive = true };
+
+        public Option<bool> AllowPrivateUrls { get; } = new("--allow-private-urls") { Description = "Allow loopback/private provider endpoints and image URLs (local testing only).", Recursive = true };
 
         public Option<string?> Cloudinary { get; } = new("--cloudinary") { Description = "Store images on Cloudinary: cloudinary://API_KEY:API_SECRET@CLOUD_NAME (or env CLOUDINARY_URL).", Recursive = true };
 
@@ -307,7 +311,7 @@ internal static partial class CliApp
 
         public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string for jobs (or env STEFNA_POSTGRES); the embedded SQLite file otherwise.", Recursive = true };
 
-        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase, Postgres];
+        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Model, AllowPrivateUrls, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
     private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
@@ -326,6 +330,8 @@ internal static partial class CliApp
                     DataDirectory = parse.GetValue(g.Data)!,
                     Provider = parse.GetValue(g.Provider)!,
                     ProviderBase = parse.GetValue(g.ProviderBase),
+                    Model = parse.GetValue(g.Model),
+                    AllowPrivateUrls = parse.GetValue(g.AllowPrivateUrls),
                     Verbose = parse.GetValue(g.Verbose),
                     Cloudinary = parse.GetValue(g.Cloudinary),
                     CloudinaryApiBase = parse.GetValue(g.CloudinaryApiBase),

@@ -212,8 +212,12 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
 
         async Task<(int Lost, int Duplicated, int HealthyRun)> RunRoundAsync()
         {
+            // The AIML API's image-to-image models take the source only by URL (no data: URLs), so the local store hands
+            // out public-looking URLs; the emulator checks them without fetching.
+            using var images = new TempDirectory();
             await using var host = PipelineHost.Start(
                 b => b
+                    .UseLocalFileStorage(images.Path, "https://cdn.example.test/media")
                     .AddNeoGlitch().AddEmotionMask().AddCustomPrompt().AddGhibliReaction()
                     .UseAimlApi(o => Configure(o, healthy.BaseUrl))
                     .UseAimlApi("ghibli-reaction", o => Configure(o, down.BaseUrl))

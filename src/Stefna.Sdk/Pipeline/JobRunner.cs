@@ -151,8 +151,8 @@ internal sealed class JobRunner(
             ["width"] = (asset.Width ?? info.Width).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["height"] = (asset.Height ?? info.Height).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["format"] = asset.Format ?? info.Extension,
-            ["provider"] = registry.GetProvider(job.Type).Name,
         };
+        meta.TryAdd("provider", registry.GetProvider(job.Type).Name); // a fallback list's member names itself in image.Meta
         return (new JobResult(asset.Url, meta), asset);
     }
 
