@@ -51,11 +51,13 @@ var connectionString = new NpgsqlConnectionStringBuilder(postgres) { Database = 
 // hand-written baselines too, so the ratios measure the SDK's own overhead, not a connection setting.
 var rawConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString;
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {CpuModel()}");
-Console.WriteLine($"postgres: {await ScalarAsync<string>(connectionString, "SHOW server_version")}; jobs per run {jobs}; worker concurrency {Concurrency}; repeats {repeats} (medians)");
+Console.WriteLine($"postgres: {await ScalarAsync<string>(connectionString, "SHOW server_version")}; jobs per run {jobs}; baseline worker loops {Concurrency}, sdk in-flight limit {new Stefna.Sdk.Configuration.GenerationTypeOptions().MaxInFlight}; repeats {repeats} (medians)");
 
 try
 {
-    await using var sdk = await SdkHost.CreateAsync(connectionString, Concurrency);
+    // The SDK runs with its default in-flight limit: one producer claims batches up to it, where the baselines run
+    // Concurrency one-at-a-time claim loops.
+    await using var sdk = await SdkHost.CreateAsync(connectionString, new Stefna.Sdk.Configuration.GenerationTypeOptions().MaxInFlight);
     await RawQueue.PrepareAsync(connectionString);
 
     // Warm-up: JIT, pools, plans.
@@ -212,12 +214,12 @@ internal sealed class SdkHost : IAsyncDisposable
 
     public IGenerationPipeline Pipeline => _provider.GetRequiredService<IGenerationPipeline>();
 
-    public static async Task<SdkHost> CreateAsync(string connectionString, int concurrency)
+    public static async Task<SdkHost> CreateAsync(string connectionString, int inFlight)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
-            .AddGenerator<NoopGenerator>(NoopGenerator.TypeName, t => t.MaxConcurrency = concurrency)
+            .AddGenerator<NoopGenerator>(NoopGenerator.TypeName, t => t.MaxInFlight = inFlight)
             .UsePostgres(connectionString)
             .UseAssetStorage(_ => new NullAssetStorage())
             .UseProvider(_ => new NoopProvider());

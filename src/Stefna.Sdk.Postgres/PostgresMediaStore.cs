@@ -73,22 +73,47 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     {
     }
 
-    /// <summary>Builds the data source the store owns. Unless the connection string says otherwise, the store's few
-    /// statements are prepared automatically after two uses (saves a parse and plan per call on the hot queue path).
-    /// Set <c>Max Auto Prepare=0</c> where a transaction-pooling proxy (e.g. PgBouncer) cannot keep prepared statements.</summary>
+    /// <summary>The pool size of a data source the store builds, unless the connection string sets <c>Max Pool Size</c>.</summary>
+    internal const int DefaultMaxPoolSize = 32;
+
+    /// <summary>Builds the data source the store owns. Unless the connection string says otherwise:
+    /// <list type="bullet">
+    /// <item>the store's few statements are prepared automatically after two uses (saves a parse and plan per call on the
+    /// hot queue path); set <c>Max Auto Prepare=0</c> where a transaction-pooling proxy (e.g. PgBouncer) cannot keep
+    /// prepared statements;</item>
+    /// <item>the pool holds at most <see cref="DefaultMaxPoolSize"/> connections: the engine needs one per type for its
+    /// claim and renewal statements plus the LISTEN connection, never one per running job, and job writes are short;</item>
+    /// <item><c>No Reset On Close</c>: a connection going back to the pool skips Npgsql's session reset (seven
+    /// statements sent ahead of the next command). Safe because the store's statements leave no session state behind:
+    /// no <c>SET</c>, no temporary tables outlive their transaction, advisory locks are transaction-scoped, and the LISTEN
+    /// connection is only closed with the data source itself (docs/operations.md).</item>
+    /// </list></summary>
     /// <param name="connectionString">The connection string.</param>
     /// <returns>The data source.</returns>
     internal static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         var settings = builder.ConnectionStringBuilder;
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+        if (!Mentions(connectionString, "Auto Prepare", "AutoPrepare"))
         {
             settings.MaxAutoPrepare = 64;
             settings.AutoPrepareMinUsages = 2;
         }
 
+        if (!Mentions(connectionString, "Max Pool Size", "MaxPoolSize", "Maximum Pool Size"))
+        {
+            settings.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
+        if (!Mentions(connectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            settings.NoResetOnClose = true;
+        }
+
         return builder.Build();
+
+        static bool Mentions(string connectionString, params string[] keys) =>
+            keys.Any(k => connectionString.Contains(k, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>The data source the store uses.</summary>
@@ -182,41 +207,101 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var sql = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        List<JobLease>? leases = null;
         while (true)
         {
-            await using var command = _dataSource.CreateCommand(sql.Claim);
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-            command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
-            command.Parameters.Add(Text("error_code", exhausted.Code));
-            command.Parameters.Add(Text("error_message", exhausted.Message));
-            AddNow(command);
-            var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
-            if (job is null)
+            var wanted = limit - (leases?.Count ?? 0);
+            var failed = 0;
+            var rows = 0;
+            await using (var command = _dataSource.CreateCommand(sql.Claim))
             {
-                return null;
+                command.Parameters.Add(new NpgsqlParameter<int>("limit", wanted));
+                command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+                command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
+                command.Parameters.Add(Text("error_code", exhausted.Code));
+                command.Parameters.Add(Text("error_message", exhausted.Message));
+                AddNow(command);
+                await Guard(async () =>
+                {
+                    await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        rows++;
+                        var job = Read(reader, sql.Definition);
+                        if (job.Status == GenerationStatus.Processing)
+                        {
+                            (leases ??= new List<JobLease>(wanted)).Add(new JobLease(job));
+                        }
+                        else
+                        {
+                            // A candidate had used its last attempt and was failed instead of claimed.
+                            failed++;
+                            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+                        }
+                    }
+                }).ConfigureAwait(false);
             }
 
-            if (job.Status == GenerationStatus.Processing)
+            // Look again only for the places exhausted rows took, and only while the queue filled the request.
+            if (failed == 0 || rows < wanted)
             {
-                return new JobLease(job);
+                break;
             }
-
-            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
-            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
         }
+
+        if (leases is null)
+        {
+            return [];
+        }
+
+        // RETURNING has no order; hand the oldest job out first.
+        leases.Sort(static (a, b) => a.Job.CreatedAt != b.Job.CreatedAt ? a.Job.CreatedAt.CompareTo(b.Job.CreatedAt) : a.Id.CompareTo(b.Id));
+        return leases;
     }
 
     /// <inheritdoc />
-    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(lease);
-        var sql = Table(lease.Type);
-        return GuardedWriteAsync(sql.Renew, lease, cancellationToken, new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        ArgumentNullException.ThrowIfNull(leases);
+        if (leases.Count == 0)
+        {
+            return [];
+        }
+
+        var sql = Table(type);
+        var ids = new Guid[leases.Count];
+        var attempts = new int[leases.Count];
+        var i = 0;
+        foreach (var lease in leases)
+        {
+            ids[i] = lease.Id;
+            attempts[i++] = lease.Attempt;
+        }
+
+        var renewed = new HashSet<Guid>();
+        await using (var command = _dataSource.CreateCommand(sql.RenewMany))
+        {
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+            command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
+            AddNow(command);
+            await Guard(async () =>
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    renewed.Add(reader.GetGuid(0));
+                }
+            }).ConfigureAwait(false);
+        }
+
+        return renewed.Count == leases.Count ? [] : [.. leases.Where(l => !renewed.Contains(l.Id))];
     }
 
     /// <inheritdoc />
@@ -395,7 +480,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     internal NotificationListener Listener => _listener;
 
     /// <inheritdoc />
-    public Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public Task<bool> WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
         _listener.WaitAsync(types, timeout, cancellationToken);
 
     /// <summary>Shows where the store points, never its password.</summary>

@@ -142,7 +142,7 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
         Assert.Contains(host.Pipeline.Types, d => d.Name == TypeName && d.TableName == first.Definition.TableName);
         Assert.NotNull(host.Services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(TypeName));
         var options = host.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(TypeName);
-        Assert.InRange(options.MaxConcurrency, 1, 1024);
+        Assert.InRange(options.MaxInFlight, 1, GenerationTypeOptions.MaxInFlightLimit);
     }
 
     /// <summary>The definition's name and table follow the SDK's patterns, its extra columns are identifiers that do

@@ -59,10 +59,10 @@ public sealed class IsolationTests(ITestOutputHelper output)
                 .AddGenerator<KeyedTestGenerator>(TypeB)
                 .UseProvider(TypeA, _ => new LatencyProvider(LatencyA))
                 .UseProvider(TypeB, _ => new FailingHttpProvider(http, new Uri(failingServer, "/generate")))
-                .ConfigureType(TypeA, o => o.MaxConcurrency = 8)
+                .ConfigureType(TypeA, o => o.MaxInFlight = 8)
                 .ConfigureType(TypeB, o =>
                 {
-                    o.MaxConcurrency = 4;
+                    o.MaxInFlight = 4;
                     o.ProviderRetries = 1;
                     o.ProviderRetryDelay = TimeSpan.FromMilliseconds(20);
                     o.AttemptTimeout = TimeSpan.FromSeconds(10);

@@ -9,8 +9,17 @@ internal sealed class WorkSignals
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _finished = new();
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
 
+    /// <summary>Whether the store wakes this host's producers itself on every insert (PostgreSQL NOTIFY); in-process
+    /// wake-ups for new work are then left out, so one submit wakes a producer once.</summary>
+    public bool StoreNotifies { get; set; }
+
     public void NotifyWork(string type)
     {
+        if (StoreNotifies)
+        {
+            return;
+        }
+
         var signal = _work.GetOrAdd(type, _ => new SemaphoreSlim(0));
         if (signal.CurrentCount == 0)
         {

@@ -30,8 +30,10 @@ internal sealed class JobRunner(
     internal const string DownloadClientName = "Stefna.ProviderDownload";
     private readonly StefnaOptions _options = options.Value;
 
-    public async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
+    public async Task RunAsync(RunningJob running, CancellationToken stoppingToken)
     {
+        var lease = running.Lease;
+        var jobCancellation = running.Cancellation;
         var job = lease.Job;
         using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
         activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
@@ -39,9 +41,7 @@ internal sealed class JobRunner(
         activity?.SetTag("stefna.job.attempt", lease.Attempt);
         var started = time.GetTimestamp();
 
-        using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         signals.RegisterRunning(job.Id, jobCancellation);
-        using var heartbeat = StartHeartbeat(lease, jobCancellation);
         try
         {
             var result = await GenerateAndStoreAsync(lease, jobCancellation.Token).ConfigureAwait(false);
@@ -64,9 +64,9 @@ internal sealed class JobRunner(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Host shutting down: hand the job back at once rather than waiting for the lease to expire, and give the
-            // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). The heartbeat stops
-            // first: after the release the next claim reuses this attempt number, so this lease must write nothing more.
-            heartbeat?.Dispose();
+            // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). Renewals stop first:
+            // after the release the next claim reuses this attempt number, so this lease must write nothing more.
+            running.StopRenewing();
             if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
             {
                 Log.Released(logger, job.Type, job.Id, lease.Attempt);
@@ -74,7 +74,7 @@ internal sealed class JobRunner(
         }
         catch (OperationCanceledException) when (jobCancellation.IsCancellationRequested)
         {
-            // Canceled by its user, or the heartbeat found the lease lost: the row already says so.
+            // Canceled by its user, or the batch renewal found the lease lost: the row already says so.
             Log.Discarded(logger, job.Type, job.Id);
         }
         catch (LeaseLostException)
@@ -279,46 +279,6 @@ internal sealed class JobRunner(
         TimeoutException t => new(GenerationErrorCategory.Timeout, "timeout", t.Message),
         _ => new(GenerationErrorCategory.Internal, "internal", $"Unexpected error: {exception.Message}"),
     };
-
-    private IDisposable? StartHeartbeat(JobLease lease, CancellationTokenSource jobCancellation)
-    {
-        var period = TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3);
-        var renewing = 0;
-        return time.CreateTimer(
-            async _ =>
-            {
-                // One renewal at a time: on a hung database, ticks are skipped rather than piling up callbacks.
-                if (Interlocked.Exchange(ref renewing, 1) == 1)
-                {
-                    return;
-                }
-
-                try
-                {
-                    // Bounded by the period, so a renewal that hangs gives way to the next tick's.
-                    using var timeout = new CancellationTokenSource(period, time);
-                    if (!await store.RenewLeaseAsync(lease, _options.LeaseDuration, timeout.Token).ConfigureAwait(false))
-                    {
-                        await jobCancellation.CancelAsync().ConfigureAwait(false);
-                    }
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The job finished.
-                }
-                catch (Exception)
-                {
-                    // A failed or timed-out heartbeat is retried at the next tick; the lease outlives two missed beats.
-                }
-                finally
-                {
-                    Volatile.Write(ref renewing, 0);
-                }
-            },
-            null,
-            period,
-            period);
-    }
 
     /// <summary>A write guarded by the lease found it lost: the attempt stops and leaves the row alone.</summary>
     private sealed class LeaseLostException : Exception
