@@ -1,6 +1,9 @@
 // Stefna benchmarks. `queue`: P1 (SDK queue throughput vs a hand-written Npgsql SKIP LOCKED loop and vs
 // Hangfire.PostgreSql) and P6 (status read p99 vs a raw primary-key SELECT), all on one database in one run.
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- queue [--postgres "<conn>"] [--jobs N] [--repeats R] [--reads M]
+// `engine`: P3 (the job engine with a 2 s provider: Little's law, backlog drain, claims per job, idle cost on
+// PostgreSQL and SQLite, memory per in-flight job).
+//   dotnet run -c Release --project bench/Stefna.Benchmarks -- engine [--postgres "<conn>"] [--jobs N] [--idle-seconds S]
 // `migrate`: P4 (legacy media_assets migration vs one hand-written INSERT … SELECT, same run; client peak memory).
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- migrate [--postgres "<conn>"] [--rows N] [--batch-size B]
 using System.Diagnostics;
@@ -24,9 +27,29 @@ if (args.Length > 0 && args[0] == "migrate")
     return await MigrateBenchmark.RunAsync(pg, int.Parse(Arg("--rows") ?? "1000000", CultureInfo.InvariantCulture), int.Parse(Arg("--batch-size") ?? "50000", CultureInfo.InvariantCulture));
 }
 
+if (args.Length > 0 && args[0] == "engine")
+{
+    // P3: the job engine with a 2 s provider (bench/Stefna.Benchmarks/EngineBenchmark.cs).
+    var engineState = Arg("--postgres") is null && Environment.GetEnvironmentVariable("STEFNA_TEST_POSTGRES") is null ? Path.Combine(Path.GetTempPath(), "stefna-bench-pg") : null;
+    var pg = Arg("--postgres") ?? Environment.GetEnvironmentVariable("STEFNA_TEST_POSTGRES") ?? StartServer(engineState!);
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {CpuModel()}; load average {LoadAverage()}");
+    try
+    {
+        return await EngineBenchmark.RunAsync(pg, int.Parse(Arg("--jobs") ?? "1000", CultureInfo.InvariantCulture), int.Parse(Arg("--idle-seconds") ?? "30", CultureInfo.InvariantCulture));
+    }
+    finally
+    {
+        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        if (engineState is not null)
+        {
+            RunScript("stop-postgres.sh", engineState);
+        }
+    }
+}
+
 if (args.Length == 0 || args[0] != "queue")
 {
-    Console.Error.WriteLine("usage: queue [--postgres <conn>] [--jobs N] [--repeats R] [--reads M] | migrate [--postgres <conn>] [--rows N] [--batch-size B]");
+    Console.Error.WriteLine("usage: queue [--postgres <conn>] [--jobs N] [--repeats R] [--reads M] | engine [--postgres <conn>] [--jobs N] [--idle-seconds S] | migrate [--postgres <conn>] [--rows N] [--batch-size B]");
     return 2;
 }
 
@@ -170,6 +193,18 @@ static string CpuModel()
     catch (IOException)
     {
         return "unknown CPU";
+    }
+}
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
     }
 }
 

@@ -313,12 +313,57 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(result);
-        return GuardedWriteAsync(Table(lease.Type).Complete, lease, cancellationToken,
-            new NpgsqlParameter<string>("image_url", result.ImageUrl), Json("meta", result.Meta));
+        return (await CompleteManyAsync(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        if (completions.Count == 0)
+        {
+            return [];
+        }
+
+        var sql = Table(type);
+        var ids = new Guid[completions.Count];
+        var attempts = new int[completions.Count];
+        var urls = new string[completions.Count];
+        var metas = new string[completions.Count];
+        for (var i = 0; i < completions.Count; i++)
+        {
+            var (lease, result) = completions[i];
+            ArgumentNullException.ThrowIfNull(lease);
+            ArgumentNullException.ThrowIfNull(result);
+            ids[i] = lease.Id;
+            attempts[i] = lease.Attempt;
+            urls[i] = result.ImageUrl;
+            metas[i] = JsonText(result.Meta);
+        }
+
+        var completed = new HashSet<Guid>();
+        await using (var command = _dataSource.CreateCommand(sql.CompleteMany))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+            command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
+            command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
+            command.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
+            AddNow(command);
+            await Guard(async () =>
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    completed.Add(reader.GetGuid(0));
+                }
+            }).ConfigureAwait(false);
+        }
+
+        return completed.Count == completions.Count ? [] : [.. completions.Select(c => c.Lease).Where(l => !completed.Contains(l.Id))];
     }
 
     /// <inheritdoc />
@@ -649,7 +694,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             SourceImageUrl = NullableString(reader, o + 5),
             ImageUrl = NullableString(reader, o + 6),
             Tags = reader.IsDBNull(o + 7) ? [] : reader.GetFieldValue<string[]>(o + 7),
-            Meta = reader.IsDBNull(o + 8) ? new Dictionary<string, string>() : ParseMeta(reader.GetString(o + 8)),
+            Meta = reader.IsDBNull(o + 8) ? EmptyMeta : ParseMeta(reader.GetString(o + 8)),
             Error = errorCode is null ? null : new GenerationError(GenerationError.CategoryFromCode(errorCode), errorCode, NullableString(reader, o + 10) ?? string.Empty),
             Attempts = reader.GetInt32(o + 11),
             LeaseUntil = reader.IsDBNull(o + 12) ? null : reader.GetFieldValue<DateTimeOffset>(o + 12),
@@ -664,17 +709,21 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
 
     private static readonly IReadOnlyDictionary<string, string?> EmptyColumns = FrozenDictionary<string, string?>.Empty;
 
+    private static readonly IReadOnlyDictionary<string, string> EmptyMeta = FrozenDictionary<string, string>.Empty;
+
     private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     // Legacy rows may carry numbers, booleans or objects in meta: those keep their JSON text.
-    private static Dictionary<string, string> ParseMeta(string json)
+    // An empty object (most queued jobs) shares one empty map: a host may hold thousands of jobs.
+    private static IReadOnlyDictionary<string, string> ParseMeta(string json)
     {
-        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         using var document = JsonDocument.Parse(json);
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.EnumerateObject().Any())
         {
-            return meta;
+            return EmptyMeta;
         }
+
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var property in document.RootElement.EnumerateObject())
         {
@@ -697,7 +746,10 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     private static NpgsqlParameter Text(string name, string? value) =>
         new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
 
-    private static NpgsqlParameter Json(string name, IReadOnlyDictionary<string, string> values)
+    private static NpgsqlParameter Json(string name, IReadOnlyDictionary<string, string> values) =>
+        new(name, NpgsqlDbType.Jsonb) { Value = JsonText(values) };
+
+    private static string JsonText(IReadOnlyDictionary<string, string> values)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + values.Count * 32);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -711,6 +763,6 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             writer.WriteEndObject();
         }
 
-        return new NpgsqlParameter(name, NpgsqlDbType.Jsonb) { Value = Encoding.UTF8.GetString(buffer.WrittenSpan) };
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

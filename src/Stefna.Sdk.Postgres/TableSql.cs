@@ -77,7 +77,13 @@ internal sealed class TableSql
 
         const string guard = "WHERE id = @id AND status = 'processing' AND attempts = @attempt";
         SetProviderJobId = $"UPDATE {t} SET provider_job_id = @provider_job_id, updated_at = {now} {guard}";
-        Complete = $"UPDATE {t} SET status = 'completed', image_url = @image_url, meta = meta || @meta, lease_until = NULL, updated_at = {now} {guard}";
+        // Many jobs at once (the batch completer); each row keeps its own lease guard. The ids that come back completed.
+        CompleteMany = $"""
+            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, lease_until = NULL, updated_at = {now}
+            FROM unnest(@ids, @attempts, @image_urls, @metas) AS c(id, attempt, image_url, meta)
+            WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt
+            RETURNING j.id
+            """;
         Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}";
         Requeue = $"""
             UPDATE {t} SET status = 'queued', error_code = @error_code, error_message = @error_message,
@@ -127,7 +133,7 @@ internal sealed class TableSql
 
     public string SetProviderJobId { get; }
 
-    public string Complete { get; }
+    public string CompleteMany { get; }
 
     public string Fail { get; }
 

@@ -305,17 +305,60 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(result);
+        return (await CompleteManyAsync(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
 
-        // json_patch merges the new keys into the stored object (RFC 7396); a completed job carries no error.
-        return GuardedUpdateAsync(
-            lease,
-            "status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL, error_code = NULL, error_message = NULL",
-            cancellationToken,
-            ("@image", result.ImageUrl),
-            ("@meta", JsonSerializer.Serialize(result.Meta, Json)));
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var table = Table(type);
+        if (completions.Count == 0)
+        {
+            return [];
+        }
+
+        // One write transaction for the whole batch: with SQLite the commit is the cost, not the statements.
+        return await WriteAsync("complete", async connection =>
+        {
+            var lost = new List<JobLease>();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+
+            // json_patch merges the new keys into the stored object (RFC 7396); a completed job carries no error. The
+            // lease guard: only the claim that made this attempt may write, and only while it still runs.
+            command.CommandText = $"""
+                UPDATE {table.Quoted} SET status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL,
+                    error_code = NULL, error_message = NULL, updated_at = @now
+                WHERE id = @id AND status = {Processing} AND attempts = @attempt
+                """;
+            command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
+            var id = command.Parameters.Add("@id", SqliteType.Text);
+            var attempt = command.Parameters.Add("@attempt", SqliteType.Integer);
+            var image = command.Parameters.Add("@image", SqliteType.Text);
+            var meta = command.Parameters.Add("@meta", SqliteType.Text);
+            foreach (var (lease, result) in completions)
+            {
+                ArgumentNullException.ThrowIfNull(lease);
+                ArgumentNullException.ThrowIfNull(result);
+                id.Value = Id(lease.Id);
+                attempt.Value = lease.Attempt;
+                image.Value = result.ImageUrl;
+                meta.Value = JsonSerializer.Serialize(result.Meta, Json);
+                if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+                {
+                    lost.Add(lease);
+                }
+            }
+
+            transaction.Commit();
+            return (IReadOnlyList<JobLease>)lost;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

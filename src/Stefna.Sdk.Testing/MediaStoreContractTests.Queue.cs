@@ -149,6 +149,42 @@ public abstract partial class MediaStoreContractTests
         Assert.Empty(await store.RenewLeasesAsync(PlainType.Name, [], LongLease, Ct));
     }
 
+    /// <summary>One batch completion completes every job whose lease still holds, each with its own image and merged
+    /// metadata, and reports exactly the lost ones (canceled, another attempt), which it leaves as they were.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Batch_completion_completes_held_jobs_and_reports_exactly_the_lost_ones()
+    {
+        var store = await NewStoreAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(i)) with { Meta = new Dictionary<string, string> { ["kept"] = "k" + i } });
+        }
+
+        var leases = await store.ClaimAsync(PlainType.Name, 4, LongLease, MaxAttempts, Ct);
+        Assert.Equal(4, leases.Count);
+        await store.CancelAsync(PlainType.Name, leases[2].Id, leases[2].Job.UserId, Ct);
+        var stale = new JobLease(leases[3].Job with { Attempts = leases[3].Attempt + 1 });
+        JobCompletion Completion(JobLease lease, int i) =>
+            new(lease, new JobResult($"file:///{i}.png", new Dictionary<string, string> { ["asset_id"] = "a" + i }));
+
+        var lost = await store.CompleteManyAsync(PlainType.Name, [Completion(leases[0], 0), Completion(leases[1], 1), Completion(leases[2], 2), Completion(stale, 3)], Ct);
+
+        Assert.Equal(new[] { leases[2].Id, stale.Id }.Order(), lost.Select(l => l.Id).Order());
+        for (var i = 0; i < 2; i++)
+        {
+            var done = await GetRequiredAsync(store, PlainType, leases[i].Id);
+            Assert.Equal((GenerationStatus.Completed, $"file:///{i}.png", (DateTimeOffset?)null), (done.Status, done.ImageUrl, done.LeaseUntil));
+            Assert.Equal("k" + i, done.Meta["kept"]);
+            Assert.Equal("a" + i, done.Meta["asset_id"]);
+        }
+
+        Assert.Equal(GenerationStatus.Canceled, (await GetRequiredAsync(store, PlainType, leases[2].Id)).Status);
+        var untouched = await GetRequiredAsync(store, PlainType, leases[3].Id);
+        Assert.Equal((GenerationStatus.Processing, (string?)null), (untouched.Status, untouched.ImageUrl));
+        Assert.Empty(await store.CompleteManyAsync(PlainType.Name, [], Ct));
+    }
+
     /// <summary>A job whose lease still holds is not claimed again.</summary>
     /// <returns>A task.</returns>
     [Fact]

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Configuration;
@@ -86,16 +87,20 @@ public sealed class GenerationWorker
 
     /// <summary>One type's producer on this host: claims in batches up to the free in-flight capacity, runs each job as
     /// a task, and renews the leases of all its running jobs in one store call per renewal period.</summary>
-    private sealed class TypeProducer(GenerationWorker worker, string type)
+    private sealed class TypeProducer(GenerationWorker worker, string type) : IRunningJobOwner
     {
         private static readonly TimeSpan FirstErrorDelay = TimeSpan.FromMilliseconds(200);
         private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
+        private const int MaxCompletionBatch = 500;
 
         private readonly int _limit = worker._typeOptions.Get(type).MaxInFlight;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RunningJob> _running = new();
 
         // Released (at most to 1) when a job ends: capacity came free.
         private readonly SemaphoreSlim _finished = new(0, 1);
+
+        // The batch completer's queue: jobs that finish while a batch is being written go together in the next one.
+        private readonly Channel<PendingCompletion> _completions = Channel.CreateUnbounded<PendingCompletion>(new UnboundedChannelOptions { SingleReader = true });
         private int _inFlight;
 
         public async Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken)
@@ -103,6 +108,13 @@ public sealed class GenerationWorker
             await Task.Yield();
             using var renewing = new CancellationTokenSource();
             var renewals = RenewLoopAsync(renewing.Token);
+            var completer = CompleteLoopAsync();
+            Func<Guid, bool> cancel = Cancel;
+            worker._signals.AddCanceler(cancel);
+
+            // Each job has its own small cancellation source; stopping the host cancels them all from here, rather than
+            // linking every job's source to the host's token.
+            using var stopping = cancellationToken.Register(static state => ((TypeProducer)state!).CancelAll(), this);
             try
             {
                 await ProduceAsync(exitWhenIdle, cancellationToken).ConfigureAwait(false);
@@ -119,8 +131,88 @@ public sealed class GenerationWorker
                     await _finished.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 }
 
+                worker._signals.RemoveCanceler(cancel);
+                _completions.Writer.Complete();
+                await completer.ConfigureAwait(false);
                 await renewing.CancelAsync().ConfigureAwait(false);
                 await renewals.ConfigureAwait(false);
+            }
+        }
+
+        public void StopRenewing(RunningJob job) => _running.TryRemove(new KeyValuePair<Guid, RunningJob>(job.Lease.Id, job));
+
+        public void Ended(RunningJob job)
+        {
+            Interlocked.Increment(ref worker._completedRuns);
+            Interlocked.Decrement(ref worker._inFlight);
+            Interlocked.Decrement(ref _inFlight);
+            Release(_finished);
+        }
+
+        public Task<bool> CompleteAsync(JobLease lease, JobResult result)
+        {
+            var pending = new PendingCompletion(new JobCompletion(lease, result));
+            if (!_completions.Writer.TryWrite(pending))
+            {
+                // Not expected: the queue closes only after the last job ended.
+                return worker._store.CompleteAsync(lease, result, CancellationToken.None);
+            }
+
+            return pending.Task;
+        }
+
+        private async Task CompleteLoopAsync()
+        {
+            await Task.Yield();
+            var reader = _completions.Reader;
+            var batch = new List<PendingCompletion>();
+            var completions = new List<JobCompletion>();
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                batch.Clear();
+                completions.Clear();
+                while (batch.Count < MaxCompletionBatch && reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    completions.Add(pending.Completion);
+                }
+
+                try
+                {
+                    // Not canceled by the host stopping: a result already stored is worth recording.
+                    var lost = await worker._store.CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
+                    foreach (var pending in batch)
+                    {
+                        pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // Each job handles the failure as its own (a storage failure: retried or failed by the runner).
+                    foreach (var pending in batch)
+                    {
+                        pending.TrySetException(ex);
+                    }
+                }
+            }
+        }
+
+        private bool Cancel(Guid jobId)
+        {
+            if (!_running.TryGetValue(jobId, out var job))
+            {
+                return false;
+            }
+
+            job.Cancel();
+            return true;
+        }
+
+        private void CancelAll()
+        {
+            foreach (var job in _running.Values)
+            {
+                job.Cancel();
             }
         }
 
@@ -222,31 +314,16 @@ public sealed class GenerationWorker
         {
             Interlocked.Increment(ref _inFlight);
             Interlocked.Increment(ref worker._inFlight);
-            var job = new RunningJob(lease, CancellationTokenSource.CreateLinkedTokenSource(stoppingToken), _running);
+            var job = new RunningJob(lease, this);
             _running[lease.Id] = job;
-            _ = RunOneAsync(job, stoppingToken);
-        }
 
-        private async Task RunOneAsync(RunningJob job, CancellationToken stoppingToken)
-        {
-            try
+            // Stopping registers before it cancels what it sees: a job added after that sees the token instead.
+            if (stoppingToken.IsCancellationRequested)
             {
-                await Task.Yield();
-                await worker._runner.RunAsync(job, stoppingToken).ConfigureAwait(false);
+                job.Cancel();
             }
-            catch (Exception ex)
-            {
-                Log.Unexpected(worker._logger, ex, type, job.Lease.Id);
-            }
-            finally
-            {
-                job.StopRenewing();
-                job.Cancellation.Dispose();
-                Interlocked.Increment(ref worker._completedRuns);
-                Interlocked.Decrement(ref worker._inFlight);
-                Interlocked.Decrement(ref _inFlight);
-                Release(_finished);
-            }
+
+            _ = worker._runner.RunAsync(job, stoppingToken);
         }
 
         private async Task RenewLoopAsync(CancellationToken cancellationToken)
@@ -344,6 +421,12 @@ public sealed class GenerationWorker
             {
                 // Already signalled.
             }
+        }
+
+        /// <summary>A job waiting in the batch completer's queue.</summary>
+        private sealed class PendingCompletion(JobCompletion completion) : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            public JobCompletion Completion => completion;
         }
     }
 }

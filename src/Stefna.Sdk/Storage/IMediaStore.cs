@@ -80,6 +80,29 @@ public interface IMediaStore
     /// <returns><see langword="false"/> when the lease was lost; the caller must then discard its result.</returns>
     Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken);
 
+    /// <summary>Completes several jobs of one type in one store round trip, each guarded by its own lease exactly as
+    /// <see cref="CompleteAsync"/> is (the engine's batch completer: jobs that finish together are written together).</summary>
+    /// <remarks>The default implementation, for stores written before this member existed, completes the jobs one by one.</remarks>
+    /// <param name="type">The type of every job.</param>
+    /// <param name="completions">The jobs and their results; one entry per job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases that were lost (those jobs were not completed; their holders must discard their results).
+    /// Empty when every job was completed.</returns>
+    async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var lost = new List<JobLease>();
+        foreach (var completion in completions)
+        {
+            if (!await CompleteAsync(completion.Lease, completion.Result, cancellationToken).ConfigureAwait(false))
+            {
+                lost.Add(completion.Lease);
+            }
+        }
+
+        return lost;
+    }
+
     /// <summary>Puts a job back in the queue after a transient failure, not claimable before <paramref name="notBefore"/>.</summary>
     /// <param name="lease">The lease.</param>
     /// <param name="error">The failure, kept as the job's last error.</param>
