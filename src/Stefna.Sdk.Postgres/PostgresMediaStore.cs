@@ -284,24 +284,9 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             attempts[i++] = lease.Attempt;
         }
 
-        var renewed = new HashSet<Guid>();
-        await using (var command = _dataSource.CreateCommand(sql.RenewMany))
-        {
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
-            command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
-            AddNow(command);
-            await Guard(async () =>
-            {
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    renewed.Add(reader.GetGuid(0));
-                }
-            }).ConfigureAwait(false);
-        }
-
-        return renewed.Count == leases.Count ? [] : [.. leases.Where(l => !renewed.Contains(l.Id))];
+        await using var command = _dataSource.CreateCommand(sql.RenewMany);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        return await LeaseGuardedBatchAsync(command, leases, ids, attempts, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -345,25 +330,10 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             metas[i] = JsonText(result.Meta);
         }
 
-        var completed = new HashSet<Guid>();
-        await using (var command = _dataSource.CreateCommand(sql.CompleteMany))
-        {
-            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
-            command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
-            command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
-            command.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
-            AddNow(command);
-            await Guard(async () =>
-            {
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    completed.Add(reader.GetGuid(0));
-                }
-            }).ConfigureAwait(false);
-        }
-
-        return completed.Count == completions.Count ? [] : [.. completions.Select(c => c.Lease).Where(l => !completed.Contains(l.Id))];
+        await using var command = _dataSource.CreateCommand(sql.CompleteMany);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
+        command.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
+        return await LeaseGuardedBatchAsync(command, completions.Select(c => c.Lease), ids, attempts, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -573,6 +543,24 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         _tables.TryGetValue(type, out var sql)
             ? sql
             : throw new InvalidOperationException($"The generation type '{type}' has no table in this store; call InitializeAsync with its definition first.");
+
+    // Runs a statement over many leases (@ids, @attempts) whose RETURNING lists the ids it wrote; the rest were lost.
+    private async Task<IReadOnlyList<JobLease>> LeaseGuardedBatchAsync(NpgsqlCommand command, IEnumerable<JobLease> leases, Guid[] ids, int[] attempts, CancellationToken cancellationToken)
+    {
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
+        AddNow(command);
+        var written = new HashSet<Guid>();
+        await Guard(async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                written.Add(reader.GetGuid(0));
+            }
+        }).ConfigureAwait(false);
+        return written.Count == ids.Length ? [] : [.. leases.Where(l => !written.Contains(l.Id))];
+    }
 
     private async Task<bool> GuardedWriteAsync(string text, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {

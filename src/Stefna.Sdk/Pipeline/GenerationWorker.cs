@@ -390,16 +390,18 @@ public sealed class GenerationWorker
 
         private async Task<bool> WaitForWorkAsync(TimeSpan timeout, bool orJobEnd, CancellationToken cancellationToken)
         {
+            // The timeout runs on the worker's clock (a fake one in tests); the wake-up sources wait without their own.
             using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var local = worker._signals.WaitForWorkAsync(type, timeout, either.Token);
-            var remote = worker._notifications?.WaitForWorkAsync([type], timeout, either.Token);
+            var poll = Task.Delay(timeout, worker._time, either.Token);
+            var local = worker._signals.WaitForWorkAsync(type, Timeout.InfiniteTimeSpan, either.Token);
+            var remote = worker._notifications?.WaitForWorkAsync([type], Timeout.InfiniteTimeSpan, either.Token);
             var ended = orJobEnd ? _finished.WaitAsync(either.Token) : null;
             Task[] waits = (remote, ended) switch
             {
-                (null, null) => [local],
-                (null, { } e) => [local, e],
-                ({ } r, null) => [local, r],
-                ({ } r, { } e) => [local, r, e],
+                (null, null) => [poll, local],
+                (null, { } e) => [poll, local, e],
+                ({ } r, null) => [poll, local, r],
+                ({ } r, { } e) => [poll, local, r, e],
             };
             await Task.WhenAny(waits).ConfigureAwait(false);
 
