@@ -1,5 +1,6 @@
 // Stefna benchmarks. `queue`: P1 (SDK queue throughput vs a hand-written Npgsql SKIP LOCKED loop and vs
-// Hangfire.PostgreSql) and P6 (status read p99 vs a raw primary-key SELECT), all on one database in one run.
+// Hangfire.PostgreSql), P2 (end to end with local image files vs the raw loop writing the same files) and P6 (status
+// read p99 vs a raw primary-key SELECT), all on one database in one run.
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- queue [--postgres "<conn>"] [--jobs N] [--repeats R] [--reads M]
 // `engine`: P3 (the job engine with a 2 s provider: Little's law, backlog drain, claims per job, idle cost on
 // PostgreSQL and SQLite, memory per in-flight job).
@@ -126,6 +127,30 @@ try
     Console.WriteLine($"P1 sdk/raw: {sdkRate / rawRate:F2} (goal >= 1.0)");
     Console.WriteLine($"P1 sdk/hangfire: {sdkRate / hangfireRate:F2} (goal >= 8)");
 
+    // P2: end to end with a 0 ms provider and local image files, SDK vs the raw loop writing the same files.
+    var images = Path.Combine(Path.GetTempPath(), "stefna-p2-" + Guid.NewGuid().ToString("N")[..8]);
+    Directory.CreateDirectory(Path.Combine(images, "raw"));
+    try
+    {
+        await using var sdkFiles = await SdkHost.CreateAsync(connectionString, new Stefna.Sdk.Configuration.GenerationTypeOptions().MaxInFlight, images);
+        await sdkFiles.RunAsync(200);
+        await RawQueue.RunAsync(rawConnectionString, 200, Concurrency, images);
+        var sdkP2 = new List<double>();
+        var rawP2 = new List<double>();
+        for (var r = 0; r < repeats; r++)
+        {
+            rawP2.Add(await RawQueue.RunAsync(rawConnectionString, jobs, Concurrency, images));
+            sdkP2.Add(await sdkFiles.RunAsync(jobs));
+            Console.WriteLine($"  run {r + 1}: end to end with files: sdk {sdkP2[^1]:F0} jobs/s ({SdkHost.LastPhases}), raw {rawP2[^1]:F0} jobs/s ({RawQueue.LastPhases})");
+        }
+
+        Console.WriteLine($"P2 end-to-end sdk/raw: {Median(sdkP2) / Median(rawP2):F2} (goal >= 0.9)");
+    }
+    finally
+    {
+        Directory.Delete(images, recursive: true);
+    }
+
     // P6: status reads of completed jobs, alternating SDK and raw per batch.
     var ids = await sdk.SampleIdsAsync(500);
     var sdkP99 = new List<double>();
@@ -249,15 +274,15 @@ internal sealed class SdkHost : IAsyncDisposable
 
     public IGenerationPipeline Pipeline => _provider.GetRequiredService<IGenerationPipeline>();
 
-    public static async Task<SdkHost> CreateAsync(string connectionString, int inFlight)
+    public static async Task<SdkHost> CreateAsync(string connectionString, int inFlight, string? imagesRoot = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-        services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
+        var builder = services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
             .AddGenerator<NoopGenerator>(NoopGenerator.TypeName, t => t.MaxInFlight = inFlight)
             .UsePostgres(connectionString)
-            .UseAssetStorage(_ => new NullAssetStorage())
             .UseProvider(_ => new NoopProvider());
+        _ = imagesRoot is null ? builder.UseAssetStorage(_ => new NullAssetStorage()) : builder.UseLocalFileStorage(imagesRoot);
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<PostgresMediaStore>().MigrateAsync([NoopGenerator.TypeDefinition]);
         return new SdkHost(provider);
@@ -312,7 +337,7 @@ internal static class RawQueue
     }
 
     /// <summary>Inserts N rows (Concurrency at a time), then Concurrency loops claim and complete until none is left.</summary>
-    public static async Task<double> RunAsync(string connectionString, int jobs, int concurrency)
+    public static async Task<double> RunAsync(string connectionString, int jobs, int concurrency, string? imagesRoot = null)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var watch = Stopwatch.StartNew();
@@ -351,7 +376,18 @@ internal static class RawQueue
                     UPDATE raw_jobs SET status = 'completed', image_url = @url, meta = meta || @meta::jsonb, lease_until = NULL, updated_at = now()
                     WHERE id = @id AND status = 'processing' AND attempts = @attempts
                     """);
-                complete.Parameters.AddWithValue("url", "null://" + id);
+                var url = "null://" + id;
+                if (imagesRoot is not null)
+                {
+                    // P2: the same file work as the SDK's local storage (temporary file, then moved into place).
+                    var path = Path.Combine(imagesRoot, "raw", $"{id}-{attempts}.png");
+                    var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+                    await File.WriteAllBytesAsync(temp, NoopProvider.Png);
+                    File.Move(temp, path, overwrite: true);
+                    url = new Uri(path).AbsoluteUri;
+                }
+
+                complete.Parameters.AddWithValue("url", url);
                 complete.Parameters.AddWithValue("meta", """{"asset_id":"x","width":"1","height":"1","format":"png","provider":"noop"}""");
                 complete.Parameters.AddWithValue("id", id);
                 complete.Parameters.AddWithValue("attempts", attempts);

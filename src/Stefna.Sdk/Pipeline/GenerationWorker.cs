@@ -350,8 +350,8 @@ public sealed class GenerationWorker
                     {
                         // Bounded by the period, so a renewal that hangs gives way to the next tick's; the lease outlives
                         // two missed renewals. Awaited, so renewals of a type never pile up.
-                        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                        timeout.CancelAfter(period);
+                        using var elapsed = new CancellationTokenSource(period, worker._time);
+                        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
                         Interlocked.Increment(ref worker._renewCalls);
                         var lost = await worker._store.RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
                         foreach (var lease in lost)
