@@ -41,6 +41,14 @@ public abstract class GeneratorBase : IGenerator
     public async ValueTask<GenerationSpec> PrepareAsync(GenerationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+
+        // Count first: a list longer than the limit is refused before a single tag is read or compared (a 1 MB form
+        // carries ~170,000 tags). Duplicates are not worth a larger allowance.
+        if (request.Tags.Count > Options.MaxTags)
+        {
+            throw TooManyTags(request.Tags.Count);
+        }
+
         var prompt = NormalizePrompt(request.Prompt);
         var spec = await PrepareCoreAsync(request, prompt, cancellationToken).ConfigureAwait(false);
         return spec with { Tags = NormalizeTags(TypeTags.Concat(spec.Tags).Concat(request.Tags)) };
@@ -187,7 +195,9 @@ public abstract class GeneratorBase : IGenerator
 
     private List<string> NormalizeTags(IEnumerable<string> tags)
     {
+        // Hashing, not pairwise comparison, finds duplicates; the loop stops as soon as the limit is passed.
         var result = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var raw in tags)
         {
             var tag = raw?.Trim().ToLowerInvariant().Replace(' ', '-');
@@ -210,19 +220,21 @@ public abstract class GeneratorBase : IGenerator
             }
 
             tag = tag.Normalize(NormalizationForm.FormC);
-            if (!result.Contains(tag, StringComparer.Ordinal))
+            if (seen.Add(tag))
             {
                 result.Add(tag);
+                if (result.Count > Options.MaxTags)
+                {
+                    throw TooManyTags(result.Count);
+                }
             }
-        }
-
-        if (result.Count > Options.MaxTags)
-        {
-            throw new GenerationValidationException("tags", $"A job may carry at most {Options.MaxTags} tags; {result.Count} were given.", "too_many_tags");
         }
 
         return result;
     }
+
+    private GenerationValidationException TooManyTags(int count) =>
+        new("tags", $"A job may carry at most {Options.MaxTags} tags; {(count > Options.MaxTags + 1 ? count.ToString("N0", CultureInfo.InvariantCulture) : "more")} were given.", "too_many_tags");
 
     private static bool IsBidiControl(int value) => value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069) or 0x200E or 0x200F or 0xFEFF;
 

@@ -1,0 +1,82 @@
+using System.Collections;
+using Stefna.Sdk;
+using Stefna.TestUtils;
+
+namespace Stefna.Reliability.Tests;
+
+/// <summary>
+/// Hostile input found by the outside pass of issue 16: inputs shaped to cost the host time or memory, or to slip past
+/// a check. Each is refused with a typed error, and the cost is asserted by counting work, never by timing it.
+/// </summary>
+public sealed class HostileInputTests
+{
+    /// <summary>A tag list that counts how many of its entries were read.</summary>
+    private sealed class CountingTags(int count) : IReadOnlyList<string>
+    {
+        public int Reads { get; private set; }
+
+        public int Count => count;
+
+        public string this[int index]
+        {
+            get
+            {
+                Reads++;
+                return "tag" + index;
+            }
+        }
+
+        public IEnumerator<string> GetEnumerator()
+        {
+            for (var i = 0; i < count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>173,344 distinct tags (the 1 MB form of the report) are refused from their count, before a single tag
+    /// is read, normalised or compared with another: before the fix every tag was read and compared with every kept
+    /// one (130 s of CPU).</summary>
+    [Fact]
+    public async Task A_huge_tag_list_is_refused_as_too_many_tags_before_any_tag_is_read()
+    {
+        await using var host = SdkHost.Start(runWorker: false);
+        var tags = new CountingTags(173_344);
+
+        var error = await Assert.ThrowsAsync<GenerationValidationException>(() => host.Pipeline.SubmitAsync(new GenerationRequest
+        {
+            Type = "custom-prompt",
+            UserId = "user-hostile",
+            Prompt = "a cat",
+            Tags = tags,
+        }));
+
+        Assert.Equal("invalid_request.too_many_tags", error.Code);
+        Assert.Equal(0, tags.Reads);
+        Assert.Equal(0, await host.CountRowsAsync());
+        Figures.Record("hostile input: 173,344 tags", new Dictionary<string, object> { ["bad_inputs_tried"] = 1, ["code"] = error.Code, ["tags_read"] = tags.Reads });
+    }
+
+    /// <summary>A list at the limit whose entries repeat is still read once each: duplicates are found by hashing, not
+    /// by comparing every pair, and a list within the count limit is accepted.</summary>
+    [Fact]
+    public async Task Tags_within_the_limit_are_each_read_once()
+    {
+        await using var host = SdkHost.Start(runWorker: false);
+        var tags = new CountingTags(18);
+
+        var ticket = await host.Pipeline.SubmitAsync(new GenerationRequest
+        {
+            Type = "custom-prompt",
+            UserId = "user-hostile",
+            Prompt = "a cat",
+            Tags = tags,
+        });
+
+        Assert.False(ticket.IsExisting);
+        Assert.Equal(18, tags.Reads);
+    }
+}
