@@ -79,4 +79,38 @@ public sealed class HostileInputTests
         Assert.False(ticket.IsExisting);
         Assert.Equal(18, tags.Reads);
     }
+
+    public static TheoryData<string> SpecialFiles => ["/dev/zero", "/dev/urandom", "{fifo}"];
+
+    /// <summary>A device never ends (before the fix <c>/dev/zero</c> was read to 2 GB and an OutOfMemoryException) and
+    /// opening a FIFO blocks until a writer comes (before the fix the submit hung): both are refused before they are
+    /// opened, as <c>image_not_a_file</c>. The wait is bounded so a regression fails instead of hanging the run.</summary>
+    [Theory]
+    [MemberData(nameof(SpecialFiles))]
+    public async Task A_device_or_a_fifo_named_as_the_image_file_is_refused_without_being_read(string path)
+    {
+        using var inputs = new TempDirectory();
+        path = path == "{fifo}" ? MakeFifo(inputs.File("image.png")) : path;
+        await using var host = SdkHost.Start(runWorker: false);
+
+        var error = await Assert.ThrowsAsync<GenerationValidationException>(() => host.Pipeline.SubmitAsync(new GenerationRequest
+        {
+            Type = "neo-glitch",
+            UserId = "user-hostile",
+            Image = ImageInput.FromFile(path),
+        }).WaitAsync(TimeSpan.FromMinutes(1)));
+
+        Assert.Equal("invalid_request.image_not_a_file", error.Code);
+        Assert.Equal(0, await host.CountRowsAsync());
+        Assert.Empty(host.StoredFiles());
+        Figures.Record("hostile input: special file " + (path.StartsWith("/dev/", StringComparison.Ordinal) ? path : "fifo"), new Dictionary<string, object> { ["bad_inputs_tried"] = 1, ["code"] = error.Code });
+    }
+
+    internal static string MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        return path;
+    }
 }

@@ -388,9 +388,9 @@ public static class ImageInspector
     private static ImageInfo Gif(ReadOnlySpan<byte> data, long maxPixels)
     {
         var info = new ImageInfo(ImageFormat.Gif, BinaryPrimitives.ReadUInt16LittleEndian(data[6..]), BinaryPrimitives.ReadUInt16LittleEndian(data[8..]));
-        if (data.Length < 13)
+        if (data.Length < 13 || data[^1] != 0x3B)
         {
-            throw Invalid("truncated", "The GIF image is truncated.");
+            throw Invalid("truncated", "The GIF image is truncated (no trailer).");
         }
 
         var offset = 13 + ColorTableSize(data[10]);

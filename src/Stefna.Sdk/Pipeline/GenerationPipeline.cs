@@ -224,7 +224,7 @@ internal sealed class GenerationPipeline(
         }
         else if (input.FilePath is { } path)
         {
-            bytes = await ReadFileAsync(path, cancellationToken).ConfigureAwait(false);
+            bytes = await ImageFileReader.ReadAsync(path, _options.MaxImageBytes, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -242,29 +242,6 @@ internal sealed class GenerationPipeline(
         }
 
         return (bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
-    }
-
-    private async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken)
-    {
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            throw new GenerationValidationException("image", $"Image file not found: {path}", "image_not_found");
-        }
-
-        if (info.Length > _options.MaxImageBytes)
-        {
-            throw new GenerationValidationException("image", $"The image is {info.Length:N0} bytes; the limit is {_options.MaxImageBytes:N0}.", "image_too_large");
-        }
-
-        try
-        {
-            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new GenerationValidationException("image", $"The image file could not be read: {ex.Message}", "image_unreadable");
-        }
     }
 
     private async Task TryDeleteAsync(string url)
