@@ -113,4 +113,31 @@ public sealed class HostileInputTests
         Assert.Equal(0, mkfifo.ExitCode);
         return path;
     }
+
+    /// <summary>U+FB2C (HEBREW LETTER SHIN WITH DAGESH AND SHIN DOT) is one character that normalisation form C turns
+    /// into three: 1,000 of them passed a 1,000-character limit and were stored as 3,000. The limit applies to what is
+    /// stored, and what passes it is stored at that length.</summary>
+    [Fact]
+    public async Task The_prompt_length_limit_applies_to_the_normalised_prompt_that_is_stored()
+    {
+        await using var host = SdkHost.Start(options: o => o.MaxPromptLength = 1000, runWorker: false);
+        var expanding = new string('\uFB2C', 1000);
+        Assert.Equal(3000, expanding.Normalize(System.Text.NormalizationForm.FormC).Length);
+
+        var error = await Assert.ThrowsAsync<GenerationValidationException>(() => host.Pipeline.SubmitAsync(new GenerationRequest
+        {
+            Type = "custom-prompt",
+            UserId = "user-hostile",
+            Prompt = expanding,
+        }));
+
+        Assert.Equal("invalid_request.prompt_too_long", error.Code);
+        Assert.Contains("3000", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await host.CountRowsAsync());
+
+        var ticket = await host.Pipeline.SubmitAsync(new GenerationRequest { Type = "custom-prompt", UserId = "user-hostile", Prompt = new string('\uFB2C', 333) });
+        var stored = await host.Pipeline.GetStatusAsync("custom-prompt", ticket.Id, "user-hostile");
+        Assert.Equal(999, stored!.Prompt!.Length);
+        Figures.Record("hostile input: 1,000 x U+FB2C prompt", new Dictionary<string, object> { ["bad_inputs_tried"] = 1, ["code"] = error.Code });
+    }
 }

@@ -171,9 +171,10 @@ public abstract class GeneratorBase : IGenerator
                 : null;
         }
 
-        if (text.Length > MaxPromptLength)
+        // A cheap bound before any per-character work (normalisation composes at most a few characters into one).
+        if (text.Length > MaxPromptLength * 4L)
         {
-            throw new GenerationValidationException("prompt", $"The prompt is {text.Length} characters long; {Definition.DisplayName} accepts at most {MaxPromptLength}.", "prompt_too_long");
+            throw PromptTooLong(text.Length);
         }
 
         foreach (var rune in text.EnumerateRunes())
@@ -190,8 +191,13 @@ public abstract class GeneratorBase : IGenerator
             throw new GenerationValidationException("prompt", "The prompt contains a broken Unicode character; remove it and try again.", "prompt_bad_unicode");
         }
 
-        return text.Normalize(NormalizationForm.FormC);
+        // The limit applies to what is stored: NFC can lengthen a text (U+FB2C becomes three characters).
+        var normalized = text.Normalize(NormalizationForm.FormC);
+        return normalized.Length > MaxPromptLength ? throw PromptTooLong(normalized.Length) : normalized;
     }
+
+    private GenerationValidationException PromptTooLong(int length) =>
+        new("prompt", $"The prompt is {length} characters long; {Definition.DisplayName} accepts at most {MaxPromptLength}.", "prompt_too_long");
 
     private List<string> NormalizeTags(IEnumerable<string> tags)
     {
