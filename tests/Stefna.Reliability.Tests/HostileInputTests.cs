@@ -140,4 +140,86 @@ public sealed class HostileInputTests
         Assert.Equal(999, stored!.Prompt!.Length);
         Figures.Record("hostile input: 1,000 x U+FB2C prompt", new Dictionary<string, object> { ["bad_inputs_tried"] = 1, ["code"] = error.Code });
     }
+
+    /// <summary>20 submits race with one idempotency key, half of them with another prompt (before the fix all 19
+    /// losers got <c>existing: true</c>, whatever their prompt). Exactly one job is created; every request equal to the
+    /// winner's gets that job back, every other one an <see cref="IdempotencyConflictException"/> naming it.</summary>
+    [Fact]
+    public async Task An_idempotency_key_reused_with_a_different_request_is_a_conflict_even_when_racing()
+    {
+        await using var host = SdkHost.Start(runWorker: false);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var prompts = Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "a red fox" : "a blue whale").ToArray();
+        var attempts = prompts.Select(async prompt =>
+        {
+            await go.Task;
+            try
+            {
+                return (prompt, Ticket: await host.Pipeline.SubmitAsync(new GenerationRequest
+                {
+                    Type = "custom-prompt",
+                    UserId = "user-hostile",
+                    Prompt = prompt,
+                    IdempotencyKey = "order-42",
+                }), Conflict: (IdempotencyConflictException?)null);
+            }
+            catch (IdempotencyConflictException conflict)
+            {
+                return (prompt, Ticket: (GenerationTicket?)null, Conflict: conflict);
+            }
+        }).ToList();
+        go.SetResult();
+        var outcomes = await Task.WhenAll(attempts);
+
+        Assert.Equal(1, await host.CountRowsAsync());
+        var job = Assert.Single(outcomes, o => o.Ticket is { IsExisting: false }).Ticket!;
+        var winner = (await host.Pipeline.GetStatusAsync("custom-prompt", job.Id, "user-hostile"))!.Prompt;
+        foreach (var (prompt, ticket, conflict) in outcomes)
+        {
+            if (prompt == winner)
+            {
+                Assert.Equal(job.Id, ticket!.Id);
+            }
+            else
+            {
+                Assert.Null(ticket);
+                Assert.Equal(job.Id, conflict!.ExistingJobId);
+                Assert.Equal(IdempotencyConflictException.ConflictCode, conflict.Code);
+                Assert.Contains("prompt", conflict.Differences);
+            }
+        }
+
+        Assert.Equal(10, outcomes.Count(o => o.Conflict is not null));
+        Figures.Record("hostile input: idempotency key reused by 20 racing requests", new Dictionary<string, object> { ["bad_inputs_tried"] = 10, ["conflicts"] = 10 });
+    }
+
+    /// <summary>The same key with the same prompt but another source image, other options or tags is a conflict too;
+    /// the identical request (the image given again as bytes) returns the job.</summary>
+    [Fact]
+    public async Task An_idempotency_key_reused_with_another_image_option_or_tag_is_a_conflict()
+    {
+        await using var host = SdkHost.Start(runWorker: false);
+        GenerationRequest Request(byte[] image, string emotion = "joy", string tag = "party") => new()
+        {
+            Type = "emotion-mask",
+            UserId = "user-hostile",
+            Image = ImageInput.FromBytes(image),
+            Options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["emotion"] = emotion },
+            Tags = [tag],
+            IdempotencyKey = "upload-7",
+        };
+        var first = TestImages.Png(32, 32, seed: 1);
+        var created = await host.Pipeline.SubmitAsync(Request(first));
+
+        var again = await host.Pipeline.SubmitAsync(Request([.. first]));
+        var otherImage = await Assert.ThrowsAsync<IdempotencyConflictException>(() => host.Pipeline.SubmitAsync(Request(TestImages.Png(32, 32, seed: 2))));
+        var otherOption = await Assert.ThrowsAsync<IdempotencyConflictException>(() => host.Pipeline.SubmitAsync(Request(first, emotion: "anger")));
+        var otherTag = await Assert.ThrowsAsync<IdempotencyConflictException>(() => host.Pipeline.SubmitAsync(Request(first, tag: "work")));
+
+        Assert.True(again.IsExisting);
+        Assert.Equal(created.Id, again.Id);
+        Assert.All(new[] { otherImage, otherOption, otherTag }, c => Assert.Equal(created.Id, c.ExistingJobId));
+        Assert.Equal(1, await host.CountRowsAsync());
+        Assert.Single(host.StoredFiles());
+    }
 }
