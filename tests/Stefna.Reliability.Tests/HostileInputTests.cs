@@ -222,4 +222,37 @@ public sealed class HostileInputTests
         Assert.Equal(1, await host.CountRowsAsync());
         Assert.Single(host.StoredFiles());
     }
+
+    /// <summary>The storage folder replaced by a file (like a full or broken disk, the write fails with an IOException
+    /// that names the file). Before the fix the data directory's path reached the caller's error and the job's
+    /// <c>error.message</c>; now neither names a server path (the inner exception keeps it for the host's logs).</summary>
+    [Fact]
+    public async Task A_storage_failure_shows_the_client_no_server_path()
+    {
+        await using var host = SdkHost.Start();
+        if (Directory.Exists(host.ImagesPath))
+        {
+            Directory.Delete(host.ImagesPath, recursive: true);
+        }
+
+        await File.WriteAllTextAsync(host.ImagesPath, "not a folder");
+        var root = Path.GetTempPath().TrimEnd('/');
+
+        var submit = await Assert.ThrowsAsync<GenerationException>(() => host.Pipeline.SubmitAsync(new GenerationRequest
+        {
+            Type = "neo-glitch",
+            UserId = "user-hostile",
+            Image = ImageInput.FromBytes(TestImages.Png(32, 32, seed: 3)),
+        }));
+        var ticket = await host.Pipeline.SubmitAsync(new GenerationRequest { Type = "custom-prompt", UserId = "user-hostile", Prompt = "a cat" });
+        var job = await host.Pipeline.WaitForCompletionAsync("custom-prompt", ticket.Id, "user-hostile", TimeSpan.FromMinutes(2));
+
+        Assert.Equal(GenerationErrorCategory.StorageFailure, submit.Category);
+        Assert.Contains(host.Data.Path, submit.InnerException!.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(root, submit.Message, StringComparison.Ordinal);
+        Assert.Equal(GenerationStatus.Failed, job.Status);
+        Assert.Equal(GenerationErrorCategory.StorageFailure, job.Error!.Category);
+        Assert.DoesNotContain(root, job.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("[path]", job.Error.Message, StringComparison.Ordinal);
+    }
 }
