@@ -277,7 +277,10 @@ internal sealed class JobRunner(
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
 
-    internal static GenerationError Classify(Exception exception) => exception switch
+    // A job's error is shown to its user: no server path in it (see ServerPaths).
+    internal static GenerationError Classify(Exception exception) => ClassifyCore(exception) is var e && ServerPaths.Redact(e.Message) is var m && m != e.Message ? e with { Message = m } : e;
+
+    private static GenerationError ClassifyCore(Exception exception) => exception switch
     {
         GenerationException g => g.ToError(),
         BrokenCircuitException => new(GenerationErrorCategory.ProviderUnavailable, CircuitOpenCode, "The provider is failing repeatedly; its circuit is open, so this job failed fast. Try again shortly."),
