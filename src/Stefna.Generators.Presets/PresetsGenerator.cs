@@ -11,7 +11,7 @@ namespace Stefna.Generators.Presets;
 /// Professional Presets: renders a photo in one preset of the catalogue. The preset is required and, unless
 /// <see cref="PresetsOptions.AllowInactivePresets"/> is set, must be one of this week's active presets.
 /// </summary>
-public sealed class PresetsGenerator : GeneratorBase
+public sealed class PresetsGenerator : GeneratorBase, IGenerationType
 {
     /// <summary>The type's name.</summary>
     public const string TypeName = "presets";
