@@ -94,7 +94,7 @@ internal static class GenerationApi
 
         var image = await ReadImageAsync(form, cancellationToken).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var key in new[] { "emotion", "reaction", "style" })
+        foreach (var key in pipeline.Types.Where(t => t.Name == type).SelectMany(t => t.Inputs).Select(i => i.Name).Where(n => n != "preset"))
         {
             if (Field(form, key) is { } value)
             {

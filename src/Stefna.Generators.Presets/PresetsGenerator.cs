@@ -24,6 +24,15 @@ public sealed class PresetsGenerator : GeneratorBase, IGenerationType
     {
         Description = "Professional looks from a catalogue of 25 presets, six of them active each week.",
         Catalog = PresetCatalog.Catalog,
+        Inputs =
+        [
+            new GenerationInput("preset", "Preset (this week's rotation)")
+            {
+                Description = "One of the presets active this week.",
+                Choices = [.. PresetCatalog.All.Select(p => new GenerationChoice(p.Key, p.Name, p.Description))],
+                Required = true,
+            },
+        ],
         LegacyRule = new LegacyClassificationRule
         {
             GenerationTypes = ["presets"],
