@@ -330,6 +330,31 @@ public sealed class GenerationApiTests(WebAppFixture app)
     }
 
     [Fact]
+    public async Task The_openapi_document_gives_types_and_choices_as_enums_from_the_definitions()
+    {
+        using var anonymous = app.Client(apiKey: null);
+        var document = await anonymous.GetFromJsonAsync<JsonElement>("openapi/v1.json");
+        var submit = document.GetProperty("paths").GetProperty("/api/generations/{type}").GetProperty("post");
+        var definitions = app.Services.GetRequiredService<Stefna.Sdk.IGenerationPipeline>().Types;
+
+        var type = submit.GetProperty("parameters").EnumerateArray().Single(p => p.Str("name") == "type");
+        Assert.Equal(definitions.Select(t => t.Name).Order(), type.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()!).Order());
+
+        foreach (var mediaType in new[] { "multipart/form-data", "application/x-www-form-urlencoded" })
+        {
+            var fields = submit.GetProperty("requestBody").GetProperty("content").GetProperty(mediaType).GetProperty("schema").GetProperty("properties");
+            foreach (var input in definitions.SelectMany(t => t.Inputs).Where(i => i.Name != "preset"))
+            {
+                var values = fields.GetProperty(input.Name).GetProperty("enum").EnumerateArray().Select(e => e.GetString()).ToList();
+                Assert.All(input.Choices, c => Assert.Contains(c.Key, values));
+            }
+
+            Assert.True(fields.TryGetProperty("image", out _));
+            Assert.True(fields.TryGetProperty("preset", out _));
+        }
+    }
+
+    [Fact]
     public async Task Health_lists_every_type_with_store_and_provider()
     {
         using var anonymous = app.Client(apiKey: null);
