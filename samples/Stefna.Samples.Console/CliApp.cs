@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Stefna.Sdk;
 using Stefna.Generators.Presets;
+using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
 
 namespace Stefna.Samples.Console;
@@ -25,8 +26,9 @@ internal static partial class CliApp
         }
 
         var context = new Context(g, stdout, stderr, interactive);
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: false));
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: true));
+        var types = StefnaComposition.Types();
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: false, types));
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: true, types));
         root.Subcommands.Add(StatusCommand(context));
         root.Subcommands.Add(CancelCommand(context));
         root.Subcommands.Add(FeedCommand(context));
@@ -45,22 +47,38 @@ internal static partial class CliApp
         return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static Command GenerateCommand(Context c, bool submitOnly)
+    private static Command GenerateCommand(Context c, bool submitOnly, IReadOnlyList<GenerationTypeDefinition> types)
     {
-        var type = new Argument<string>("type") { Description = "The generation type, e.g. neo-glitch." };
+        var type = new Argument<string>("type") { Description = "The generation type: " + string.Join(", ", types.Select(t => t.Name)) + "." };
         var image = new Option<string?>("--image") { Description = "Source image: a file path or an http(s) URL." };
         var prompt = new Option<string?>("--prompt") { Description = "A prompt." };
-        var preset = new Option<string?>("--preset") { Description = "A preset or style key of the type." };
-        var emotion = new Option<string?>("--emotion") { Description = "Emotion (emotion-mask)." };
-        var reaction = new Option<string?>("--reaction") { Description = "Reaction (ghibli-reaction)." };
+        var preset = new Option<string?>("--preset") { Description = "A preset or choice key of the type (a type's own option below wins over it)." };
         var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
         var user = UserOption();
         var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
         var timeout = InRange(new Option<int>("--timeout") { Description = "Seconds to wait for the result (1 to 86400).", DefaultValueFactory = _ => 300 }, 1, 86_400);
-        var command = new Command(submitOnly ? "submit" : "generate", submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.")
+        var command = new Command(submitOnly ? "submit" : "generate", (submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.") + Environment.NewLine + DescribeTypes(types))
         {
-            type, image, prompt, preset, emotion, reaction, tags, user, key,
+            type, image, prompt, preset, tags, user, key,
         };
+
+        // One option per input the registered types declare (--style, --emotion, --reaction, ...); "preset" is --preset.
+        var inputs = new List<(string Name, Option<string?> Option)>();
+        foreach (var group in types.SelectMany(t => t.Inputs.Select(i => (Type: t, Input: i))).GroupBy(x => x.Input.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            if (string.Equals(group.Key, "preset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var option = new Option<string?>("--" + group.Key)
+            {
+                Description = string.Join("; ", group.Select(x => $"{x.Input.Label} ({x.Type.Name}): {string.Join(", ", x.Input.Choices.Select(ch => ch.Key))}")),
+            };
+            inputs.Add((group.Key, option));
+            command.Options.Add(option);
+        }
+
         if (!submitOnly)
         {
             command.Options.Add(timeout);
@@ -69,8 +87,14 @@ internal static partial class CliApp
         command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
         {
             var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (parse.GetValue(emotion) is { } e) options["emotion"] = e;
-            if (parse.GetValue(reaction) is { } r) options["reaction"] = r;
+            foreach (var (name, option) in inputs)
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    options[name] = value;
+                }
+            }
+
             var request = new GenerationRequest
             {
                 Type = parse.GetValue(type)!,
@@ -251,6 +275,32 @@ internal static partial class CliApp
         }, ct));
         return command;
     }
+
+    /// <summary>The registered types for help: each with its inputs, their choices and defaults, from the definitions.</summary>
+    internal static string DescribeTypes(IReadOnlyList<GenerationTypeDefinition> types)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine().AppendLine("Types:");
+        foreach (var type in types)
+        {
+            text.Append("  ").Append(type.Name).Append("  ").Append(type.DisplayName);
+            if (type.Description.Length > 0)
+            {
+                text.Append(": ").Append(type.Description);
+            }
+
+            text.AppendLine();
+            foreach (var input in type.Inputs)
+            {
+                text.Append("    --").Append(input.Name).Append(input.Required ? " (required)" : string.Empty)
+                    .Append(input.Default is { } d ? $" (default {d})" : string.Empty).Append(": ")
+                    .AppendLine(string.Join(", ", input.Choices.Select(ch => ch.Key)));
+            }
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
 
     private static Option<string> UserOption() => NotBlank(new Option<string>("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" });
 

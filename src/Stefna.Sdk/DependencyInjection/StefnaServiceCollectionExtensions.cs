@@ -85,6 +85,19 @@ public static class StefnaServiceCollectionExtensions
     /// resilience pipeline. Plug-in packages call this from their <c>AddXxx()</c>; calling it twice for one type is harmless.</summary>
     /// <typeparam name="TGenerator">The generator.</typeparam>
     /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the type's <see cref="GenerationTypeOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>The type's name comes from <typeparamref name="TGenerator"/>'s static <c>TypeDefinition</c>: it is
+    /// spelled once, in the definition.</remarks>
+    public static IStefnaBuilder AddGenerator<TGenerator>(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure = null)
+        where TGenerator : class, Stefna.Sdk.Generators.IGenerator, Stefna.Sdk.Generators.IGenerationType
+        => builder.AddGenerator<TGenerator>(TGenerator.TypeDefinition.Name, configure);
+
+    /// <summary>Registers a generator class under a name given here rather than by its definition: for one class
+    /// serving several names (tests, adapters). Plug-in packages use <see cref="AddGenerator{TGenerator}(IStefnaBuilder, Action{GenerationTypeOptions}?)"/>,
+    /// which spells the name once, in the definition.</summary>
+    /// <typeparam name="TGenerator">The generator.</typeparam>
+    /// <param name="builder">The builder.</param>
     /// <param name="type">The type's name; must equal the generator's <c>Definition.Name</c>.</param>
     /// <param name="configure">Configures the type's <see cref="GenerationTypeOptions"/>.</param>
     /// <returns>The builder.</returns>
