@@ -153,6 +153,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     {
         ArgumentNullException.ThrowIfNull(job);
         var sql = Table(job.Type);
+        MediaStoreChecks.CheckInsert(sql.Definition, job);
         await using (var command = _dataSource.CreateCommand(sql.Insert))
         {
             var p = command.Parameters;
@@ -387,26 +388,14 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     /// <inheritdoc />
     public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.UserId);
-        var limit = Math.Clamp(query.Limit, 1, FeedQuery.MaxLimit);
+        var cursor = MediaStoreChecks.CheckFeedQuery(query);
+        var limit = query.Limit;
         var tables = query.Types is { Count: > 0 } types
             ? types.Distinct(StringComparer.Ordinal).Select(Table).ToArray()
             : [.. _tables.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)];
         if (tables.Length == 0)
         {
             return new FeedPage([], null);
-        }
-
-        FeedCursor? cursor = null;
-        if (query.Cursor is not null)
-        {
-            if (!FeedCursor.TryDecode(query.Cursor, out var decoded))
-            {
-                throw new ArgumentException("The feed cursor is not valid.", nameof(query));
-            }
-
-            cursor = decoded;
         }
 
         // Each table contributes at most limit + 1 rows through its own (user_id, created_at desc, id desc) index,

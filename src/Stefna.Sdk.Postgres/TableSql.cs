@@ -79,7 +79,8 @@ internal sealed class TableSql
         SetProviderJobId = $"UPDATE {t} SET provider_job_id = @provider_job_id, updated_at = {now} {guard}";
         // Many jobs at once (the batch completer); each row keeps its own lease guard. The ids that come back completed.
         CompleteMany = $"""
-            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, lease_until = NULL, updated_at = {now}
+            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, error_code = NULL, error_message = NULL,
+                lease_until = NULL, updated_at = {now}
             FROM unnest(@ids, @attempts, @image_urls, @metas) AS c(id, attempt, image_url, meta)
             WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt
             RETURNING j.id

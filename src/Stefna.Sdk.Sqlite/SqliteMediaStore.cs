@@ -77,6 +77,34 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath => _databasePath;
 
+    // The 16-byte header every SQLite 3 database file starts with.
+    private static ReadOnlySpan<byte> SqliteHeader => "SQLite format 3\0"u8;
+
+    // A file that exists but is empty (truncated) or holds something else is never initialised over: SQLite would
+    // happily turn a zero-byte file into a new, empty database and every job in it would be gone without a word.
+    private void RefuseAnythingButADatabase()
+    {
+        var file = new FileInfo(_databasePath);
+        if (!file.Exists)
+        {
+            return;
+        }
+
+        if (file.Length == 0)
+        {
+            throw new InvalidOperationException($"The SQLite database file '{_databasePath}' exists but is empty (0 bytes), so it holds no jobs: it may have been truncated. It is not initialised as a new database; restore it from a backup, or delete it to start with an empty one.");
+        }
+
+        Span<byte> header = stackalloc byte[16];
+        using (var stream = new FileStream(_databasePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.SequenceEqual(SqliteHeader))
+            {
+                throw new InvalidOperationException($"The file '{_databasePath}' is not a SQLite database; the SQLite store does not open or overwrite it. Point the store at a database file (or a path where none exists yet).");
+            }
+        }
+    }
+
     /// <inheritdoc />
     public async Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
     {
@@ -89,6 +117,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             }
         }
 
+        RefuseAnythingButADatabase();
         await WriteAsync("initialize", async connection =>
         {
             // WAL lets readers run beside the single writer; the setting is stored in the file.
@@ -116,13 +145,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(job);
         var table = Table(job.Type);
-        foreach (var column in job.Columns.Keys)
-        {
-            if (!table.Definition.ExtraColumns.Contains(column, StringComparer.Ordinal))
-            {
-                throw new ArgumentException($"'{column}' is not a column of the {job.Type} table; its columns are: {string.Join(", ", table.Definition.ExtraColumns)}.", nameof(job));
-            }
-        }
+        MediaStoreChecks.CheckInsert(table.Definition, job);
 
         var created = await WriteAsync("insert", async connection =>
         {
@@ -413,17 +436,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     /// <inheritdoc />
     public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        if (query.Limit is < 1 or > FeedQuery.MaxLimit)
-        {
-            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"The page size must be between 1 and {FeedQuery.MaxLimit}.");
-        }
-
-        FeedCursor? cursor = null;
-        if (query.Cursor is not null && !FeedCursor.TryDecode(query.Cursor, out cursor))
-        {
-            throw new ArgumentException("The cursor is not one this feed produced.", nameof(query));
-        }
+        var cursor = MediaStoreChecks.CheckFeedQuery(query);
 
         var tables = (query.Types is { Count: > 0 } ? query.Types.Distinct(StringComparer.Ordinal).Select(Table) : _types.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)).ToList();
         if (tables.Count == 0)

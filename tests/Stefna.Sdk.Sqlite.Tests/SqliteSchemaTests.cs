@@ -31,6 +31,53 @@ public sealed class SqliteSchemaTests : IDisposable
         _folder.Dispose();
     }
 
+    /// <summary>An existing database file of zero bytes (a truncated database) is refused with an error naming the file,
+    /// never initialised as a new empty database (before: it silently became one and its jobs were gone).</summary>
+    [Fact]
+    public async Task An_existing_empty_database_file_is_refused_not_reinitialised()
+    {
+        var path = _folder.File("truncated.db");
+        await File.WriteAllBytesAsync(path, []);
+        using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync([Plain], CancellationToken.None));
+
+        Assert.Contains(Path.GetFullPath(path), refused.Message, StringComparison.Ordinal);
+        Assert.Contains("empty", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, new FileInfo(path).Length);
+    }
+
+    /// <summary>A file that is not a SQLite database is refused with an error naming it, and left as it was.</summary>
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_refused_and_left_untouched()
+    {
+        var path = _folder.File("notes.db");
+        var content = System.Text.Encoding.UTF8.GetBytes("these are my notes, not a database; keep them\n");
+        await File.WriteAllBytesAsync(path, content);
+        using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync([Plain], CancellationToken.None));
+
+        Assert.Contains(Path.GetFullPath(path), refused.Message, StringComparison.Ordinal);
+        Assert.Contains("not a SQLite database", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+    }
+
+    /// <summary>An existing database is opened as before: a second store on the same file sees the first one's table.</summary>
+    [Fact]
+    public async Task An_existing_database_file_is_opened_again()
+    {
+        var path = _folder.File("again.db");
+        using (var first = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path }))
+        {
+            await first.InitializeAsync([Plain], CancellationToken.None);
+        }
+
+        using var second = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+        await second.InitializeAsync([Plain], CancellationToken.None);
+        Assert.Equal(0, await second.CountUnfinishedAsync(Plain.Name, CancellationToken.None));
+    }
+
     [Fact]
     public async Task Initialize_creates_one_table_per_type_with_common_and_extra_columns()
     {
