@@ -298,6 +298,50 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
+    public bool SupportsParking => true;
+
+    /// <inheritdoc />
+    public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentException.ThrowIfNullOrEmpty(providerJobId);
+        var delay = nextCheckAt - _time.GetUtcNow();
+        return GuardedWriteAsync(Table(lease.Type).Park, lease, cancellationToken,
+            new NpgsqlParameter<string>("provider_job_id", providerJobId),
+            new NpgsqlParameter<TimeSpan>("delay", delay < TimeSpan.Zero ? TimeSpan.Zero : delay),
+            new NpgsqlParameter<DateTimeOffset>("next_check_at", nextCheckAt.ToUniversalTime()),
+            new NpgsqlParameter<DateTimeOffset>("deadline", deadline.ToUniversalTime()));
+    }
+
+    /// <inheritdoc />
+    public async Task<ParkedClaim> ClaimParkedAsync(string type, int limit, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.ClaimParked);
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        AddNow(command);
+        return await Guard(async () =>
+        {
+            List<JobLease>? leases = null;
+            TimeSpan? nextIn = null;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                nextIn = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                if (!reader.IsDBNull(1))
+                {
+                    (leases ??= new List<JobLease>(limit)).Add(new JobLease(Read(reader, sql.Definition, offset: 1)));
+                }
+            }
+
+            // The distance, not the database's time: the caller waits on its own clock.
+            return new ParkedClaim(leases ?? (IReadOnlyList<JobLease>)[], nextIn is { } wait ? _time.GetUtcNow() + wait : null);
+        }).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
@@ -633,7 +677,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             || (exception.InnerException is NpgsqlException inner && IsConnectionLoss(inner)),
     };
 
-    private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition)
+    private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition, int offset = 0)
     {
         var extras = definition.ExtraColumns;
         Dictionary<string, string?>? columns = null;
@@ -642,12 +686,12 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             columns = new Dictionary<string, string?>(extras.Count, StringComparer.Ordinal);
             for (var i = 0; i < extras.Count; i++)
             {
-                var ordinal = TableSql.CommonColumnCount + i;
+                var ordinal = offset + TableSql.CommonColumnCount + i;
                 columns[extras[i]] = reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
             }
         }
 
-        return ReadCommon(reader, 0, definition.Name, columns);
+        return ReadCommon(reader, offset, definition.Name, columns);
     }
 
     private static GenerationJob ReadFeedRow(NpgsqlDataReader reader)
@@ -691,6 +735,8 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             LegacyId = NullableString(reader, o + 15),
             CreatedAt = reader.GetFieldValue<DateTimeOffset>(o + 16),
             UpdatedAt = reader.GetFieldValue<DateTimeOffset>(o + 17),
+            NextCheckAt = reader.IsDBNull(o + 18) ? null : reader.GetFieldValue<DateTimeOffset>(o + 18),
+            ProviderDeadline = reader.IsDBNull(o + 19) ? null : reader.GetFieldValue<DateTimeOffset>(o + 19),
             Columns = columns ?? EmptyColumns,
         };
     }

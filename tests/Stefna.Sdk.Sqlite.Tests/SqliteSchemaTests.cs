@@ -11,7 +11,7 @@ public sealed class SqliteSchemaTests : IDisposable
     private static readonly string[] CommonColumns =
     [
         "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta", "error_code",
-        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at",
+        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at", "next_check_at", "provider_deadline",
     ];
 
     private static readonly GenerationTypeDefinition Mask = new("schema-mask", "schema_mask_media", "Schema mask") { ExtraColumns = ["emotion"] };
@@ -43,7 +43,7 @@ public sealed class SqliteSchemaTests : IDisposable
     }
 
     [Fact]
-    public async Task Initialize_creates_claim_feed_and_idempotency_indexes()
+    public async Task Initialize_creates_claim_feed_parked_and_idempotency_indexes()
     {
         var store = await StoreAsync([Plain]);
 
@@ -53,6 +53,7 @@ public sealed class SqliteSchemaTests : IDisposable
             indexes,
             claim => Assert.Contains("(status, lease_until, created_at)", claim, StringComparison.Ordinal),
             feed => Assert.Contains("(user_id, created_at DESC, id DESC)", feed, StringComparison.Ordinal),
+            parked => Assert.Contains("(next_check_at) WHERE next_check_at IS NOT NULL", parked, StringComparison.Ordinal),
             unique =>
             {
                 Assert.StartsWith("ux_schema_plain_media_idempotency:CREATE UNIQUE INDEX", unique, StringComparison.Ordinal);
@@ -100,7 +101,7 @@ public sealed class SqliteSchemaTests : IDisposable
         var read = await reopened.GetAsync(Mask.Name, job.Id, job.UserId, CancellationToken.None);
         Assert.Equal("joy", read?.GetColumn("emotion"));
         Assert.Equal(CommonColumns.Length + 1, (await ColumnsAsync(reopened, "schema_mask_media")).Count);
-        Assert.Equal(3, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
+        Assert.Equal(4, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
     }
 
     [Fact]
