@@ -207,7 +207,31 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
+        ClaimAsync(type, limit, leaseDuration, maxAttempts, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        var sql = Table(type);
+
+        // The count and the claim under the type's advisory lock, in one transaction: claims of other hosts wait, and
+        // the claim's statement (a new snapshot) sees every claim committed before the lock was granted.
+        await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter<long>("key", sql.ClaimLockKey));
+            await Guard(lockCommand.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+        }
+
+        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, maxOutstanding), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return leases;
+    }
+
+    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int MaxOutstanding)? limited, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -219,9 +243,14 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             var wanted = limit - (leases?.Count ?? 0);
             var failed = 0;
             var rows = 0;
-            await using (var command = _dataSource.CreateCommand(sql.Claim))
+            await using (var command = limited is { } within ? new NpgsqlCommand(sql.ClaimLimited, within.Connection, within.Transaction) : _dataSource.CreateCommand(sql.Claim))
             {
                 command.Parameters.Add(new NpgsqlParameter<int>("limit", wanted));
+                if (limited is { } most)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<int>("max_outstanding", most.MaxOutstanding));
+                }
+
                 command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
                 command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
                 command.Parameters.Add(Text("error_code", exhausted.Code));

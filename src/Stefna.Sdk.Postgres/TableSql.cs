@@ -47,14 +47,14 @@ internal sealed class TableSql
         // claimed; the caller sees it come back failed and claims again for the places it took. The CASEs read the row
         // as it was.
         const string exhausted = "status = 'processing' AND attempts >= @max_attempts";
-        Claim = $"""
+        string ClaimStatement(string limit) => $"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {t}
                 WHERE {PostgresSchema.UnfinishedPredicate}
                   AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
                     OR (status = 'processing' AND lease_until < {now}))
                 ORDER BY created_at, id
-                LIMIT @limit
+                LIMIT {limit}
                 FOR UPDATE SKIP LOCKED)
             UPDATE {t} SET
                 status = CASE WHEN {exhausted} THEN 'failed' ELSE 'processing' END,
@@ -66,6 +66,12 @@ internal sealed class TableSql
             WHERE id IN (SELECT id FROM picked)
             RETURNING {columns}
             """;
+        Claim = ClaimStatement("@limit");
+
+        // With a limit of jobs outstanding at the provider: no more than it leaves room for. Run under the type's advisory
+        // lock in its own transaction, so the count sees every other host's committed claim.
+        ClaimLimited = ClaimStatement($"GREATEST(0, LEAST(@limit, @max_outstanding - (SELECT count(*) FROM {t} WHERE status = 'processing')))");
+        ClaimLockKey = BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("stefna-claim:" + definition.TableName)), 0);
 
         // Every lease the host holds on this type in one statement; the ids that come back were renewed, the rest lost.
         RenewMany = $"""
@@ -155,6 +161,11 @@ internal sealed class TableSql
     public string Get { get; }
 
     public string Claim { get; }
+
+    public string ClaimLimited { get; }
+
+    /// <summary>The advisory lock key that serialises limited claims of this table across hosts.</summary>
+    public long ClaimLockKey { get; }
 
     public string RenewMany { get; }
 

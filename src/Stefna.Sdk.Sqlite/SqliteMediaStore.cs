@@ -177,7 +177,17 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
+        ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding: null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        return ClaimAsync(type, limit, leaseDuration, maxAttempts, (int?)maxOutstanding, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -209,12 +219,18 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                         WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
                            OR (status = {Processing} AND lease_until < @now)
                         ORDER BY created_at, id
-                        LIMIT @limit)
+                        LIMIT {(maxOutstanding is null ? "@limit" : $"max(0, min(@limit, @max_outstanding - (SELECT count(*) FROM {table.Quoted} WHERE status = {Processing})))")})
                     RETURNING {table.SelectList}
                     """;
                 command.Parameters.AddWithValue("@now", now.UtcTicks);
                 command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
                 command.Parameters.AddWithValue("@max_attempts", maxAttempts);
+                if (maxOutstanding is { } most)
+                {
+                    // In the same write as the claim, so no other claimer counts in between.
+                    command.Parameters.AddWithValue("@max_outstanding", most);
+                }
+
                 command.Parameters.AddWithValue("@code", exhausted.Code);
                 command.Parameters.AddWithValue("@message", exhausted.Message);
                 command.Parameters.AddWithValue("@limit", wanted);

@@ -167,4 +167,31 @@ public abstract partial class MediaStoreContractTests
         Assert.Null(claim.NextCheckAt);
         Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
     }
+
+    /// <summary>A claim with a limit of jobs outstanding at the provider takes only what leaves the type's processing
+    /// jobs (running or parked) within the limit, and takes again once a job finished.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Claim_with_an_outstanding_limit_counts_running_and_parked_jobs()
+    {
+        var store = await NewStoreAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await InsertAsync(store, NewJob(PlainType, BaseTime.AddSeconds(i)));
+        }
+
+        var first = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct);
+        Assert.Equal(3, first.Count);
+        if (store.SupportsParking)
+        {
+            // A parked job is still outstanding at the provider.
+            Assert.True(await store.ParkAsync(first[0], "gen-0", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddHours(2), Ct));
+        }
+
+        Assert.Empty(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct));
+        Assert.True(await store.CompleteAsync(first[1], new JobResult("file:///1.png", new Dictionary<string, string>()), Ct));
+        var next = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct);
+        Assert.Single(next);
+        Assert.Single(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 10, Ct));
+    }
 }

@@ -38,6 +38,12 @@ public sealed class ParkingTests : IDisposable
 
         public ConcurrentBag<string> Cancels { get; } = [];
 
+        private int _outstanding;
+        private int _mostOutstanding;
+
+        /// <summary>The most jobs submitted and not yet answered with an image, at any moment.</summary>
+        public int MostOutstanding => Volatile.Read(ref _mostOutstanding);
+
         public string Name => "async-test";
 
         public void Finish() => _finished = true;
@@ -45,6 +51,11 @@ public sealed class ParkingTests : IDisposable
         public ValueTask<ProviderResponse> SubmitAsync(ProviderRequest request, CancellationToken cancellationToken)
         {
             Submits.AddOrUpdate(request.JobId, 1, (_, n) => n + 1);
+            var now = Interlocked.Increment(ref _outstanding);
+            int most;
+            while (now > (most = Volatile.Read(ref _mostOutstanding)) && Interlocked.CompareExchange(ref _mostOutstanding, now, most) != most)
+            {
+            }
             return ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Pending("gen-" + request.JobId.ToString("N"), "queued", CheckAfter));
         }
 
@@ -52,9 +63,13 @@ public sealed class ParkingTests : IDisposable
         {
             Assert.Equal("gen-" + request.JobId.ToString("N"), providerJobId);
             Polls.AddOrUpdate(providerJobId, 1, (_, n) => n + 1);
-            return ValueTask.FromResult<ProviderResponse>(_finished
-                ? new ProviderResponse.Completed(new ProviderImage { Bytes = TestImages.Png(seed: 5) })
-                : new ProviderResponse.Pending(providerJobId, "generating", CheckAfter));
+            if (!_finished)
+            {
+                return ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Pending(providerJobId, "generating", CheckAfter));
+            }
+
+            Interlocked.Decrement(ref _outstanding);
+            return ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Completed(new ProviderImage { Bytes = TestImages.Png(seed: 5) }));
         }
 
         public ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken)
@@ -64,7 +79,7 @@ public sealed class ParkingTests : IDisposable
         }
     }
 
-    private ServiceProvider Compose(IImageProvider provider, int maxInFlight = 1000)
+    private ServiceProvider Compose(IImageProvider provider, int maxInFlight = 1000, int? maxOutstanding = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -76,7 +91,11 @@ public sealed class ParkingTests : IDisposable
                 o.MaxIdlePollInterval = TimeSpan.FromHours(1);
                 o.FetchCooldown = TimeSpan.Zero;
             })
-            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxInFlight = maxInFlight)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t =>
+            {
+                t.MaxInFlight = maxInFlight;
+                t.MaxOutstanding = maxOutstanding;
+            })
             .UseMediaStore(_ => new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = _dir.File("jobs.db") }, _time))
             .UseLocalFileStorage(_dir.File("images"))
             .UseProvider(_ => provider);
@@ -222,5 +241,35 @@ public sealed class ParkingTests : IDisposable
         Assert.Equal(jobs, provider.Polls.Count);
         Assert.Equal(0, next.ParkedRuns);
         Assert.Equal(jobs, next.CompletedRuns);
+    }
+
+    [Fact]
+    public async Task The_outstanding_limit_keeps_at_most_that_many_jobs_at_the_provider_whatever_the_in_flight_limit()
+    {
+        const int jobs = 5;
+        var provider = new AsyncProvider();
+        await using var services = Compose(provider, maxInFlight: 1000, maxOutstanding: 2);
+        var (worker, pipeline) = (services.GetRequiredService<GenerationWorker>(), services.GetRequiredService<IGenerationPipeline>());
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
+        var ids = new List<Guid>();
+        for (var i = 0; i < jobs; i++)
+        {
+            ids.Add((await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "o" + i })).Id);
+        }
+
+        await UntilAsync(() => worker.ParkedRuns == 2 && worker.InFlight == 0);
+        Assert.Equal(2, provider.Submits.Count);
+
+        provider.Finish();
+        await AdvanceUntilAsync(() => provider.Submits.Count == jobs && provider.Polls.Count == jobs && worker.InFlight == 0, CheckAfter);
+        foreach (var id in ids)
+        {
+            Assert.Equal(GenerationStatus.Completed, (await pipeline.WaitForCompletionAsync(TypeName, id, "u", Wait)).Status);
+        }
+
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(2, provider.MostOutstanding);
     }
 }

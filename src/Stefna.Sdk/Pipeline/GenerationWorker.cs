@@ -102,6 +102,7 @@ public sealed class GenerationWorker
         private const int MaxCompletionBatch = 500;
 
         private readonly int _limit = worker._typeOptions.Get(type).MaxInFlight;
+        private readonly int? _maxOutstanding = worker._typeOptions.Get(type).MaxOutstanding;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RunningJob> _running = new();
 
         // Released (at most to 1) when a job ends: capacity came free.
@@ -325,7 +326,8 @@ public sealed class GenerationWorker
 
                 // Nothing claimable: wait for a wake-up or the poll, backing off while nothing turns up. An exiting worker
                 // also wakes when one of its jobs ends, to see whether everything is done.
-                var woken = await WaitForWorkAsync(idleDelay, exitWhenIdle, cancellationToken).ConfigureAwait(false);
+                // With a limit of jobs outstanding at the provider, a job ending here may have made room for a claim.
+                var woken = await WaitForWorkAsync(idleDelay, exitWhenIdle || _maxOutstanding is not null, cancellationToken).ConfigureAwait(false);
                 mayHaveWork = true;
                 if (!woken)
                 {
@@ -437,7 +439,9 @@ public sealed class GenerationWorker
         private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
             var options = worker._options;
-            return GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
+            return _maxOutstanding is { } most
+                ? GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
+                : GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
         }
 
         // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.

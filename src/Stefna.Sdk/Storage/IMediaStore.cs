@@ -56,6 +56,23 @@ public interface IMediaStore
     /// <returns>The leases, oldest job first; empty when nothing is claimable.</returns>
     Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
 
+    /// <summary>Claims as <see cref="ClaimAsync(string, int, TimeSpan, int, CancellationToken)"/> does, but never so many
+    /// that more than <paramref name="maxOutstanding"/> jobs of the type are <see cref="GenerationStatus.Processing"/>
+    /// (running on any host, or parked at the provider) afterwards: the per-type limit of jobs outstanding at the provider.
+    /// Stores make the count and the claim one atomic step across hosts (PostgreSQL: a per-type advisory lock around the
+    /// claim; SQLite: one write transaction).</summary>
+    /// <remarks>The default implementation, for stores written before this member existed, only caps each claim at
+    /// <paramref name="maxOutstanding"/>; the shipped stores override it, and the conformance kit checks the limit.</remarks>
+    /// <param name="type">The type.</param>
+    /// <param name="limit">The most jobs to claim; at least 1.</param>
+    /// <param name="leaseDuration">How long each lease holds.</param>
+    /// <param name="maxAttempts">The most claims a job gets; at least 1.</param>
+    /// <param name="maxOutstanding">The most processing jobs of the type there may be; at least 1.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases, oldest job first; empty when nothing is claimable or the limit is reached.</returns>
+    Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken) =>
+        ClaimAsync(type, Math.Min(limit, maxOutstanding), leaseDuration, maxAttempts, cancellationToken);
+
     /// <summary>Extends the leases a worker holds on jobs of one type, in one store round trip (the heartbeat of every
     /// job the host runs of that type).</summary>
     /// <param name="type">The type of every lease.</param>
