@@ -204,7 +204,9 @@ internal static class EngineBenchmark
         var completeStart = Stopwatch.GetTimestamp();
         await host.MakeParkedDueAsync(type);
         await host.WaitForCompletedCountAsync(type, limit + ParkedJobs);
-        Console.WriteLine($"  parked jobs made due: all {limit + ParkedJobs} completed in {Stopwatch.GetElapsedTime(completeStart).TotalSeconds:F1} s; provider submits {provider.Submits}, polls {provider.Polls}; parked-claim calls {host.Worker.ParkedClaimCalls}");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var after = Heap();
+        Console.WriteLine($"  parked jobs made due: all {limit + ParkedJobs} completed in {Stopwatch.GetElapsedTime(completeStart).TotalSeconds:F1} s; provider submits {provider.Submits}, polls {provider.Polls}; parked-claim calls {host.Worker.ParkedClaimCalls}; heap after {after / 1024.0:F0} KiB");
         if (provider.Submits != limit + ParkedJobs)
         {
             throw new InvalidOperationException($"expected one submit per job, saw {provider.Submits} for {limit + ParkedJobs} jobs");
