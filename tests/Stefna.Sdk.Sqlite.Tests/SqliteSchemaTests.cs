@@ -128,6 +128,36 @@ public sealed class SqliteSchemaTests : IDisposable
     }
 
     [Fact]
+    public async Task A_table_from_before_parking_gains_the_parking_columns_and_its_jobs_can_be_parked()
+    {
+        // The table as releases before parking created it: no next_check_at, no provider_deadline.
+        await using (var connection = new SqliteConnection($"Data Source={_folder.File("schema.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE "schema_plain_media" (
+                    id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'canceled')),
+                    prompt TEXT, preset TEXT, source_image_url TEXT, image_url TEXT, tags TEXT NOT NULL DEFAULT '[]',
+                    meta TEXT NOT NULL DEFAULT '{}', error_code TEXT, error_message TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                    lease_until INTEGER, provider_job_id TEXT, idempotency_key TEXT, legacy_id TEXT,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT;
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var store = await StoreAsync([Plain]);
+
+        Assert.Equal(CommonColumns.Order(StringComparer.Ordinal), (await ColumnsAsync(store, "schema_plain_media")).Order(StringComparer.Ordinal));
+        var job = NewJob(Plain, new Dictionary<string, string?>());
+        await store.InsertAsync(job, CancellationToken.None);
+        var lease = Assert.Single(await store.ClaimAsync(Plain.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.True(await store.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), CancellationToken.None));
+        Assert.Equal(job.Id, Assert.Single((await store.ClaimParkedAsync(Plain.Name, 5, TimeSpan.FromMinutes(1), CancellationToken.None)).Leases).Id);
+    }
+
+    [Fact]
     public async Task Catalogue_rows_are_upserted_and_referenced_by_preset()
     {
         var v1 = CatalogType([new("portrait", "Portrait", "v1"), new("noir", "Noir", "Black and white.")]);
