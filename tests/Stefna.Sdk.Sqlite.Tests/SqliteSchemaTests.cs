@@ -11,7 +11,7 @@ public sealed class SqliteSchemaTests : IDisposable
     private static readonly string[] CommonColumns =
     [
         "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta", "error_code",
-        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at",
+        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at", "next_check_at", "provider_deadline",
     ];
 
     private static readonly GenerationTypeDefinition Mask = new("schema-mask", "schema_mask_media", "Schema mask") { ExtraColumns = ["emotion"] };
@@ -90,7 +90,7 @@ public sealed class SqliteSchemaTests : IDisposable
     }
 
     [Fact]
-    public async Task Initialize_creates_claim_feed_and_idempotency_indexes()
+    public async Task Initialize_creates_claim_feed_parked_and_idempotency_indexes()
     {
         var store = await StoreAsync([Plain]);
 
@@ -100,6 +100,7 @@ public sealed class SqliteSchemaTests : IDisposable
             indexes,
             claim => Assert.Contains("(status, lease_until, created_at)", claim, StringComparison.Ordinal),
             feed => Assert.Contains("(user_id, created_at DESC, id DESC)", feed, StringComparison.Ordinal),
+            parked => Assert.Contains("(next_check_at) WHERE next_check_at IS NOT NULL", parked, StringComparison.Ordinal),
             unique =>
             {
                 Assert.StartsWith("ux_schema_plain_media_idempotency:CREATE UNIQUE INDEX", unique, StringComparison.Ordinal);
@@ -147,7 +148,7 @@ public sealed class SqliteSchemaTests : IDisposable
         var read = await reopened.GetAsync(Mask.Name, job.Id, job.UserId, CancellationToken.None);
         Assert.Equal("joy", read?.GetColumn("emotion"));
         Assert.Equal(CommonColumns.Length + 1, (await ColumnsAsync(reopened, "schema_mask_media")).Count);
-        Assert.Equal(3, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
+        Assert.Equal(4, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
     }
 
     [Fact]
@@ -171,6 +172,36 @@ public sealed class SqliteSchemaTests : IDisposable
         var freshRead = await upgraded.GetAsync(after.Name, fresh.Id, fresh.UserId, CancellationToken.None);
         Assert.Equal("awe", freshRead?.GetColumn("emotion"));
         Assert.Equal("high", freshRead?.GetColumn("intensity"));
+    }
+
+    [Fact]
+    public async Task A_table_from_before_parking_gains_the_parking_columns_and_its_jobs_can_be_parked()
+    {
+        // The table as releases before parking created it: no next_check_at, no provider_deadline.
+        await using (var connection = new SqliteConnection($"Data Source={_folder.File("schema.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE "schema_plain_media" (
+                    id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'canceled')),
+                    prompt TEXT, preset TEXT, source_image_url TEXT, image_url TEXT, tags TEXT NOT NULL DEFAULT '[]',
+                    meta TEXT NOT NULL DEFAULT '{}', error_code TEXT, error_message TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                    lease_until INTEGER, provider_job_id TEXT, idempotency_key TEXT, legacy_id TEXT,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT;
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var store = await StoreAsync([Plain]);
+
+        Assert.Equal(CommonColumns.Order(StringComparer.Ordinal), (await ColumnsAsync(store, "schema_plain_media")).Order(StringComparer.Ordinal));
+        var job = NewJob(Plain, new Dictionary<string, string?>());
+        await store.InsertAsync(job, CancellationToken.None);
+        var lease = Assert.Single(await store.ClaimAsync(Plain.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.True(await store.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), CancellationToken.None));
+        Assert.Equal(job.Id, Assert.Single((await store.ClaimParkedAsync(Plain.Name, 5, TimeSpan.FromMinutes(1), CancellationToken.None)).Leases).Id);
     }
 
     [Fact]

@@ -149,6 +149,18 @@ internal sealed class GenerationPipeline(
             signals.CancelRunning(id);
             signals.NotifyFinished(id);
             Log.Canceled(logger, canonical, id, user);
+            if (job.ProviderJobId is { } providerJobId)
+            {
+                // Accepted by the provider (parked or being polled): ask it to stop too, where it can.
+                try
+                {
+                    await registry.GetProvider(canonical).CancelAsync(providerJobId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.ProviderCancelFailed(logger, ex, canonical, id);
+                }
+            }
         }
 
         return job;
