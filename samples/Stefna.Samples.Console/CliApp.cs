@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Stefna.Sdk;
 using Stefna.Generators.Presets;
+using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
 
 namespace Stefna.Samples.Console;
@@ -25,8 +26,9 @@ internal static partial class CliApp
         }
 
         var context = new Context(g, stdout, stderr, interactive);
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: false));
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: true));
+        var types = StefnaComposition.Types();
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: false, types));
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: true, types));
         root.Subcommands.Add(StatusCommand(context));
         root.Subcommands.Add(CancelCommand(context));
         root.Subcommands.Add(FeedCommand(context));
@@ -45,22 +47,38 @@ internal static partial class CliApp
         return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static Command GenerateCommand(Context c, bool submitOnly)
+    private static Command GenerateCommand(Context c, bool submitOnly, IReadOnlyList<GenerationTypeDefinition> types)
     {
-        var type = new Argument<string>("type") { Description = "The generation type, e.g. neo-glitch." };
+        var type = new Argument<string>("type") { Description = "The generation type: " + string.Join(", ", types.Select(t => t.Name)) + "." };
         var image = new Option<string?>("--image") { Description = "Source image: a file path or an http(s) URL." };
         var prompt = new Option<string?>("--prompt") { Description = "A prompt." };
-        var preset = new Option<string?>("--preset") { Description = "A preset or style key of the type." };
-        var emotion = new Option<string?>("--emotion") { Description = "Emotion (emotion-mask)." };
-        var reaction = new Option<string?>("--reaction") { Description = "Reaction (ghibli-reaction)." };
+        var preset = new Option<string?>("--preset") { Description = "A preset or choice key of the type (a type's own option below wins over it)." };
         var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
         var user = UserOption();
         var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
         var timeout = InRange(new Option<int>("--timeout") { Description = "Seconds to wait for the result (1 to 86400).", DefaultValueFactory = _ => 300 }, 1, 86_400);
-        var command = new Command(submitOnly ? "submit" : "generate", submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.")
+        var command = new Command(submitOnly ? "submit" : "generate", (submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.") + Environment.NewLine + DescribeTypes(types))
         {
-            type, image, prompt, preset, emotion, reaction, tags, user, key,
+            type, image, prompt, preset, tags, user, key,
         };
+
+        // One option per input the registered types declare (--style, --emotion, --reaction, ...); "preset" is --preset.
+        var inputs = new List<(string Name, Option<string?> Option)>();
+        foreach (var group in types.SelectMany(t => t.Inputs.Select(i => (Type: t, Input: i))).GroupBy(x => x.Input.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            if (string.Equals(group.Key, "preset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var option = new Option<string?>("--" + group.Key)
+            {
+                Description = string.Join("; ", group.Select(x => $"{x.Input.Label} ({x.Type.Name}): {string.Join(", ", x.Input.Choices.Select(ch => ch.Key))}")),
+            };
+            inputs.Add((group.Key, option));
+            command.Options.Add(option);
+        }
+
         if (!submitOnly)
         {
             command.Options.Add(timeout);
@@ -69,8 +87,14 @@ internal static partial class CliApp
         command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
         {
             var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (parse.GetValue(emotion) is { } e) options["emotion"] = e;
-            if (parse.GetValue(reaction) is { } r) options["reaction"] = r;
+            foreach (var (name, option) in inputs)
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    options[name] = value;
+                }
+            }
+
             var request = new GenerationRequest
             {
                 Type = parse.GetValue(type)!,
@@ -252,6 +276,32 @@ internal static partial class CliApp
         return command;
     }
 
+    /// <summary>The registered types for help: each with its inputs, their choices and defaults, from the definitions.</summary>
+    internal static string DescribeTypes(IReadOnlyList<GenerationTypeDefinition> types)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine().AppendLine("Types:");
+        foreach (var type in types)
+        {
+            text.Append("  ").Append(type.Name).Append("  ").Append(type.DisplayName);
+            if (type.Description.Length > 0)
+            {
+                text.Append(": ").Append(type.Description);
+            }
+
+            text.AppendLine();
+            foreach (var input in type.Inputs)
+            {
+                text.Append("    --").Append(input.Name).Append(input.Required ? " (required)" : string.Empty)
+                    .Append(input.Default is { } d ? $" (default {d})" : string.Empty).Append(": ")
+                    .AppendLine(string.Join(", ", input.Choices.Select(ch => ch.Key)));
+            }
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
+
     private static Option<string> UserOption() => NotBlank(new Option<string>("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" });
 
     // Every option is checked while the command line is parsed (exit code 2, one "error:" line), so nothing is queued
@@ -348,9 +398,13 @@ internal static partial class CliApp
 
         public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
 
-        public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default) or aimlapi (needs AIMLAPI_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi");
+        public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi", "openai");
 
-        public Option<string?> ProviderBase { get; } = HttpUrl(new("--provider-base") { Description = "Base URL of the provider's API.", Recursive = true });
+        public Option<string?> ProviderBase { get; } = HttpUrl(new("--provider-base") { Description = "Base URL of the provider's API (openai: the /v1 URL).", Recursive = true });
+
+        public Option<string?> Model { get; } = new("--model") { Description = $"The provider's model for requests that name none (openai default: {StefnaComposition.DefaultOpenAIModel}).", Recursive = true };
+
+        public Option<bool> AllowPrivateUrls { get; } = new("--allow-private-urls") { Description = "Allow loopback/private provider endpoints and image URLs (local testing only).", Recursive = true };
 
         public Option<string?> Cloudinary { get; } = new("--cloudinary") { Description = "Store images on Cloudinary: cloudinary://API_KEY:API_SECRET@CLOUD_NAME (or env CLOUDINARY_URL).", Recursive = true };
 
@@ -358,7 +412,7 @@ internal static partial class CliApp
 
         public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string for jobs (or env STEFNA_POSTGRES); the embedded SQLite file otherwise.", Recursive = true };
 
-        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase, Postgres];
+        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Model, AllowPrivateUrls, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
     private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
@@ -377,6 +431,8 @@ internal static partial class CliApp
                     DataDirectory = parse.GetValue(g.Data)!,
                     Provider = parse.GetValue(g.Provider)!,
                     ProviderBase = parse.GetValue(g.ProviderBase),
+                    Model = parse.GetValue(g.Model),
+                    AllowPrivateUrls = parse.GetValue(g.AllowPrivateUrls),
                     Verbose = parse.GetValue(g.Verbose),
                     Cloudinary = parse.GetValue(g.Cloudinary),
                     CloudinaryApiBase = parse.GetValue(g.CloudinaryApiBase),

@@ -17,8 +17,8 @@ internal static class GenerationApi
     {
         var api = app.MapGroup("/api").RequireAuthorization().WithTags("Stefna");
         api.MapPost("/generations/{type}", SubmitAsync)
-            .WithName("SubmitGeneration")
-            .WithSummary("Submit a generation: multipart form with image (or imageUrl), prompt, preset, emotion, reaction, tags.")
+            .WithName(GenerationOpenApi.SubmitOperationId)
+            .WithSummary("Submit a generation: a form with image (or imageUrl), prompt, tags and the type's own inputs (see GET /api/types).")
             .Accepts<GenerationForm>("multipart/form-data", "application/x-www-form-urlencoded")
             .Produces<SubmitResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -115,7 +115,7 @@ internal static class GenerationApi
 
         var image = await ReadImageAsync(form, cancellationToken).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var key in new[] { "emotion", "reaction", "style" })
+        foreach (var key in pipeline.Types.Where(t => t.Name == type).SelectMany(t => t.Inputs).Select(i => i.Name).Where(n => n != "preset"))
         {
             if (Field(form, key) is { } value)
             {

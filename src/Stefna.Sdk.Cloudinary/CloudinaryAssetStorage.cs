@@ -82,7 +82,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp) || !TryGetPublicId(url, _options.CloudName, out _))
         {
-            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"'{url}' is not a delivery URL of the Cloudinary cloud '{_options.CloudName}'.", "storage_failure.not_cloudinary_url");
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"'{CloudinaryOptions.RedactUserInfo(url)}' is not a delivery URL of the Cloudinary cloud '{_options.CloudName}'.", "storage_failure.not_cloudinary_url");
         }
 
         try
@@ -105,7 +105,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
         {
             if (!TryGetPublicId(url, _options.CloudName, out publicId))
             {
-                throw new GenerationException(GenerationErrorCategory.StorageFailure, $"'{url}' is not a delivery URL of the Cloudinary cloud '{_options.CloudName}'.", "storage_failure.not_cloudinary_url");
+                throw new GenerationException(GenerationErrorCategory.StorageFailure, $"'{CloudinaryOptions.RedactUserInfo(url)}' is not a delivery URL of the Cloudinary cloud '{_options.CloudName}'.", "storage_failure.not_cloudinary_url");
             }
         }
         else

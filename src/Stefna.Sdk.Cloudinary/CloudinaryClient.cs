@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace Stefna.Sdk.Cloudinary;
 
@@ -13,8 +15,8 @@ namespace Stefna.Sdk.Cloudinary;
 /// Written by hand because the <c>CloudinaryDotNet</c> package is not available to this SDK's feed; only the
 /// documented API is used. Rate-limited calls (420/429) wait for the reset (up to
 /// <see cref="CloudinaryOptions.MaxRateLimitWait"/>) and retry; 5xx answers and broken connections are retried with
-/// back-off. Every attempt is signed afresh (Cloudinary refuses stale timestamps). Errors surface as
-/// <see cref="CloudinaryException"/>.
+/// back-off; both through a Polly pipeline. Every attempt is signed afresh (Cloudinary refuses stale timestamps).
+/// Errors surface as <see cref="CloudinaryException"/>; none repeats the secret or the user info of a URL.
 /// </summary>
 public sealed class CloudinaryClient
 {
@@ -25,6 +27,7 @@ public sealed class CloudinaryClient
     private readonly CloudinaryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<CloudinaryClient> _logger;
+    private readonly ResiliencePipeline<HttpResponseMessage> _retries;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClients">Makes the <see cref="HttpClientName"/> client.</param>
@@ -38,6 +41,7 @@ public sealed class CloudinaryClient
         _options = options.Value;
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _retries = BuildRetries();
     }
 
     /// <summary>The options in use.</summary>
@@ -128,12 +132,12 @@ public sealed class CloudinaryClient
             using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                throw new CloudinaryException("download", response.StatusCode, $"Downloading '{url}' answered {(int)response.StatusCode}.");
+                throw new CloudinaryException("download", response.StatusCode, $"Downloading '{Shown(url)}' answered {(int)response.StatusCode}.");
             }
 
             if (response.Content.Headers.ContentLength > _options.MaxReadBytes)
             {
-                throw new CloudinaryException("download", response.StatusCode, $"'{url}' is larger than {_options.MaxReadBytes} bytes.");
+                throw new CloudinaryException("download", response.StatusCode, $"'{Shown(url)}' is larger than {_options.MaxReadBytes} bytes.");
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
@@ -144,7 +148,7 @@ public sealed class CloudinaryClient
             {
                 if (buffer.Length + read > _options.MaxReadBytes)
                 {
-                    throw new CloudinaryException("download", response.StatusCode, $"'{url}' is larger than {_options.MaxReadBytes} bytes.");
+                    throw new CloudinaryException("download", response.StatusCode, $"'{Shown(url)}' is larger than {_options.MaxReadBytes} bytes.");
                 }
 
                 buffer.Write(chunk, 0, read);
@@ -154,11 +158,11 @@ public sealed class CloudinaryClient
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CloudinaryException("download", null, $"Downloading '{url}' did not finish within {_options.UploadTimeout}.", ex);
+            throw new CloudinaryException("download", null, $"Downloading '{Shown(url)}' did not finish within {_options.UploadTimeout}.", ex);
         }
         catch (HttpRequestException ex)
         {
-            throw new CloudinaryException("download", null, $"Downloading '{url}' failed: {ex.Message}", ex);
+            throw new CloudinaryException("download", null, $"Downloading '{Shown(url)}' failed: {Redact(ex.Message)}", ex);
         }
     }
 
@@ -237,82 +241,130 @@ public sealed class CloudinaryClient
         CancellationToken cancellationToken)
     {
         var endpoint = new Uri($"{_options.ApiBaseUrl.TrimEnd('/')}/v1_1/{_options.CloudName}/image/{operation}");
-        var rateLimitRetries = 0;
-        var serverRetries = 0;
-        while (true)
+        var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+        HttpResponseMessage response;
+        try
         {
-            using var form = BuildForm(parameters(), file, fileName);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.UploadTimeout);
-            HttpResponseMessage response;
-            try
-            {
-                using var client = _httpClients.CreateClient(HttpClientName);
-                response = await client.PostAsync(endpoint, form, timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new CloudinaryException(operation, null, $"No answer within {_options.UploadTimeout} (CloudinaryOptions.UploadTimeout).", ex);
-            }
-            catch (HttpRequestException ex)
-            {
-                if (serverRetries < _options.MaxServerErrorRetries)
+            // Each attempt builds and signs its form afresh: a new timestamp, and a new content (a sent one is spent).
+            response = await _retries.ExecuteAsync(
+                async (ctx, state) =>
                 {
-                    var delay = Backoff(serverRetries++);
-                    Log.Retrying(_logger, operation, 0, delay, serverRetries, Redact(ex.Message));
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                throw new CloudinaryException(operation, null, $"Cloudinary could not be reached at {_options.ApiBaseUrl}: {Redact(ex.Message)}", ex);
-            }
-
-            using (response)
-            {
-                var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
+                    using var form = BuildForm(state.parameters(), state.file, state.fileName);
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.CancellationToken);
+                    timeout.CancelAfter(_options.UploadTimeout);
                     try
                     {
-                        return JsonDocument.Parse(body);
+                        using var client = _httpClients.CreateClient(HttpClientName);
+                        return await client.PostAsync(state.endpoint, form, timeout.Token).ConfigureAwait(false);
                     }
-                    catch (JsonException ex)
+                    catch (OperationCanceledException ex) when (!ctx.CancellationToken.IsCancellationRequested)
                     {
-                        throw new CloudinaryException(operation, response.StatusCode, "Cloudinary answered with malformed JSON.", ex);
+                        throw new CloudinaryException(ctx.OperationKey ?? "request", null, $"No answer within {_options.UploadTimeout} (CloudinaryOptions.UploadTimeout).", ex);
                     }
-                }
+                },
+                context,
+                (parameters, file, fileName, endpoint)).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CloudinaryException(operation, null, $"Cloudinary could not be reached at {CloudinaryOptions.RedactUserInfo(_options.ApiBaseUrl)}: {Redact(ex.Message)}", ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
 
-                var status = (int)response.StatusCode;
-                var message = Redact(ErrorMessage(body) ?? response.ReasonPhrase ?? "no error message");
-                if (status is 420 or 429)
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                try
                 {
-                    var wait = RateLimitWait(response);
-                    if (rateLimitRetries < _options.MaxRateLimitRetries && (wait ?? TimeSpan.FromSeconds(1)) <= _options.MaxRateLimitWait)
-                    {
-                        rateLimitRetries++;
-                        var delay = wait ?? TimeSpan.FromSeconds(1);
-                        Log.RateLimited(_logger, operation, status, delay, rateLimitRetries);
-                        await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    Log.Failed(_logger, operation, status, message);
-                    throw new CloudinaryRateLimitedException(operation, response.StatusCode, message, wait);
+                    return JsonDocument.Parse(body);
                 }
-
-                if (status >= 500 && serverRetries < _options.MaxServerErrorRetries)
+                catch (JsonException ex)
                 {
-                    var delay = Backoff(serverRetries++);
-                    Log.Retrying(_logger, operation, status, delay, serverRetries, message);
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    continue;
+                    throw new CloudinaryException(operation, response.StatusCode, "Cloudinary answered with malformed JSON.", ex);
                 }
-
-                Log.Failed(_logger, operation, status, message);
-                throw new CloudinaryException(operation, response.StatusCode, message);
             }
+
+            var status = (int)response.StatusCode;
+            var message = Redact(ErrorMessage(body) ?? response.ReasonPhrase ?? "no error message");
+            Log.Failed(_logger, operation, status, message);
+            if (IsRateLimit(response))
+            {
+                throw new CloudinaryRateLimitedException(operation, response.StatusCode, message, RateLimitWait(response));
+            }
+
+            throw new CloudinaryException(operation, response.StatusCode, message);
         }
     }
+
+    /// <summary>
+    /// The retries, on Polly (a served, well-kept library) rather than a loop of our own. Two retry strategies: the
+    /// outer one waits out rate limits (420/429) for the reset Cloudinary announces, up to
+    /// <see cref="CloudinaryOptions.MaxRateLimitRetries"/> times and only while the reset is within
+    /// <see cref="CloudinaryOptions.MaxRateLimitWait"/>; the inner one retries 5xx answers and broken connections with
+    /// exponential back-off from <see cref="CloudinaryOptions.ServerErrorBackoff"/>, up to
+    /// <see cref="CloudinaryOptions.MaxServerErrorRetries"/> times. They run around the callback that builds the signed
+    /// form, which is why this is a <see cref="ResiliencePipeline{T}"/> and not an <c>HttpClient</c> resilience handler:
+    /// a handler would resend the first attempt's form with its stale timestamp and signature. Waits run on the client's
+    /// <see cref="TimeProvider"/>.
+    /// </summary>
+    private ResiliencePipeline<HttpResponseMessage> BuildRetries()
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = _time };
+        if (_options.MaxRateLimitRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                Name = "cloudinary-rate-limit",
+                MaxRetryAttempts = _options.MaxRateLimitRetries,
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Result is { } response && IsRateLimit(response) && RateLimitDelay(response) <= _options.MaxRateLimitWait),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RateLimitDelay(args.Outcome.Result!)),
+                OnRetry = args =>
+                {
+                    Log.RateLimited(_logger, args.Context.OperationKey ?? "request", (int)args.Outcome.Result!.StatusCode, args.RetryDelay, args.AttemptNumber + 1);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        if (_options.MaxServerErrorRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                Name = "cloudinary-server-error",
+                MaxRetryAttempts = _options.MaxServerErrorRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                Delay = _options.ServerErrorBackoff,
+                MaxDelay = null,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException } => true,
+                    { Result: { } response } => (int)response.StatusCode >= 500,
+                    _ => false,
+                }),
+                OnRetry = args =>
+                {
+                    var status = args.Outcome.Result is { } response ? (int)response.StatusCode : 0;
+                    var message = args.Outcome.Exception is { } ex ? Redact(ex.Message) : args.Outcome.Result?.ReasonPhrase ?? string.Empty;
+                    Log.Retrying(_logger, args.Context.OperationKey ?? "request", status, args.RetryDelay, args.AttemptNumber + 1, message);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private static bool IsRateLimit(HttpResponseMessage response) => (int)response.StatusCode is 420 or 429;
+
+    // The announced reset, or 1 s when Cloudinary sends none.
+    private TimeSpan RateLimitDelay(HttpResponseMessage response) => RateLimitWait(response) ?? TimeSpan.FromSeconds(1);
 
     private MultipartFormDataContent BuildForm(IReadOnlyList<KeyValuePair<string, string>> parameters, Func<HttpContent>? file, string? fileName)
     {
@@ -350,8 +402,6 @@ public sealed class CloudinaryClient
         form.Add(new StringContent(signature, Encoding.UTF8), "signature");
         return form;
     }
-
-    private TimeSpan Backoff(int retry) => TimeSpan.FromTicks(_options.ServerErrorBackoff.Ticks * (1L << Math.Min(retry, 10)));
 
     // Cloudinary says when the limit resets in X-RateLimit-Reset (an HTTP date, epoch seconds or seconds to wait);
     // proxies and the standard say Retry-After.
@@ -410,9 +460,11 @@ public sealed class CloudinaryClient
         }
     }
 
-    // Defensive: whatever an error message holds, it never carries the secret into logs or exceptions.
-    private string Redact(string text) =>
-        _options.ApiSecret.Length > 0 ? text.Replace(_options.ApiSecret, "***", StringComparison.Ordinal) : text;
+    // Defensive: whatever an error message holds, it never carries the secret (nor a URL's user info) into logs or exceptions.
+    private string Redact(string text) => CloudinaryOptions.RedactUserInfo(
+        _options.ApiSecret.Length > 0 ? text.Replace(_options.ApiSecret, "***", StringComparison.Ordinal) : text);
+
+    private static string Shown(Uri url) => CloudinaryOptions.RedactUserInfo(url.OriginalString);
 
     private static CloudinaryUploadResult ParseUpload(JsonElement root)
     {

@@ -46,8 +46,14 @@ public sealed partial class CloudinaryOptions
     /// <summary>The delivery base URL used by <see cref="CloudinaryUrlBuilder"/>. Default <c>https://res.cloudinary.com</c>.</summary>
     public string DeliveryBaseUrl { get; set; } = DefaultDeliveryBaseUrl;
 
-    /// <summary>How request signatures are hashed. Default <see cref="CloudinarySignatureAlgorithm.Sha1"/>.</summary>
+    /// <summary>How request signatures and short (8-character) delivery-URL signatures are hashed, as the SDKs'
+    /// <c>signature_algorithm</c>. Default <see cref="CloudinarySignatureAlgorithm.Sha1"/>; an account restricted to
+    /// SHA-256 needs <see cref="CloudinarySignatureAlgorithm.Sha256"/>.</summary>
     public CloudinarySignatureAlgorithm SignatureAlgorithm { get; set; } = CloudinarySignatureAlgorithm.Sha1;
+
+    /// <summary>Whether signed delivery URLs carry a 32-character SHA-256 signature instead of 8 characters, as the
+    /// SDKs' <c>long_url_signature</c>. Default off.</summary>
+    public bool LongUrlSignature { get; set; }
 
     /// <summary>The top folder assets are uploaded under: <c>{FolderPrefix}/{type}/{sources|results}</c>. Default <c>stefna</c>;
     /// empty puts the type folders at the root.</summary>
@@ -129,7 +135,7 @@ public sealed partial class CloudinaryOptions
         var colon = credentials.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0)
         {
-            throw new FormatException($"{Shape}; the ':API_SECRET' part is missing.");
+            throw new FormatException($"{Shape}; the ':API_SECRET' part is missing (it goes between the API key and '@', not after the cloud name).");
         }
 
         var key = Uri.UnescapeDataString(credentials[..colon]);
@@ -151,7 +157,8 @@ public sealed partial class CloudinaryOptions
 
         if (!CloudNamePattern().IsMatch(cloud))
         {
-            throw new FormatException($"{Shape}; the cloud name '{cloud}' may contain only letters, digits, '-' and '_'.");
+            // The value is not echoed: "cloudinary://key@cloud/secret" puts the secret after the cloud name.
+            throw new FormatException($"{Shape}; the cloud name may contain only letters, digits, '-' and '_' (a '/' after it often means the secret is in the wrong place).");
         }
 
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
@@ -168,10 +175,17 @@ public sealed partial class CloudinaryOptions
         ApiSecret = secret;
     }
 
-    /// <summary>The account and endpoints, with the secret redacted.</summary>
+    /// <summary>The account and endpoints, with the secret (and any user info in the URLs) redacted.</summary>
     /// <returns>For example <c>cloudinary://1234:***@demo (api https://api.cloudinary.com)</c>.</returns>
     public override string ToString() =>
-        $"cloudinary://{ApiKey}:{(string.IsNullOrEmpty(ApiSecret) ? string.Empty : "***")}@{CloudName} (api {ApiBaseUrl}, delivery {DeliveryBaseUrl}, folder '{FolderPrefix}', {SignatureAlgorithm})";
+        $"cloudinary://{ApiKey}:{(string.IsNullOrEmpty(ApiSecret) ? string.Empty : "***")}@{CloudName} (api {RedactUserInfo(ApiBaseUrl)}, delivery {RedactUserInfo(DeliveryBaseUrl)}, folder '{FolderPrefix}', {SignatureAlgorithm})";
+
+    /// <summary>Replaces the user info of every URL in <paramref name="text"/> (<c>scheme://user:password@host</c>)
+    /// with <c>***</c>, so no error message or log line repeats credentials given in a URL.</summary>
+    internal static string RedactUserInfo(string text) => UserInfoPattern().Replace(text, "${scheme}***@");
+
+    [GeneratedRegex(@"(?<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")]
+    private static partial Regex UserInfoPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
     internal static partial Regex CloudNamePattern();
@@ -192,7 +206,8 @@ internal sealed class CloudinaryOptionsValidator : IValidateOptions<CloudinaryOp
         }
         else if (!CloudinaryOptions.CloudNamePattern().IsMatch(options.CloudName))
         {
-            failures.Add($"Cloudinary: CloudName '{options.CloudName}' may contain only letters, digits, '-' and '_'.");
+            // Not echoed: a mis-split CLOUDINARY_URL can leave the secret in the cloud name.
+            failures.Add("Cloudinary: CloudName may contain only letters, digits, '-' and '_'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ApiKey))
@@ -249,7 +264,7 @@ internal sealed class CloudinaryOptionsValidator : IValidateOptions<CloudinaryOp
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
-            failures.Add($"Cloudinary: {name} must be an absolute http(s) URL; got '{value}'.");
+            failures.Add($"Cloudinary: {name} must be an absolute http(s) URL; got '{CloudinaryOptions.RedactUserInfo(value)}'.");
         }
     }
 }

@@ -1,5 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Cloudinary;
 using Stefna.Sdk;
 using Stefna.Sdk.Postgres.Tests;
 using Stefna.Sdk.Testing.Fakes;
@@ -9,21 +13,25 @@ using Xunit.Abstractions;
 namespace Stefna.Reliability.Tests;
 
 /// <summary>
-/// Cloudinary answering 429 while the pipeline stores images: uploads wait for the reset and succeed. The resets differ
-/// clearly from the client's 1 s default (used when no reset header is sent), and each wait is bounded above, so a
-/// client ignoring the header, or waiting far too long, fails.
+/// Cloudinary answering 429 while the pipeline stores images: uploads wait for the reset and succeed. The Cloudinary
+/// client and the emulator run on one <see cref="JumpingClock"/> (the rest of the host on the real clock): each wait
+/// the client asks for is recorded and passes at once, and the emulator stamps requests with that clock, so the waits
+/// and the retry instants are asserted exactly, with no wall-clock margin for a loaded machine to break. The resets
+/// differ from the client's 1 s default (used when no reset header is sent), so a client ignoring the header, or
+/// waiting any other time, fails.
 /// </summary>
 public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
 {
-    // How much later than the reset the retry may arrive (scheduling, a loaded 2-core machine).
-    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1.5);
+    // A whole second, so an HTTP-date reset (whole seconds) lies exactly where the emulator puts it.
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task Uploads_rate_limited_by_Cloudinary_wait_for_the_reset_and_the_job_completes()
     {
         var reset = TimeSpan.FromSeconds(2);
-        await using var cloudinary = await CloudinaryEmulator.StartAsync("reliability", "key-7731", "secret-cl-4f0a9d");
-        await using var host = StartHost(cloudinary);
+        var clock = new JumpingClock(Start);
+        await using var cloudinary = await CloudinaryEmulator.StartAsync("reliability", "key-7731", "secret-cl-4f0a9d", clock);
+        await using var host = StartHost(cloudinary, clock);
 
         // The next two calls (the source upload at submit, then its retry) answer 429 with a 2 s reset (seconds form).
         cloudinary.RateLimitNext(2, reset: "2");
@@ -40,8 +48,9 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
         Assert.Equal(2, uploads.Count(u => u.StatusCode == 429));
         Assert.Equal(2, uploads.Count(u => u.StatusCode == 200));
         Assert.All(uploads.Where(u => u.StatusCode == 200), u => Assert.True(u.SignatureValid));
-        Assert.Equal(2, waits.Count);
-        Assert.All(waits, w => Assert.InRange(w, reset - TimeSpan.FromMilliseconds(50), reset + Slack));
+        // The client asked to wait exactly the reset, twice, and each retry arrived exactly then.
+        Assert.Equal([reset, reset], clock.Waits);
+        Assert.Equal([reset, reset], waits);
         Assert.StartsWith(cloudinary.BaseUrl.TrimEnd('/'), job.ImageUrl, StringComparison.Ordinal);
         Assert.Equal(2, cloudinary.Assets.Count);
         Assert.DoesNotContain(host.StoredFiles(), f => f.StartsWith("images", StringComparison.Ordinal));
@@ -50,38 +59,47 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
     [Fact]
     public async Task An_HTTP_date_reset_is_waited_for_until_that_moment()
     {
-        await using var cloudinary = await CloudinaryEmulator.StartAsync("reliability", "key-7731", "secret-cl-4f0a9d");
-        await using var host = StartHost(cloudinary);
+        var clock = new JumpingClock(Start);
+        await using var cloudinary = await CloudinaryEmulator.StartAsync("reliability", "key-7731", "secret-cl-4f0a9d", clock);
+        await using var host = StartHost(cloudinary, clock);
 
-        // Cloudinary's documented form: an HTTP date (whole seconds), here 3 s ahead, so the reset is 2-3 s away,
-        // clearly more than the 1 s the client waits without a header.
-        var resetAt = DateTimeOffset.UtcNow.AddSeconds(3);
-        var header = resetAt.ToString("r", CultureInfo.InvariantCulture);
-        var resetInstant = DateTimeOffset.ParseExact(header, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        cloudinary.RateLimitNext(1, reset: header);
+        // Cloudinary's documented form: an HTTP date (whole seconds), which the emulator sets 3 s after the moment it
+        // answers, on the shared clock: clearly more than the 1 s the client waits without a header.
+        cloudinary.RateLimitNextUntil(1, TimeSpan.FromSeconds(3));
         var job = await RunAsync(host);
 
         var uploads = cloudinary.Requests.Where(r => r.Operation == "upload").ToList();
         var waits = Waits(uploads);
-        output.WriteLine($"reset {header}; " + string.Join(", ", uploads.Select(u => $"{u.StatusCode}@{u.ReceivedAt:HH:mm:ss.fff}")));
+        var limited = Assert.Single(uploads, u => u.StatusCode == 429);
+        output.WriteLine($"reset {limited.RateLimitReset}; " + string.Join(", ", uploads.Select(u => $"{u.StatusCode}@{u.ReceivedAt:HH:mm:ss.fff}")));
         var (lost, duplicated) = await RecordAsync(nameof(An_HTTP_date_reset_is_waited_for_until_that_moment), host, cloudinary, job, "Cloudinary 429 with X-RateLimit-Reset as an HTTP date", waits);
 
         Assert.Equal(GenerationStatus.Completed, job.Status);
         Assert.Equal((0, 0), (lost, duplicated));
         Assert.Equal(1, job.Attempts);
-        var limited = Assert.Single(uploads, u => u.StatusCode == 429);
         var retry = uploads[uploads.IndexOf(limited) + 1];
         Assert.Equal(200, retry.StatusCode);
-        Assert.True(resetInstant - limited.ReceivedAt > TimeSpan.FromSeconds(1.5), "the reset must lie clearly beyond the 1 s default wait");
-        Assert.InRange(retry.ReceivedAt, resetInstant - TimeSpan.FromMilliseconds(50), resetInstant + Slack);
+        var resetInstant = DateTimeOffset.ParseExact(limited.RateLimitReset!, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        Assert.Equal(TimeSpan.FromSeconds(3), resetInstant - limited.ReceivedAt); // clearly beyond the 1 s default wait
+        Assert.Equal([TimeSpan.FromSeconds(3)], clock.Waits);
+        Assert.Equal(resetInstant, retry.ReceivedAt);
     }
 
-    private static SdkHost StartHost(CloudinaryEmulator cloudinary) => SdkHost.Start(b => b.UseCloudinary(o =>
+    // The SDK as an application composes it, with the Cloudinary client (only) on the test's clock.
+    private static SdkHost StartHost(CloudinaryEmulator cloudinary, TimeProvider clock) => SdkHost.Start(b =>
     {
-        o.ApplyUrl(cloudinary.CloudinaryUrl);
-        o.ApiBaseUrl = cloudinary.BaseUrl;
-        o.DeliveryBaseUrl = cloudinary.BaseUrl;
-    }));
+        b.UseCloudinary(o =>
+        {
+            o.ApplyUrl(cloudinary.CloudinaryUrl);
+            o.ApiBaseUrl = cloudinary.BaseUrl;
+            o.DeliveryBaseUrl = cloudinary.BaseUrl;
+        });
+        b.Services.Replace(ServiceDescriptor.Singleton(sp => new CloudinaryClient(
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<IOptions<CloudinaryOptions>>(),
+            clock,
+            sp.GetRequiredService<ILogger<CloudinaryClient>>())));
+    });
 
     private static Task<GenerationJob> RunAsync(SdkHost host) => host.RunAsync(new GenerationRequest
     {
@@ -117,12 +135,13 @@ public sealed class CloudinaryRateLimitTests(ITestOutputHelper output)
 /// Cloudinary answering 429 as issue 8 sets the faults: PostgreSQL, two worker processes (tests/Stefna.Sdk.Postgres.WorkerHost
 /// with <c>--cloudinary</c>, storing every result through <c>UseCloudinary</c>), the Cloudinary emulator run by this
 /// test on 127.0.0.1. The result uploads made by the worker processes meet two 429s with <c>X-RateLimit-Reset: 2</c>.
+/// The worker processes run on the real clock, so the wait is proven without a wall-clock upper margin: each process
+/// logs the wait its client chose (it must be exactly the 2 s reset), and the retry can only come after it (a wait never
+/// ends early). The exact instants are proven on a shared fake clock by <see cref="CloudinaryRateLimitTests"/>.
 /// </summary>
 [Collection(PostgresFaults.Name)]
 public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1.5);
-
     [Fact]
     public async Task On_PostgreSQL_two_worker_processes_rate_limited_by_Cloudinary_wait_for_the_reset_and_every_job_completes_on_its_first_attempt()
     {
@@ -176,7 +195,12 @@ public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper outp
             Assert.All(limitedIds, id => Assert.True(ResultAudit.IsCloudinaryResult(id), $"{id} is not a result upload"));
             Assert.All(retries, r => Assert.NotNull(r.Next));
             Assert.Equal(2, waits.Count);
-            Assert.All(waits, w => Assert.InRange(w, reset - TimeSpan.FromMilliseconds(50), reset + Slack));
+            // The retry never came before the reset (the emulator stamps ms; the 50 ms covers its clock's granularity only).
+            Assert.All(waits, w => Assert.True(w >= reset - TimeSpan.FromMilliseconds(50), $"a retry came {w.TotalMilliseconds:0} ms after its 429, before the 2 s reset"));
+            // And the clients chose to wait exactly the reset, no more: their warnings say so.
+            var chosen = workers.SelectMany(w => w.Output.Split('\n')).Where(l => l.Contains("rate limited (429); waiting", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, chosen.Count);
+            Assert.All(chosen, l => Assert.Contains("waiting 00:00:02 for the reset", l, StringComparison.Ordinal));
             // Every rate-limited upload succeeded in the end, with a valid signature.
             Assert.All(limitedIds, id => Assert.Contains(uploads, u => u.StatusCode == 200 && u.SignatureValid && u.Fields.GetValueOrDefault("public_id") == id));
             Assert.All(uploads.Where(u => u.StatusCode == 200), u => Assert.True(u.SignatureValid));

@@ -40,6 +40,58 @@ public class OptionsTests
         Assert.DoesNotContain("topsecret", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // The secret where a path would go, after the cloud name: with or without a ':' part.
+    [InlineData("cloudinary://key@demo/s3cr3t-in-path")]
+    [InlineData("cloudinary://key:@demo/s3cr3t-in-path")]
+    [InlineData("cloudinary://key:other@demo/s3cr3t-in-path")]
+    [InlineData("CLOUDINARY_URL=cloudinary://key@demo/s3cr3t-in-path")]
+    // The secret in the key's place, or alone.
+    [InlineData("cloudinary://s3cr3t-in-path@demo")]
+    [InlineData("cloudinary://key:s3cr3t-in-path@demo/extra")]
+    [InlineData("cloudinary://key:s3cr3t-in-path@")]
+    [InlineData("https://key:s3cr3t-in-path@demo")]
+    public void A_secret_in_the_wrong_place_is_never_echoed(string url)
+    {
+        var ex = Assert.Throws<FormatException>(() => CloudinaryOptions.Parse(url));
+        Assert.DoesNotContain("s3cr3t-in-path", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t-in-path", ex.ToString(), StringComparison.Ordinal);
+        var registration = Assert.Throws<FormatException>(() => new ServiceCollection().AddStefna().UseCloudinary(url));
+        Assert.DoesNotContain("s3cr3t-in-path", registration.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validation_never_echoes_a_secret_left_in_the_cloud_name_nor_the_user_info_of_a_url()
+    {
+        var services = new ServiceCollection();
+        services.AddStefna().UseCloudinary(o =>
+        {
+            o.CloudName = "demo/s3cr3t-in-name";
+            o.ApiKey = "k";
+            o.ApiSecret = "s";
+            o.ApiBaseUrl = "ftp://proxyuser:pr0xy-pass@proxy.example/x";
+            o.DeliveryBaseUrl = "not a url://user:d3livery-pass@host";
+        });
+        using var provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CloudinaryOptions>>().Value);
+
+        Assert.Contains(ex.Failures, f => f.Contains("CloudName", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ApiBaseUrl must be an absolute http(s) URL; got 'ftp://***@proxy.example/x'", StringComparison.Ordinal));
+        foreach (var secret in new[] { "s3cr3t-in-name", "pr0xy-pass", "proxyuser", "d3livery-pass" })
+        {
+            Assert.DoesNotContain(secret, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ToString_hides_user_info_in_the_endpoints()
+    {
+        var options = CloudinaryOptions.Parse("cloudinary://key123:s3cr3t-value@demo");
+        options.ApiBaseUrl = "https://proxyuser:pr0xy-pass@proxy.example";
+        Assert.DoesNotContain("pr0xy-pass", options.ToString(), StringComparison.Ordinal);
+        Assert.Contains("api https://***@proxy.example", options.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ToString_redacts_the_secret()
     {
@@ -68,6 +120,26 @@ public class OptionsTests
         Assert.Contains(ex.Failures, f => f.Contains("ApiBaseUrl", StringComparison.Ordinal));
         Assert.Contains(ex.Failures, f => f.Contains("FolderPrefix", StringComparison.Ordinal));
         Assert.Contains(ex.Failures, f => f.Contains("UploadTimeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_retry_pipeline_is_built_only_from_validated_options()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddStefna().UseCloudinary(o =>
+        {
+            o.ApplyUrl("cloudinary://k:s@demo");
+            o.MaxRateLimitRetries = -1;
+            o.MaxServerErrorRetries = 11;
+            o.ServerErrorBackoff = TimeSpan.FromSeconds(-1);
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<CloudinaryClient>());
+        Assert.Contains(ex.Failures, f => f.Contains("MaxRateLimitRetries", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("MaxServerErrorRetries", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains("ServerErrorBackoff", StringComparison.Ordinal));
     }
 
     [Fact]

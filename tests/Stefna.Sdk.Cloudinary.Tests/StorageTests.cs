@@ -169,35 +169,6 @@ public sealed class StorageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Rate_limited_uploads_wait_for_the_reset_and_retry()
-    {
-        using var provider = Build();
-        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
-        _emulator.RateLimitNext(2, reset: "1");
-
-        var asset = await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
-
-        var uploads = _emulator.Requests;
-        Assert.Equal([429, 429, 200], uploads.Select(r => r.StatusCode));
-        Assert.True(uploads[2].SignatureValid);
-        Assert.True(uploads[2].ReceivedAt - uploads[0].ReceivedAt >= TimeSpan.FromSeconds(1.5), "two 1 s resets were waited for");
-        Assert.Contains(asset.AssetId, _emulator.Assets.Keys);
-        var logs = provider.GetFakeLogCollector().GetSnapshot();
-        Assert.Equal(2, logs.Count(l => l.Message.Contains("rate limited", StringComparison.Ordinal)));
-    }
-
-    [Fact]
-    public async Task A_reset_given_as_an_http_date_is_honoured_and_420_counts_as_rate_limited()
-    {
-        using var provider = Build();
-        _emulator.RateLimitNext(1, reset: DateTimeOffset.UtcNow.AddSeconds(1).ToString("R"), status: 420);
-
-        await provider.GetRequiredService<CloudinaryAssetStorage>().SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
-
-        Assert.Equal([420, 200], _emulator.Requests.Select(r => r.StatusCode));
-    }
-
-    [Fact]
     public async Task A_reset_beyond_MaxRateLimitWait_fails_at_once()
     {
         using var provider = Build(o => o.MaxRateLimitWait = TimeSpan.FromSeconds(5));
@@ -212,23 +183,98 @@ public sealed class StorageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Server_errors_are_retried_with_backoff_then_surface()
+    public async Task Values_with_ampersands_are_signed_as_signature_version_2_and_the_emulator_accepts_them()
+    {
+        using var provider = Build();
+        var client = provider.GetRequiredService<CloudinaryClient>();
+        var parameters = new CloudinaryUploadParameters
+        {
+            PublicId = "p&q",
+            Tags = ["a=1&tags=x"],
+            Context = new Dictionary<string, string> { ["user"] = "u&v" },
+        };
+
+        var result = await client.UploadAsync(TestImages.Png(), "a.png", parameters, CancellationToken.None);
+
+        var upload = Assert.Single(_emulator.Requests);
+        Assert.Equal(200, upload.StatusCode);
+        Assert.True(upload.SignatureValid);
+        Assert.Contains("public_id=p%26q", upload.StringToSign, StringComparison.Ordinal);
+        Assert.Contains("tags=a=1%26tags=x", upload.StringToSign, StringComparison.Ordinal);
+        Assert.Equal("p&q", result.PublicId);
+        Assert.Equal(["a=1&tags=x"], _emulator.Assets["p&q"].Tags);
+    }
+
+    [Fact]
+    public async Task The_emulator_refuses_a_signature_that_does_not_escape_ampersands()
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        async Task<HttpStatusCode> DestroyAsync(string signature)
+        {
+            using var http = new HttpClient();
+            using var form = new MultipartFormDataContent
+            {
+                { new StringContent("p&q"), "public_id" },
+                { new StringContent(timestamp), "timestamp" },
+                { new StringContent("key123"), "api_key" },
+                { new StringContent(signature), "signature" },
+            };
+            using var response = await http.PostAsync($"{_emulator.BaseUrl}/v1_1/demo/image/destroy", form);
+            return response.StatusCode;
+        }
+
+        // Signature version 1 signed the raw value; Cloudinary (and the emulator) now sign it with '&' as %26.
+        var v1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes($"public_id=p&q&timestamp={timestamp}emulator-secret")));
+        var v2 = CloudinarySignature.Sign([new KeyValuePair<string, string>("public_id", "p&q"), new("timestamp", timestamp)], "emulator-secret");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await DestroyAsync(v1));
+        Assert.Equal(HttpStatusCode.OK, await DestroyAsync(v2));
+        Assert.Equal([false, true], _emulator.Requests.Select(r => r.SignatureValid));
+    }
+
+    [Theory]
+    [InlineData(CloudinarySignatureAlgorithm.Sha1, false, 8)]
+    [InlineData(CloudinarySignatureAlgorithm.Sha256, false, 8)]
+    [InlineData(CloudinarySignatureAlgorithm.Sha1, true, 32)]
+    public async Task Signed_delivery_urls_are_served_and_a_tampered_transformation_is_refused(CloudinarySignatureAlgorithm algorithm, bool longSignature, int length)
     {
         using var provider = Build(o =>
         {
-            o.MaxServerErrorRetries = 2;
-            o.ServerErrorBackoff = TimeSpan.FromMilliseconds(20);
+            o.SignatureAlgorithm = algorithm;
+            o.LongUrlSignature = longSignature;
         });
         var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var png = TestImages.Png(seed: 5);
+        var asset = await storage.SaveAsync(Request(png, AssetKind.Result), CancellationToken.None);
 
-        _emulator.FailNext(2);
-        await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None);
-        Assert.Equal([503, 503, 200], _emulator.Requests.Select(r => r.StatusCode));
+        var url = storage.CreateUrlBuilder().Resize(30, 20).Signed().Build(asset.AssetId, "png");
+        Assert.Matches($"/image/upload/s--[A-Za-z0-9_-]{{{length}}}--/c_fill,h_20,w_30/f_auto,q_auto/v1/", url);
+        Assert.Equal(png, (await storage.ReadAsync(url, CancellationToken.None)).ToArray());
 
-        _emulator.FailNext(10);
-        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.SaveAsync(Request(TestImages.Png(), AssetKind.Result), CancellationToken.None));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
-        Assert.Equal(6, _emulator.Requests.Count);
+        var tampered = url.Replace("c_fill,h_20,w_30", "c_fill,h_2000,w_3000", StringComparison.Ordinal);
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync(tampered, CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
+        Assert.Equal([200, 200, 401], _emulator.Requests.Select(r => r.StatusCode));
+    }
+
+    [Fact]
+    public async Task Download_errors_never_show_the_user_info_of_the_url()
+    {
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var withUserInfo = _emulator.BaseUrl.Replace("http://", "http://someone:url-p4ssword@", StringComparison.Ordinal) + "/demo/image/upload/v1/missing.png";
+
+        var ex = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync(withUserInfo, CancellationToken.None));
+        var notOurs = await Assert.ThrowsAsync<GenerationException>(async () => await storage.ReadAsync("https://someone:url-p4ssword@example.com/x.png", CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.NotFound, Assert.IsType<CloudinaryException>(ex.InnerException).StatusCode);
+        foreach (var message in new[] { ex.ToString(), notOurs.ToString() })
+        {
+            Assert.DoesNotContain("url-p4ssword", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("someone", message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("http://***@127.0.0.1", ex.InnerException!.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public partial class UrlBuilderTests
     public void Resizes_with_crop_width_height_and_a_version()
     {
         var url = Builder().Transform(t => t.Crop("fill").Width(300).Height(200)).Version(1712345678).Build("stefna/neo-glitch/results/abc", "png");
-        Assert.Equal("https://res.cloudinary.com/demo/image/upload/c_fill,w_300,h_200/f_auto,q_auto/v1712345678/stefna/neo-glitch/results/abc.png", url);
+        Assert.Equal("https://res.cloudinary.com/demo/image/upload/c_fill,h_200,w_300/f_auto,q_auto/v1712345678/stefna/neo-glitch/results/abc.png", url);
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public partial class UrlBuilderTests
             .Transform(t => t.Add("ar", "16:9").Gravity("face"))
             .AutoQuality(false)
             .Build("sample");
-        Assert.Equal("https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_300/e_sepia,r_20/ar_16:9,g_face/f_auto/sample", url);
+        Assert.Equal("https://res.cloudinary.com/demo/image/upload/c_fill,h_300,w_400/e_sepia,r_20/ar_16:9,g_face/f_auto/sample", url);
     }
 
     [Fact]
@@ -53,9 +53,9 @@ public partial class UrlBuilderTests
         var url = Builder().Resize(300, 200).Version(42).Signed().Build("folder/sample", "png");
 
         // Independent computation: SHA-1 of "{transformations}/{public_id}.{format}" + secret, version excluded.
-        var digest = SHA1.HashData(Encoding.UTF8.GetBytes("c_fill,w_300,h_200/f_auto,q_auto/folder/sample.png" + "abcd"));
+        var digest = SHA1.HashData(Encoding.UTF8.GetBytes("c_fill,h_200,w_300/f_auto,q_auto/folder/sample.png" + "abcd"));
         var expected = Convert.ToBase64String(digest)[..8].Replace('+', '-').Replace('/', '_');
-        Assert.Equal($"https://res.cloudinary.com/demo/image/upload/s--{expected}--/c_fill,w_300,h_200/f_auto,q_auto/v42/folder/sample.png", url);
+        Assert.Equal($"https://res.cloudinary.com/demo/image/upload/s--{expected}--/c_fill,h_200,w_300/f_auto,q_auto/v42/folder/sample.png", url);
         Assert.Matches(SignedPattern(), url);
 
         // The signature depends on the transformation: a tampered URL cannot reuse it.

@@ -47,12 +47,11 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         await WaitUntilAsync(() => listener.Notifications >= 1, "the notification never reached the listener");
         var connections = listener.Connections;
 
-        // The next wait ends at once on it, far before its timeout (the polling fallback).
-        var watch = Stopwatch.StartNew();
+        // The next wait ends on it, not at its timeout (the polling fallback): WaitAsync answers true only when woken,
+        // false when it ran to the timeout, so no stopwatch margin is needed to tell the two apart.
         var woken = await listener.WaitAsync([Type], TimeSpan.FromSeconds(20), CancellationToken.None);
 
-        Assert.True(woken, $"the pending notification was lost; the wait ran to its timeout after {watch.Elapsed}");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"woke after {watch.Elapsed}");
+        Assert.True(woken, "the pending notification was lost; the wait ran to its timeout");
         Assert.Equal(connections, listener.Connections); // a notification, not a reconnect, woke it
         Assert.Equal(1, listener.Notifications);
 

@@ -45,7 +45,7 @@ public class LeaseLossTests
         public IMediaStore Inner => inner;
 
         /// <summary>Replaces lease renewal.</summary>
-        public Func<JobLease, TimeSpan, CancellationToken, Task<bool>>? Renew { get; init; }
+        public Func<string, IReadOnlyCollection<JobLease>, TimeSpan, CancellationToken, Task<IReadOnlyList<JobLease>>>? Renew { get; init; }
 
         /// <summary>Runs before the provider job id is recorded.</summary>
         public Func<JobLease, Task>? BeforeSetProviderJobId { get; init; }
@@ -62,14 +62,14 @@ public class LeaseLossTests
 
         public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.GetAsync(type, id, userId, cancellationToken);
 
-        public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
         {
             OnClaim?.Invoke();
-            return inner.ClaimNextAsync(type, leaseDuration, maxAttempts, cancellationToken);
+            return inner.ClaimAsync(type, limit, leaseDuration, maxAttempts, cancellationToken);
         }
 
-        public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-            Renew is { } renew ? renew(lease, leaseDuration, cancellationToken) : inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+        public Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+            Renew is { } renew ? renew(type, leases, leaseDuration, cancellationToken) : inner.RenewLeasesAsync(type, leases, leaseDuration, cancellationToken);
 
         public async Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken)
         {
@@ -104,26 +104,35 @@ public class LeaseLossTests
         private int _maxInFlight;
         private int _abandoned;
         private int _started;
+        private readonly TaskCompletionSource _thirdStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+        /// <summary>Completes when the third renewal starts: two before it hung and had to be given up for it to start.</summary>
+        public Task ThirdStarted => _thirdStarted.Task;
 
         public int Abandoned => Volatile.Read(ref _abandoned);
 
         public int Started => Volatile.Read(ref _started);
 
-        public async Task<bool> RenewAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<JobLease>> RenewAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _started);
+            var started = Interlocked.Increment(ref _started);
             var now = Interlocked.Increment(ref _inFlight);
             int max;
             while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
             {
             }
 
+            if (started == 3)
+            {
+                _thirdStarted.TrySetResult();
+            }
+
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
-                return true;
+                return [];
             }
             catch (OperationCanceledException)
             {
@@ -204,7 +213,7 @@ public class LeaseLossTests
             .UseProvider(_ => new GatedProvider(slowImage, entered, gate.Task));
 
         // One slot, so A itself never re-claims the job its hung slot holds.
-        slowBuilder.Services.Configure<GenerationTypeOptions>(TypeName, o => o.MaxConcurrency = 1);
+        slowBuilder.Services.Configure<GenerationTypeOptions>(TypeName, o => o.MaxInFlight = 1);
         using var slow = slowBuilder.Build();
 
         // Worker B: an ordinary host on the same database and image folder.
@@ -265,7 +274,7 @@ public class LeaseLossTests
                 o.LeaseDuration = TimeSpan.FromSeconds(1);
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxInFlight = 1)
             .UseMediaStore(_ => new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") })) { Renew = renewals.RenewAsync })
             .UseLocalFileStorage(dir.File("images"))
             .UseProvider(_ => new GatedProvider(TestImages.Png(seed: 4), entered, gate.Task));
@@ -277,9 +286,10 @@ public class LeaseLossTests
             var ticket = await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "hung heartbeat" });
             await entered.Task.WaitAsync(Wait);
 
-            // Heartbeats every ~333 ms for 2 s, each hanging on the store until its timeout (a third of the lease).
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Assert.True(renewals.Started >= 2, $"only {renewals.Started} renewal(s) started: a hung one blocked the next");
+            // Heartbeats every ~333 ms, each hanging on the store until its timeout (a third of the lease). A third one
+            // starting proves the hung ones did not block the next (waited for as an event, not for a fixed time).
+            await renewals.ThirdStarted.WaitAsync(Wait);
+            Assert.True(renewals.Started >= 3, $"only {renewals.Started} renewal(s) started: a hung one blocked the next");
             Assert.True(renewals.Abandoned >= renewals.Started - 1, $"{renewals.Started} renewals started, only {renewals.Abandoned} abandoned");
             Assert.Equal(1, renewals.MaxInFlight);
 
@@ -310,7 +320,7 @@ public class LeaseLossTests
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
                 o.ProviderPollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxInFlight = 1)
             .UseMediaStore(_ => store = new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") }))
             {
                 // Another process cancels the job just before this worker records the provider's job id.

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Stefna.Sdk.Imaging;
@@ -30,7 +31,11 @@ public sealed record CloudinaryEmulatorRequest(
     bool SignatureValid,
     string StringToSign,
     int StatusCode,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt)
+{
+    /// <summary>The <c>X-RateLimit-Reset</c> value the emulator answered with, for a rate-limited request.</summary>
+    public string? RateLimitReset { get; init; }
+}
 
 /// <summary>An asset the emulator holds.</summary>
 /// <param name="PublicId">The public id, folder included.</param>
@@ -45,9 +50,13 @@ public sealed record CloudinaryEmulatorAsset(string PublicId, byte[] Bytes, stri
 /// A loopback Cloudinary: a real HTTP server on 127.0.0.1 speaking the documented Upload API for one cloud.
 /// <c>POST /v1_1/{cloud}/image/upload</c> (multipart; <c>file</c> as bytes or an http URL it fetches, loopback only),
 /// <c>POST /v1_1/{cloud}/image/destroy</c>, and delivery at <c>GET /{cloud}/image/upload/…</c>. It recomputes every
-/// signature with the secret it knows (its own implementation of the documented rule, independent of the SDK's)
-/// and answers a wrong one with 401 <c>{"error":{"message":"Invalid Signature …"}}</c>; checks the api_key and the
-/// timestamp's freshness; records every request; and can be told to answer 429 with a reset header N times.
+/// signature with the secret it knows (its own implementation of the documented rule, "signature version 2" as the
+/// official SDKs sign: <c>&amp;</c> inside a value counts as <c>%26</c>; independent of the SDK's code) and answers a
+/// wrong one with 401 <c>{"error":{"message":"Invalid Signature …"}}</c>; checks the api_key and the timestamp's
+/// freshness; checks the <c>s--…--</c> signature of a signed delivery URL (8 characters of SHA-1 or SHA-256, or 32 of
+/// SHA-256) and answers a wrong one with 401; records every request; and can be told to answer 429 with a reset header
+/// N times, the reset given as it is or as an HTTP date computed when it answers. Its clock is a
+/// <see cref="TimeProvider"/>, so a test can run it on the same fake clock as the client.
 /// </summary>
 /// <remarks>
 /// <para>Part of the conformance kit so that hosts, samples and asset-storage tests can exercise Cloudinary with no
@@ -75,13 +84,17 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
     private readonly Lock _gate = new();
     private int _rateLimitsLeft;
     private string _rateLimitReset = "1";
+    private TimeSpan? _rateLimitResetAfter;
     private int _rateLimitStatus = 429;
     private int _serverErrorsLeft;
     private long _version = 1_700_000_000;
 
-    private CloudinaryEmulator(WebApplication app, string cloudName, string apiKey, string apiSecret)
+    private readonly TimeProvider _time;
+
+    private CloudinaryEmulator(WebApplication app, string cloudName, string apiKey, string apiSecret, TimeProvider time)
     {
         _app = app;
+        _time = time;
         CloudName = cloudName;
         ApiKey = apiKey;
         ApiSecret = apiSecret;
@@ -112,15 +125,17 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
     /// <param name="cloudName">The cloud.</param>
     /// <param name="apiKey">The API key.</param>
     /// <param name="apiSecret">The secret.</param>
+    /// <param name="time">Its clock (when requests arrive, timestamp freshness, HTTP-date resets); the system clock
+    /// when <see langword="null"/>.</param>
     /// <returns>The running emulator.</returns>
-    public static async Task<CloudinaryEmulator> StartAsync(string cloudName = "demo", string apiKey = "key", string apiSecret = "secret")
+    public static async Task<CloudinaryEmulator> StartAsync(string cloudName = "demo", string apiKey = "key", string apiSecret = "secret", TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddHttpClient();
         var app = builder.Build();
-        var emulator = new CloudinaryEmulator(app, cloudName, apiKey, apiSecret);
+        var emulator = new CloudinaryEmulator(app, cloudName, apiKey, apiSecret, time ?? TimeProvider.System);
         app.MapPost("/v1_1/{cloud}/image/upload", (HttpContext context, string cloud) => emulator.UploadAsync(context, cloud));
         app.MapPost("/v1_1/{cloud}/image/destroy", (HttpContext context, string cloud) => emulator.DestroyAsync(context, cloud));
         app.MapGet("/{cloud}/image/upload/{**path}", (HttpContext context, string cloud, string path) => emulator.Deliver(context, cloud, path));
@@ -150,6 +165,23 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
         {
             _rateLimitsLeft = count;
             _rateLimitReset = reset;
+            _rateLimitResetAfter = null;
+            _rateLimitStatus = status;
+        }
+    }
+
+    /// <summary>Answers the next <paramref name="count"/> API calls with a rate-limit error whose
+    /// <c>X-RateLimit-Reset</c> is an HTTP date (whole seconds, Cloudinary's documented form) <paramref name="resetAfter"/>
+    /// after the moment it answers, on its clock. The value sent is in <see cref="CloudinaryEmulatorRequest.RateLimitReset"/>.</summary>
+    /// <param name="count">How many.</param>
+    /// <param name="resetAfter">How long after the answer the limit resets (the date's fraction of a second is cut off).</param>
+    /// <param name="status">420 or 429.</param>
+    public void RateLimitNextUntil(int count, TimeSpan resetAfter, int status = 429)
+    {
+        lock (_gate)
+        {
+            _rateLimitsLeft = count;
+            _rateLimitResetAfter = resetAfter;
             _rateLimitStatus = status;
         }
     }
@@ -170,10 +202,11 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
     /// <returns>The hex signature.</returns>
     public string ExpectedSignature(IReadOnlyDictionary<string, string> fields, out string stringToSign)
     {
+        // Signature version 2: an '&' inside a pair is written %26, so a value cannot pose as further parameters.
         var parts = fields
             .Where(f => !Unsigned.Contains(f.Key) && f.Value.Length > 0)
             .OrderBy(f => f.Key, StringComparer.Ordinal)
-            .Select(f => $"{f.Key}={f.Value}");
+            .Select(f => $"{f.Key}={f.Value}".Replace("&", "%26", StringComparison.Ordinal));
         stringToSign = string.Join("&", parts);
         var data = Encoding.UTF8.GetBytes(stringToSign + ApiSecret);
         var sha256 = fields.TryGetValue("signature_algorithm", out var algorithm) && algorithm == "sha256";
@@ -263,7 +296,7 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
             ["height"] = info.Height,
             ["format"] = asset.Format,
             ["resource_type"] = "image",
-            ["created_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["created_at"] = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["tags"] = asset.Tags,
             ["bytes"] = asset.Bytes.Length,
             ["type"] = "upload",
@@ -298,15 +331,52 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
             return Record("download", fields, null, null, true, "", 404, Results.NotFound());
         }
 
-        // Everything after the version segment, without the extension, is the public id.
         var segments = path.Split('/');
-        var version = Array.FindIndex(segments, s => s.Length > 1 && s[0] == 'v' && s[1..].All(char.IsAsciiDigit));
+        if (segments[0].StartsWith("s--", StringComparison.Ordinal) && segments[0].EndsWith("--", StringComparison.Ordinal) && segments[0].Length > 5)
+        {
+            // A signed URL: the signature covers the rest of the path as sent (still escaped), without the version.
+            var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+            var rawSegments = raw.Split('?')[0].Split('/').SkipWhile(s => !s.StartsWith("s--", StringComparison.Ordinal)).Skip(1).ToList();
+            var versionAt = rawSegments.FindIndex(IsVersion);
+            if (versionAt >= 0)
+            {
+                rawSegments.RemoveAt(versionAt);
+            }
+
+            var given = segments[0][3..^2];
+            var signed = string.Join('/', rawSegments);
+            if (!DeliverySignatureMatches(given, signed))
+            {
+                return Record("download", fields, null, null, false, signed, 401, Error(401, "Invalid URL signature"));
+            }
+
+            segments = segments[1..];
+        }
+
+        // Everything after the version segment, without the extension, is the public id.
+        var version = Array.FindIndex(segments, IsVersion);
         var rest = string.Join('/', version >= 0 ? segments[(version + 1)..] : segments);
         var dot = rest.LastIndexOf('.');
         var publicId = Uri.UnescapeDataString(dot > 0 ? rest[..dot] : rest);
         return _assets.TryGetValue(publicId, out var asset)
             ? Record("download", fields, null, null, true, "", 200, Results.Bytes(asset.Bytes, "image/" + asset.Format))
             : Record("download", fields, null, null, true, "", 404, Results.NotFound());
+    }
+
+    private static bool IsVersion(string segment) => segment.Length > 1 && segment[0] == 'v' && segment[1..].All(char.IsAsciiDigit);
+
+    // Cloudinary's delivery signature: URL-safe Base64 of SHA-1 or SHA-256 of the signed path + secret, cut to 8
+    // characters (either hash) or 32 (SHA-256, the SDKs' long_url_signature).
+    private bool DeliverySignatureMatches(string given, string signedPath)
+    {
+        var data = Encoding.UTF8.GetBytes(signedPath + ApiSecret);
+        string UrlSafe(byte[] hash) => Convert.ToBase64String(hash).Replace('+', '-').Replace('/', '_');
+        return given.Length switch
+        {
+            8 => given == UrlSafe(SHA1.HashData(data))[..8] || given == UrlSafe(SHA256.HashData(data))[..8],
+            32 => given == UrlSafe(SHA256.HashData(data))[..32],
+            _ => false,
+        };
     }
 
     private async Task<(Dictionary<string, string> Fields, IResult? Failure)> ReadSignedFormAsync(HttpContext context, string cloud, string operation)
@@ -329,10 +399,13 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
             if (_rateLimitsLeft > 0)
             {
                 _rateLimitsLeft--;
+                var reset = _rateLimitResetAfter is { } after
+                    ? (_time.GetUtcNow() + after).ToString("R", CultureInfo.InvariantCulture)
+                    : _rateLimitReset;
                 context.Response.Headers["X-RateLimit-Limit"] = "500";
                 context.Response.Headers["X-RateLimit-Remaining"] = "0";
-                context.Response.Headers["X-RateLimit-Reset"] = _rateLimitReset;
-                return (fields, Record(operation, fields, null, null, false, "", _rateLimitStatus, Error(_rateLimitStatus, "Rate Limit Exceeded")));
+                context.Response.Headers["X-RateLimit-Reset"] = reset;
+                return (fields, Record(operation, fields, null, null, false, "", _rateLimitStatus, Error(_rateLimitStatus, "Rate Limit Exceeded"), reset));
             }
 
             if (_serverErrorsLeft > 0)
@@ -349,7 +422,7 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
         }
 
         if (!long.TryParse(fields.GetValueOrDefault("timestamp"), NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp)
-            || Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - timestamp) > 3600)
+            || Math.Abs(_time.GetUtcNow().ToUnixTimeSeconds() - timestamp) > 3600)
         {
             return (fields, Record(operation, fields, null, null, false, toSign, 400, Error(400, "Stale request - reported time is not within the last hour")));
         }
@@ -362,14 +435,14 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
         return (fields, null);
     }
 
-    private IResult Record(string operation, Dictionary<string, string> fields, byte[]? file, string? remote, bool valid, string toSign, int status, IResult result)
+    private IResult Record(string operation, Dictionary<string, string> fields, byte[]? file, string? remote, bool valid, string toSign, int status, IResult result, string? rateLimitReset = null)
     {
         if (toSign.Length == 0 && valid && operation != "download")
         {
             ExpectedSignature(fields, out toSign);
         }
 
-        _requests.Enqueue(new CloudinaryEmulatorRequest(operation, fields, file, remote, valid, toSign, status, DateTimeOffset.UtcNow));
+        _requests.Enqueue(new CloudinaryEmulatorRequest(operation, fields, file, remote, valid, toSign, status, _time.GetUtcNow()) { RateLimitReset = rateLimitReset });
         return result;
     }
 
