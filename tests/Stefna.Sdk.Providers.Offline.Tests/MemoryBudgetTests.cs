@@ -29,7 +29,7 @@ public sealed class MemoryBudgetTests
     private static OfflineImageProvider Provider(IImageMemoryBudget budget) =>
         new(Options.Create(new OfflineProviderOptions()), memoryBudget: budget);
 
-    private static long BombCost => Rendering.OfflineRenderer.MemoryCost(3000, 3000, Bomb.Value.Length, new OfflineProviderOptions().MaxDimension);
+    private static long BombCost => Rendering.OfflineRenderer.MemoryCost(3000, 3000, reoriented: false, Bomb.Value.Length, new OfflineProviderOptions().MaxDimension);
 
     [Fact]
     public async Task Concurrent_renders_of_decompression_bombs_never_hold_more_than_the_budget()

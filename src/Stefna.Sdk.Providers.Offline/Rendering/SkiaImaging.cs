@@ -7,14 +7,14 @@ namespace Stefna.Sdk.Providers.Offline.Rendering;
 /// Every native object lives in a <c>using</c> scope of one call, so nothing native is shared between threads.</summary>
 internal static class SkiaImaging
 {
-    /// <summary>The size an encoded image decodes to, read from its header without decoding any pixel (so the memory
-    /// the decode needs can be reserved first).</summary>
+    /// <summary>The size an encoded image decodes to and whether it must be turned upright (an EXIF origin other than
+    /// top-left), read from its header without decoding any pixel, so the memory the decode needs can be reserved first.</summary>
     /// <exception cref="GenerationException">The bytes are not an image SkiaSharp can decode, or it is too large.</exception>
-    public static (int Width, int Height) ReadSize(ReadOnlySpan<byte> encoded, long maxPixels)
+    public static (int Width, int Height, bool Reoriented) ReadSize(ReadOnlySpan<byte> encoded, long maxPixels)
     {
         using var data = SKData.CreateCopy(encoded);
         using var codec = Open(data, maxPixels);
-        return (codec.Info.Width, codec.Info.Height);
+        return (codec.Info.Width, codec.Info.Height, codec.EncodedOrigin != SKEncodedOrigin.TopLeft);
     }
 
     /// <summary>Decodes an encoded image to sRGB RGBA, downscaled so its longest side is at most <paramref name="maxDimension"/>.</summary>
@@ -33,8 +33,9 @@ internal static class SkiaImaging
             throw Invalid("corrupt", $"The source image could not be decoded ({Describe(result)}). Upload the original file again.");
         }
 
-        // The picture as the camera meant it (EXIF orientation), before any effect sees it.
-        using var upright = Orient(decoded, codec.EncodedOrigin);
+        // The picture as the camera meant it (EXIF orientation), before any effect sees it; a copy only when it is turned.
+        using var turned = codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? null : Orient(decoded, codec.EncodedOrigin);
+        var upright = turned ?? decoded;
         size = new SKSizeI(upright.Width, upright.Height);
         if (Math.Max(size.Width, size.Height) <= maxDimension)
         {
