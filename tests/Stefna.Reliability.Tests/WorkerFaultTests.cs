@@ -124,12 +124,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         second.Go();
 
         // Restart once a good part of the work is done and plenty remains.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        long before;
-        while ((before = await CountAsync(connectionString, "status = 'completed'")) < jobs / 4 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        var before = await WaitForCompletedAsync(connectionString, jobs / 4);
 
         var restart = Stopwatch.StartNew();
         await server.RestartAsync();
@@ -177,6 +172,20 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
             }, ct));
     }
 
+    /// <summary>Waits until at least <paramref name="target"/> jobs are completed (or a minute has passed, so a slow
+    /// machine still gets its fault in mid-load); returns how many are.</summary>
+    internal static async Task<long> WaitForCompletedAsync(string connectionString, long target)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        long completed;
+        while ((completed = await CountAsync(connectionString, "status = 'completed'")) < target && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return completed;
+    }
+
     // results/{type}/{job:N}-{attempt}.png
     private static (string Job, int Attempt) ParseResultName(string path)
     {
@@ -185,7 +194,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         return (stem[..dash], int.Parse(stem[(dash + 1)..], CultureInfo.InvariantCulture));
     }
 
-    private static Task<long> CountAsync(string connectionString, string where) =>
+    internal static Task<long> CountAsync(string connectionString, string where) =>
         TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE " + where);
 
     private static int CountLines(string text, string marker) =>
