@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Stefna.Sdk;
 using Stefna.Sdk.Diagnostics;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Storage;
@@ -161,7 +162,7 @@ internal sealed class GenerationTypeHealthCheck(string type, IServiceProvider se
 #pragma warning restore CA1031
         {
             data["store"] = "unreachable";
-            return HealthCheckResult.Unhealthy($"The {type} table cannot be read: {ex.Message}", ex, data);
+            return HealthCheckResult.Unhealthy($"The {type} table cannot be read: {ServerPaths.Redact(ex.Message)}", ex, data);
         }
 
         if (provider is null)

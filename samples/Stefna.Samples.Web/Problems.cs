@@ -16,7 +16,7 @@ internal static class Problems
             extensions["field"] = field;
         }
 
-        return Results.Problem(detail: detail, statusCode: status, title: title, extensions: extensions);
+        return Results.Problem(detail: ServerPaths.Redact(detail), statusCode: status, title: title, extensions: extensions);
     }
 
     /// <summary>The HTTP status for a failure category.</summary>
@@ -58,7 +58,9 @@ internal sealed class GenerationExceptionHandler(IProblemDetailsService problems
                         GenerationValidationException => "Invalid request",
                         _ => GenerationError.CategoryCode(g.Category).Replace('_', ' '),
                     },
-                    Detail = g.Message,
+                    // The SDK keeps server paths out of its own messages; a plug-in's (a custom store or asset storage)
+                    // may still carry one, and this is the last stop before the client.
+                    Detail = ServerPaths.Redact(g.Message),
                     Extensions = { ["code"] = g.Code, ["category"] = GenerationError.CategoryCode(g.Category) },
                 };
                 if (g is GenerationValidationException v)

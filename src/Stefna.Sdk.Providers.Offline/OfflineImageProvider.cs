@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Providers.Offline.Rendering;
 
 namespace Stefna.Sdk.Providers.Offline;
@@ -23,13 +24,17 @@ public sealed class OfflineImageProvider : IImageProvider
     private readonly OfflineProviderOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IImageMemoryBudget _memory;
 
     /// <summary>Creates the provider.</summary>
     /// <param name="options">The provider's options; checked here as well as at start-up.</param>
     /// <param name="timeProvider">The clock that <see cref="OfflineProviderOptions.SimulatedLatency"/> is awaited on; the system clock when omitted.</param>
     /// <param name="logger">The logger; none when omitted.</param>
+    /// <param name="memoryBudget">The host's budget of decoded-image memory (registered by <c>AddStefna()</c>); every
+    /// render reserves what it will hold before decoding. When omitted, the provider has a budget of its own with the
+    /// default size (<see cref="Configuration.StefnaOptions.ImageMemoryBudgetBytes"/>).</param>
     /// <exception cref="OptionsValidationException">The options are out of range.</exception>
-    public OfflineImageProvider(IOptions<OfflineProviderOptions> options, TimeProvider? timeProvider = null, ILogger<OfflineImageProvider>? logger = null)
+    public OfflineImageProvider(IOptions<OfflineProviderOptions> options, TimeProvider? timeProvider = null, ILogger<OfflineImageProvider>? logger = null, IImageMemoryBudget? memoryBudget = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var value = options.Value;
@@ -48,13 +53,15 @@ public sealed class OfflineImageProvider : IImageProvider
         };
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _memory = memoryBudget ?? new ImageMemoryBudget(new Configuration.StefnaOptions().ImageMemoryBudgetBytes);
     }
 
     /// <inheritdoc />
     public string Name => ProviderName;
 
     /// <inheritdoc />
-    /// <exception cref="GenerationException">The source image cannot be decoded or is too large (<see cref="GenerationErrorCategory.InvalidRequest"/>).</exception>
+    /// <exception cref="GenerationException">The source image cannot be decoded or is too large (<see cref="GenerationErrorCategory.InvalidRequest"/>),
+    /// including for the whole memory budget (<see cref="ImageMemoryBudget.OverBudgetCode"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled, including during the simulated latency.</exception>
     public async ValueTask<ProviderResponse> SubmitAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
@@ -69,7 +76,7 @@ public sealed class OfflineImageProvider : IImageProvider
         RenderResult result;
         try
         {
-            result = OfflineRenderer.Render(request, _options, cancellationToken);
+            result = await OfflineRenderer.RenderAsync(request, _options, _memory, cancellationToken).ConfigureAwait(false);
         }
         catch (GenerationException ex) when (ex.Category == GenerationErrorCategory.InvalidRequest)
         {

@@ -5,7 +5,8 @@ namespace Stefna.Reliability.Tests;
 /// <summary>
 /// The completion audit of the PostgreSQL fault tests: a trigger writes one <c>completion_audit</c> row per UPDATE that
 /// leaves a job completed, with the session's <c>application_name</c> (each worker process can connect under its own,
-/// so completions are attributed to processes). A result stored twice shows as a second row for the same job.
+/// so completions are attributed to processes), the time and the port of the server that ran it (a failover shows which
+/// completions the promoted standby made). A result stored twice shows as a second row for the same job.
 /// </summary>
 internal static class CompletionAudit
 {
@@ -18,7 +19,7 @@ internal static class CompletionAudit
         Assert.Matches("^[a-z_]+$", table);
         await TestTypes.ExecuteAsync(connectionString, $$"""
             CREATE TABLE IF NOT EXISTS completion_audit (job_id uuid NOT NULL, app text NOT NULL DEFAULT current_setting('application_name'),
-                at timestamptz NOT NULL DEFAULT clock_timestamp());
+                at timestamptz NOT NULL DEFAULT clock_timestamp(), server_port integer DEFAULT inet_server_port());
             CREATE OR REPLACE FUNCTION audit_completion() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 INSERT INTO completion_audit (job_id) VALUES (NEW.id);

@@ -84,4 +84,30 @@ public class LocalFileAssetStorageTests
         await Assert.ThrowsAsync<ArgumentException>(async () => await Storage(dir.Path).SaveAsync(Write(type: "../evil"), CancellationToken.None));
         Assert.Empty(dir.AllFiles());
     }
+
+    /// <summary>Issue 16: the results of attempts that lost (killed or cut off before completing) are deleted by name
+    /// once the job has ended, with the temp files a cut-off write left; other attempts and other jobs are untouched.</summary>
+    [Fact]
+    public async Task DeleteAttemptResultsAsync_deletes_the_results_and_temp_files_of_the_attempts_named_and_nothing_else()
+    {
+        using var dir = new TempDirectory();
+        var storage = Storage(dir.Path);
+        var id = Guid.NewGuid();
+        var other = Guid.NewGuid();
+        var first = await storage.SaveAsync(Write(id: id) with { Attempt = 1 }, CancellationToken.None);
+        var second = await storage.SaveAsync(Write(id: id) with { Attempt = 2 }, CancellationToken.None);
+        var third = await storage.SaveAsync(Write(id: id) with { Attempt = 3 }, CancellationToken.None);
+        var neighbour = await storage.SaveAsync(Write(id: other) with { Attempt = 1 }, CancellationToken.None);
+        var temp = storage.GetPath(second.Url) + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllTextAsync(temp, "half an image");
+
+        await storage.DeleteAttemptResultsAsync("neo-glitch", id, throughAttempt: 2, CancellationToken.None);
+        await storage.DeleteAttemptResultsAsync("emotion-mask", id, throughAttempt: 9, CancellationToken.None); // no folder: nothing to do
+
+        Assert.False(File.Exists(storage.GetPath(first.Url)));
+        Assert.False(File.Exists(storage.GetPath(second.Url)));
+        Assert.False(File.Exists(temp));
+        Assert.True(File.Exists(storage.GetPath(third.Url)));
+        Assert.True(File.Exists(storage.GetPath(neighbour.Url)));
+    }
 }

@@ -7,24 +7,23 @@ namespace Stefna.Sdk.Providers.Offline.Rendering;
 /// Every native object lives in a <c>using</c> scope of one call, so nothing native is shared between threads.</summary>
 internal static class SkiaImaging
 {
+    /// <summary>The size an encoded image decodes to and whether it must be turned upright (an EXIF origin other than
+    /// top-left), read from its header without decoding any pixel, so the memory the decode needs can be reserved first.</summary>
+    /// <exception cref="GenerationException">The bytes are not an image SkiaSharp can decode, or it is too large.</exception>
+    public static (int Width, int Height, bool Reoriented) ReadSize(ReadOnlySpan<byte> encoded, long maxPixels)
+    {
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = Open(data, maxPixels);
+        return (codec.Info.Width, codec.Info.Height, codec.EncodedOrigin != SKEncodedOrigin.TopLeft);
+    }
+
     /// <summary>Decodes an encoded image to sRGB RGBA, downscaled so its longest side is at most <paramref name="maxDimension"/>.</summary>
     /// <exception cref="GenerationException">The bytes are not an image SkiaSharp can decode, or it is too large.</exception>
     public static Raster Decode(ReadOnlySpan<byte> encoded, int maxDimension, long maxPixels)
     {
         using var data = SKData.CreateCopy(encoded);
-        using var codec = SKCodec.Create(data)
-            ?? throw Invalid("not_an_image", "The source image could not be decoded: it is not a PNG, JPEG, WebP, GIF or other format the offline provider reads.");
+        using var codec = Open(data, maxPixels);
         var size = codec.Info.Size;
-        if (size.Width <= 0 || size.Height <= 0)
-        {
-            throw Invalid("bad_dimensions", "The source image declares zero width or height.");
-        }
-
-        if ((long)size.Width * size.Height > maxPixels)
-        {
-            throw Invalid("too_many_pixels", $"The source image is {size.Width}×{size.Height} pixels; the offline provider decodes at most {maxPixels:N0} pixels.");
-        }
-
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul, SKColorSpace.CreateSrgb());
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
@@ -34,8 +33,9 @@ internal static class SkiaImaging
             throw Invalid("corrupt", $"The source image could not be decoded ({Describe(result)}). Upload the original file again.");
         }
 
-        // The picture as the camera meant it (EXIF orientation), before any effect sees it.
-        using var upright = Orient(decoded, codec.EncodedOrigin);
+        // The picture as the camera meant it (EXIF orientation), before any effect sees it; a copy only when it is turned.
+        using var turned = codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? null : Orient(decoded, codec.EncodedOrigin);
+        var upright = turned ?? decoded;
         size = new SKSizeI(upright.Width, upright.Height);
         if (Math.Max(size.Width, size.Height) <= maxDimension)
         {
@@ -179,6 +179,26 @@ internal static class SkiaImaging
         }
 
         return raster;
+    }
+
+    private static SKCodec Open(SKData data, long maxPixels)
+    {
+        var codec = SKCodec.Create(data)
+            ?? throw Invalid("not_an_image", "The source image could not be decoded: it is not a PNG, JPEG, WebP, GIF or other format the offline provider reads.");
+        var size = codec.Info.Size;
+        if (size.Width <= 0 || size.Height <= 0)
+        {
+            codec.Dispose();
+            throw Invalid("bad_dimensions", "The source image declares zero width or height.");
+        }
+
+        if ((long)size.Width * size.Height > maxPixels)
+        {
+            codec.Dispose();
+            throw Invalid("too_many_pixels", $"The source image is {size.Width}×{size.Height} pixels; the offline provider decodes at most {maxPixels:N0} pixels.");
+        }
+
+        return codec;
     }
 
     private static SKColor ToColor(Rgb color) => new(Rgb.ToByte(color.R), Rgb.ToByte(color.G), Rgb.ToByte(color.B));

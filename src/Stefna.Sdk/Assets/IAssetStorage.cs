@@ -21,6 +21,19 @@ public interface IAssetStorage
     /// <param name="cancellationToken">Cancels the delete.</param>
     /// <returns>A task that completes when the asset is gone.</returns>
     ValueTask DeleteAsync(string url, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the results that claim attempts 0 to <paramref name="throughAttempt"/> of a job may have stored
+    /// (<see cref="AssetWriteRequest.Attempt"/>) and no row references: an attempt killed, or cut off from the database,
+    /// after storing its image and before completing. The engine calls it once the job has ended without those results
+    /// (completed by a later attempt, or failed for good), so nothing it deletes can be referenced. Deleting what is not
+    /// there succeeds. The default does nothing (such results then stay until swept by other means); the local-file
+    /// storage deletes them by name.</summary>
+    /// <param name="type">The job's generation type.</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="throughAttempt">The last attempt whose result goes.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>A task that completes when the results are gone.</returns>
+    ValueTask DeleteAttemptResultsAsync(string type, Guid jobId, int throughAttempt, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Whether an asset is a user's source photo or a generated result.</summary>

@@ -69,7 +69,7 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not write the image: {Internal.ServerPaths.Redact(ex.Message)}", innerException: ex);
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not write the image: {ServerPaths.Redact(ex.Message)}", innerException: ex);
         }
 
         return new StoredAsset(ToUrl(relative), relative, request.Info.Width, request.Info.Height, request.Info.Extension, request.Content.Length);
@@ -85,7 +85,7 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not read the stored image '{url}': {Internal.ServerPaths.Redact(ex.Message)}", innerException: ex);
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not read the stored image '{url}': {ServerPaths.Redact(ex.Message)}", innerException: ex);
         }
     }
 
@@ -96,6 +96,35 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         File.Delete(path);
         return ValueTask.CompletedTask;
     }
+
+    /// <inheritdoc />
+    /// <remarks>Deletes <c>results/{type}/{job id}-{attempt}.{png|jpg|webp|gif}</c> for each attempt, and the temporary
+    /// files a write cut off by a kill left beside them.</remarks>
+    public ValueTask DeleteAttemptResultsAsync(string type, Guid jobId, int throughAttempt, CancellationToken cancellationToken)
+    {
+        var folder = Resolve($"results/{SafeSegment(type)}");
+        if (throughAttempt < 0 || !Directory.Exists(folder))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        for (var attempt = 0; attempt <= throughAttempt; attempt++)
+        {
+            foreach (var extension in ResultExtensions)
+            {
+                File.Delete(Path.Combine(folder, FormattableString.Invariant($"{jobId:N}-{attempt}.{extension}")));
+            }
+        }
+
+        foreach (var temp in Directory.EnumerateFiles(folder, $"{jobId:N}-*.tmp"))
+        {
+            File.Delete(temp);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static readonly string[] ResultExtensions = [.. Enum.GetValues<Imaging.ImageFormat>().Select(f => new Imaging.ImageInfo(f, 1, 1).Extension).Distinct()];
 
     /// <summary>Maps an asset URL back to its file path, refusing anything outside the root.</summary>
     /// <param name="url">A URL returned by <see cref="SaveAsync"/>.</param>

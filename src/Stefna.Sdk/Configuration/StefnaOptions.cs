@@ -63,6 +63,15 @@ public sealed class StefnaOptions
     /// <summary>Allows image URLs that resolve to loopback, private, link-local or other non-public addresses.
     /// Off by default: user-given URLs must not reach into the host's network.</summary>
     public bool AllowPrivateNetworkImageUrls { get; set; }
+
+    /// <summary>The most memory, in bytes, that image work on this host may hold at once (decoded pixels and their
+    /// working copies, estimated before decoding; see <see cref="Imaging.IImageMemoryBudget"/>). Work over the budget
+    /// waits its turn; one image that alone needs more is refused as an invalid request. Default 1 GiB (about four sources
+    /// at the default <see cref="MaxImagePixels"/> limit at once); at least <see cref="MinImageMemoryBudgetBytes"/>.</summary>
+    public long ImageMemoryBudgetBytes { get; set; } = 1L << 30;
+
+    /// <summary>The smallest accepted <see cref="ImageMemoryBudgetBytes"/>: 16 MiB.</summary>
+    public const long MinImageMemoryBudgetBytes = 16L << 20;
 }
 
 /// <summary>Options of one generation type (named options, the name being the type's name).</summary>
@@ -125,6 +134,7 @@ internal sealed class StefnaOptionsValidator : IValidateOptions<StefnaOptions>
         if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add("ProviderPollInterval must be positive.");
         if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add("GenerationTimeout must be positive.");
         if (options.ImageFetchTimeout <= TimeSpan.Zero) failures.Add("ImageFetchTimeout must be positive.");
+        if (options.ImageMemoryBudgetBytes < StefnaOptions.MinImageMemoryBudgetBytes) failures.Add($"ImageMemoryBudgetBytes must be at least {StefnaOptions.MinImageMemoryBudgetBytes} (16 MiB); was {options.ImageMemoryBudgetBytes}.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

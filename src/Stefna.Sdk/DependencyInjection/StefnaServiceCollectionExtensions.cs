@@ -7,6 +7,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using Stefna.Sdk;
 using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Internal;
 using Stefna.Sdk.Net;
 using Stefna.Sdk.Pipeline;
@@ -48,6 +49,8 @@ public static class StefnaServiceCollectionExtensions
             sp.GetRequiredService<IHostAddressResolver>(),
             sp.GetRequiredService<IImageAddressPolicy>(),
             sp.GetRequiredService<IOptions<StefnaOptions>>()));
+        // One budget of decoded-image memory for the whole host, shared by every provider that decodes.
+        services.TryAddSingleton<IImageMemoryBudget>(sp => new ImageMemoryBudget(sp.GetRequiredService<IOptions<StefnaOptions>>().Value.ImageMemoryBudgetBytes));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
         services.TryAddSingleton<StefnaInitializer>();

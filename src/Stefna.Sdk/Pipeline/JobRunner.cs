@@ -45,15 +45,24 @@ internal sealed class JobRunner(
             activity?.SetTag("stefna.job.id", job.Id);
             activity?.SetTag("stefna.job.attempt", lease.Attempt);
             var started = time.GetTimestamp();
+            StoredAsset? stored = null;
             try
             {
                 var generated = await GenerateAndStoreAsync(running, running.Token).ConfigureAwait(false);
+                stored = generated?.Asset;
                 if (generated is not { } result)
                 {
                     // Parked: the provider is working on it; the row says when to look again. Nothing is held here.
                 }
                 else if (await running.CompleteAsync(result.Result).ConfigureAwait(false))
                 {
+                    // Earlier attempts that stored a result and were killed or cut off before completing left files no
+                    // row references (each attempt names its own); the job is completed, so they can go.
+                    if (lease.Attempt > 1)
+                    {
+                        await TryDeleteAttemptResultsAsync(job, lease.Attempt - 1).ConfigureAwait(false);
+                    }
+
                     var elapsed = time.GetElapsedTime(started);
                     StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
                     StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
@@ -100,7 +109,12 @@ internal sealed class JobRunner(
             }
             catch (Exception ex)
             {
-                await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false);
+                // Recording the result failed (the database went away mid-completion, say): once the row says for
+                // certain that the job was requeued or failed, this attempt's result is referenced by nothing.
+                if (await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false) && stored is not null)
+                {
+                    await TryDeleteAsync(stored.Url).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex)
@@ -300,7 +314,8 @@ internal sealed class JobRunner(
         static GenerationException TooLarge() => new(GenerationErrorCategory.ProviderError, "The generated image is larger than the SDK accepts.");
     }
 
-    private async Task HandleFailureAsync(JobLease lease, GenerationError error, Exception exception)
+    // Whether the row now says requeued or failed (the lease-guarded write went through).
+    private async Task<bool> HandleFailureAsync(JobLease lease, GenerationError error, Exception exception)
     {
         var job = lease.Job;
         if (error.Category == GenerationErrorCategory.Internal)
@@ -318,9 +333,10 @@ internal sealed class JobRunner(
             {
                 StefnaTelemetry.JobsRetried.Add(1, StefnaTelemetry.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
+                return true;
             }
 
-            return;
+            return false;
         }
 
         if (await SafeStoreCallAsync(() => store.FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
@@ -329,7 +345,13 @@ internal sealed class JobRunner(
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
             StefnaTelemetry.JobsFailed.Add(1, tags);
             Log.Failed(logger, job.Type, job.Id, lease.Attempt, error.Code, error.Message);
+
+            // Failed for good: no row references a result of any of its attempts.
+            await TryDeleteAttemptResultsAsync(job, lease.Attempt).ConfigureAwait(false);
+            return true;
         }
+
+        return false;
     }
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
@@ -367,6 +389,18 @@ internal sealed class JobRunner(
         {
             // The store is unreachable; the lease will expire and another attempt will pick the job up.
             return false;
+        }
+    }
+
+    private async Task TryDeleteAttemptResultsAsync(GenerationJob job, int throughAttempt)
+    {
+        try
+        {
+            await assets.DeleteAttemptResultsAsync(job.Type, job.Id, throughAttempt, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort.
         }
     }
 
