@@ -99,11 +99,19 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
     protected CancellationToken Ct => _timeout.Token;
 
     /// <inheritdoc />
+#if XUNIT_V3
+    public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
+#else
     public virtual Task InitializeAsync() => Task.CompletedTask;
+#endif
 
     /// <summary>Disposes the hosts the facts created. Overrides must call the base.</summary>
     /// <returns>A task that completes when everything is disposed.</returns>
+#if XUNIT_V3
+    public virtual async ValueTask DisposeAsync()
+#else
     public virtual async Task DisposeAsync()
+#endif
     {
         foreach (var disposable in _disposables)
         {
