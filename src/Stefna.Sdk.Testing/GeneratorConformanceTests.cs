@@ -483,7 +483,7 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
         var text = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"job={request.JobId}|type={request.Type}|prompt={request.Prompt}|model={request.Model}")
             .Append(CultureInfo.InvariantCulture, $"|strength={request.Strength}|seed={request.Seed}|size={request.ImageSize}|sourceUrl={request.SourceImageUrl}")
-            .Append(CultureInfo.InvariantCulture, $"|parameters={Pairs(request.Parameters)}");
+            .Append(CultureInfo.InvariantCulture, $"|parameters={Pairs(request.Parameters)}|look={request.Look}");
         if (request.SourceImage is { } image)
         {
             text.Append(CultureInfo.InvariantCulture, $"|source={image.Info}:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image.Bytes.Span))}");
