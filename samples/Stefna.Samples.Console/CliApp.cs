@@ -40,7 +40,7 @@ internal static partial class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message))).ConfigureAwait(false);
+            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message)).ReplaceLineEndings(" ")).ConfigureAwait(false);
             return 2;
         }
 
@@ -56,7 +56,7 @@ internal static partial class CliApp
         var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
         var user = UserOption();
         var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the result.", DefaultValueFactory = _ => 300 };
+        var timeout = InRange(new Option<int>("--timeout") { Description = "Seconds to wait for the result (1 to 86400).", DefaultValueFactory = _ => 300 }, 1, 86_400);
         var command = new Command(submitOnly ? "submit" : "generate", (submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.") + Environment.NewLine + DescribeTypes(types))
         {
             type, image, prompt, preset, tags, user, key,
@@ -176,7 +176,7 @@ internal static partial class CliApp
         var type = new Option<string[]>("--type") { Description = "Only this type (repeatable)." };
         var tag = new Option<string?>("--tag") { Description = "Only jobs with this tag." };
         var status = new Option<string?>("--status") { Description = "Only jobs in this status." };
-        var limit = new Option<int>("--limit") { Description = "Page size.", DefaultValueFactory = _ => 20 };
+        var limit = InRange(new Option<int>("--limit") { Description = $"Page size (1 to {FeedQuery.MaxLimit}).", DefaultValueFactory = _ => 20 }, 1, FeedQuery.MaxLimit);
         var cursor = new Option<string?>("--cursor") { Description = "The next-page cursor of a previous call." };
         var user = UserOption();
         var command = new Command("feed", "List a user's jobs, newest first, across types.") { type, tag, status, limit, cursor, user };
@@ -301,7 +301,59 @@ internal static partial class CliApp
         return text.ToString().TrimEnd();
     }
 
-    private static Option<string> UserOption() => new("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" };
+
+    private static Option<string> UserOption() => NotBlank(new Option<string>("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" });
+
+    // Every option is checked while the command line is parsed (exit code 2, one "error:" line), so nothing is queued
+    // or written on behalf of a command that would fail later on one of its options.
+    private static Option<int> InRange(Option<int> option, int min, int max)
+    {
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<int>();
+            if (value < min || value > max)
+            {
+                result.AddError(max == int.MaxValue ? $"{option.Name} must be at least {min:N0}." : $"{option.Name} must be from {min:N0} to {max:N0}; got {value:N0}.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string> NotBlank(Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string>()))
+            {
+                result.AddError($"{option.Name} must not be empty.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string> OneOf(this Option<string> option, params string[] allowed)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is { } value && !allowed.Contains(value, StringComparer.Ordinal))
+            {
+                result.AddError($"{option.Name} must be one of {string.Join(", ", allowed)}; got '{value}'.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string?> HttpUrl(Option<string?> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } text && !(Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                result.AddError($"{option.Name} must be an absolute http(s) URL; got '{text}'.");
+            }
+        });
+        return option;
+    }
 
     private static Guid ParseId(string text) =>
         Guid.TryParse(text, out var id) ? id : throw new CliException($"'{text}' is not a job id (expected a UUID).");
@@ -340,23 +392,27 @@ internal static partial class CliApp
 
     private sealed class GlobalOptions
     {
-        public Option<string> Data { get; } = new("--data") { Description = "Folder of the embedded default (SQLite file + images).", DefaultValueFactory = _ => "./stefna-data", Recursive = true };
+        public Option<string> Data { get; } = NotBlank(new("--data") { Description = "Folder of the embedded default (SQLite file + images).", DefaultValueFactory = _ => "./stefna-data", Recursive = true });
 
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object (or array) on stdout.", Recursive = true };
 
         public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
 
-        public Option<string> Provider { get; } = new("--provider") { Description = "Image provider: offline (default) or aimlapi (needs AIMLAPI_KEY).", DefaultValueFactory = _ => "offline", Recursive = true };
+        public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi", "openai");
 
-        public Option<string?> ProviderBase { get; } = new("--provider-base") { Description = "Base URL of the provider's API.", Recursive = true };
+        public Option<string?> ProviderBase { get; } = HttpUrl(new("--provider-base") { Description = "Base URL of the provider's API (openai: the /v1 URL).", Recursive = true });
+
+        public Option<string?> Model { get; } = new("--model") { Description = $"The provider's model for requests that name none (openai default: {StefnaComposition.DefaultOpenAIModel}).", Recursive = true };
+
+        public Option<bool> AllowPrivateUrls { get; } = new("--allow-private-urls") { Description = "Allow loopback/private provider endpoints and image URLs (local testing only).", Recursive = true };
 
         public Option<string?> Cloudinary { get; } = new("--cloudinary") { Description = "Store images on Cloudinary: cloudinary://API_KEY:API_SECRET@CLOUD_NAME (or env CLOUDINARY_URL).", Recursive = true };
 
-        public Option<string?> CloudinaryApiBase { get; } = new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true };
+        public Option<string?> CloudinaryApiBase { get; } = HttpUrl(new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true });
 
         public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string for jobs (or env STEFNA_POSTGRES); the embedded SQLite file otherwise.", Recursive = true };
 
-        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Cloudinary, CloudinaryApiBase, Postgres];
+        public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Model, AllowPrivateUrls, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
     private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
@@ -375,6 +431,8 @@ internal static partial class CliApp
                     DataDirectory = parse.GetValue(g.Data)!,
                     Provider = parse.GetValue(g.Provider)!,
                     ProviderBase = parse.GetValue(g.ProviderBase),
+                    Model = parse.GetValue(g.Model),
+                    AllowPrivateUrls = parse.GetValue(g.AllowPrivateUrls),
                     Verbose = parse.GetValue(g.Verbose),
                     Cloudinary = parse.GetValue(g.Cloudinary),
                     CloudinaryApiBase = parse.GetValue(g.CloudinaryApiBase),

@@ -15,6 +15,9 @@ internal sealed record CliSettings
 
     public string? ProviderBase { get; init; }
 
-    public bool Verbose { get; init; }
+    public string? Model { get; init; }
 
+    public bool AllowPrivateUrls { get; init; }
+
+    public bool Verbose { get; init; }
 }

@@ -42,7 +42,11 @@ internal static class StefnaComposition
             logging.AddProvider(new OneLineLoggerProvider(log));
         });
 
-        var stefna = AddTypes(services.AddStefna(options => options.RunWorker = false)); // commands run the worker themselves (generate, worker)
+        var stefna = AddTypes(services.AddStefna(options =>
+        {
+            options.RunWorker = false; // commands run the worker themselves (generate, worker)
+            options.AllowPrivateNetworkImageUrls = settings.AllowPrivateUrls;
+        }));
 
         // Jobs: PostgreSQL when given (production, any number of hosts), else the embedded SQLite file.
         // Images: local files under --data unless Cloudinary is configured below.
@@ -72,18 +76,13 @@ internal static class StefnaComposition
             }
         }
 
+        var providerBase = ProviderBase(settings);
         switch (settings.Provider.ToLowerInvariant())
         {
             case "offline":
                 stefna.UseOfflineProvider();
                 break;
             case "aimlapi":
-                Uri? providerBase = null;
-                if (settings.ProviderBase is { } text && !Uri.TryCreate(text, UriKind.Absolute, out providerBase))
-                {
-                    throw new CliException($"--provider-base '{text}' is not an absolute URL.");
-                }
-
                 // The key comes from AIMLAPI_KEY; a missing key fails option validation with a message naming it.
                 stefna.UseAimlApi(o =>
                 {
@@ -91,13 +90,70 @@ internal static class StefnaComposition
                     {
                         o.BaseUrl = providerBase;
                     }
+
+                    if (settings.Model is { } model)
+                    {
+                        o.Model = model;
+                    }
                 });
                 break;
+            case "openai":
+                var key = Environment.GetEnvironmentVariable("OPENAI_API_KEY");
+                if (string.IsNullOrWhiteSpace(key))
+                {
+                    throw new CliException("--provider openai needs an API key: set OPENAI_API_KEY.");
+                }
+
+                // OpenAI's image models through Microsoft.Extensions.AI: the OpenAI client's ImageClient as an IImageGenerator,
+                // and that as the Stefna provider (Stefna.Sdk.Extensions.AI). Text-to-image → /images/generations; a source
+                // image → /images/edits. The client's own retries stay on (they honour Retry-After); the type's pipeline wraps them.
+                var clientOptions = new OpenAI.OpenAIClientOptions();
+                if (providerBase is not null)
+                {
+                    clientOptions.Endpoint = providerBase;
+                }
+
+                var modelId = settings.Model ?? DefaultOpenAIModel;
+#pragma warning disable MEAI001 // IImageGenerator is experimental in Microsoft.Extensions.AI
+                var generator = Microsoft.Extensions.AI.OpenAIClientExtensions.AsIImageGenerator(new OpenAI.Images.ImageClient(modelId, new System.ClientModel.ApiKeyCredential(key.Trim()), clientOptions));
+                stefna.UseImageGenerator(_ => generator, o =>
+                {
+                    o.ModelId = modelId;
+                    o.UseRequestModel = false; // the presets name AIML API models
+                });
+#pragma warning restore MEAI001
+                break;
             default:
-                throw new CliException($"Unknown provider '{settings.Provider}'. Use offline or aimlapi.");
+                throw new CliException($"Unknown provider '{settings.Provider}'. Use offline, aimlapi or openai.");
         }
 
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>The OpenAI image model used when --model names none.</summary>
+    public const string DefaultOpenAIModel = "gpt-image-1";
+
+    /// <summary>--provider-base, parsed; a loopback or private address only with --allow-private-urls. IP literals and
+    /// "localhost" are checked here; a host name is not resolved (the sample never resolves names just to check them).</summary>
+    private static Uri? ProviderBase(CliSettings settings)
+    {
+        if (settings.ProviderBase is not { } text)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CliException($"--provider-base '{text}' is not an absolute http(s) URL.");
+        }
+
+        var local = url.IsLoopback || (System.Net.IPAddress.TryParse(url.DnsSafeHost, out var address) && !Stefna.Sdk.Net.AddressGuard.IsPublic(address));
+        if (local && !settings.AllowPrivateUrls)
+        {
+            throw new CliException($"--provider-base '{url.Host}' is a loopback or private address; add --allow-private-urls to use it (local testing only).");
+        }
+
+        return url;
     }
 
     /// <summary>Logs as single lines on stderr, so stdout stays clean for --json.</summary>

@@ -110,14 +110,36 @@ public sealed partial class AimlApiImageProvider : IImageProvider
     public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) =>
         throw new NotSupportedException("The AIML API provider answers at once; there is nothing to poll.");
 
+    /// <summary>
+    /// Writes the body the model's documentation describes (aimlapi/api-docs; the package README names the revision):
+    /// <list type="bullet">
+    /// <item>OpenAI family (<c>dall-e-*</c>, <c>gpt-image-*</c>): <c>model, prompt, n</c>, <c>size</c> when the request names a <c>WIDTHxHEIGHT</c>.</item>
+    /// <item>Image-to-image family (<c>…/image-to-image</c>): <c>model, prompt, image_url, strength, num_images, seed</c>; no
+    /// <c>image_size</c> (the output follows the reference image). The source goes as its http(s) URL from the asset
+    /// storage: these models document only URLs, so there is no <c>data:</c> fallback.</item>
+    /// <item>Text-to-image (flux, Stable Diffusion): <c>model, prompt, image_size, num_images, seed</c>.</item>
+    /// </list>
+    /// A seed is always ≥ 1 (the documented minimum).
+    /// </summary>
     private (byte[] Body, string Model) BuildBody(ProviderRequest request)
     {
-        var imageUrl = request.SourceImageUrl is { } url && (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        var sourceUrl = request.SourceImageUrl is { } url && (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
             ? url
-            : request.SourceImage is { } source
-                ? $"data:{source.Info.ContentType};base64,{Convert.ToBase64String(source.Bytes.Span)}"
-                : null;
-        var model = string.IsNullOrWhiteSpace(request.Model) ? (imageUrl is null ? _options.Model : _options.ImageToImageModel) : request.Model;
+            : null;
+        var hasSource = sourceUrl is not null || request.SourceImage is not null;
+        var model = string.IsNullOrWhiteSpace(request.Model) ? (hasSource ? _options.ImageToImageModel : _options.Model) : request.Model;
+        var family = AimlModelFamilies.Of(model);
+        if (hasSource && family != AimlModelFamily.ImageToImage)
+        {
+            throw Fail(new GenerationException(GenerationErrorCategory.InvalidRequest, $"The AIML API model '{model}' generates from text only and takes no source image; choose an image-to-image model (AimlApiOptions.ImageToImageModel).", "invalid_request.model_takes_no_image"));
+        }
+
+        if (family == AimlModelFamily.ImageToImage && sourceUrl is null)
+        {
+            throw Fail(new GenerationException(GenerationErrorCategory.InvalidRequest, hasSource
+                ? $"The AIML API model '{model}' takes the source image only as a public http(s) URL, and the asset storage gave none. Store images where the API can fetch them: UseCloudinary(...), or UseLocalFileStorage(path, publicBaseUrl) behind a public web server."
+                : $"The AIML API model '{model}' is an image-to-image model and needs a source image.", "invalid_request.source_url_required"));
+        }
 
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -125,23 +147,41 @@ public sealed partial class AimlApiImageProvider : IImageProvider
             json.WriteStartObject();
             json.WriteString("model", model);
             json.WriteString("prompt", request.Prompt);
-            json.WriteString("image_size", string.IsNullOrWhiteSpace(request.ImageSize) ? _options.ImageSize : request.ImageSize);
-            json.WriteNumber("num_images", 1);
-            if (request.Seed is { } seed)
+            switch (family)
             {
-                json.WriteNumber("seed", seed);
-            }
+                case AimlModelFamily.OpenAI:
+                    json.WriteNumber("n", 1);
+                    if (request.ImageSize is { } size && AimlModelFamilies.IsPixelSize(size))
+                    {
+                        json.WriteString("size", size);
+                    }
 
-            if (imageUrl is not null)
-            {
-                json.WriteString("image_url", imageUrl);
-                json.WriteNumber("strength", Math.Clamp(request.Strength ?? _options.DefaultStrength, 0, 1));
+                    break;
+                case AimlModelFamily.ImageToImage:
+                    json.WriteString("image_url", sourceUrl);
+                    json.WriteNumber("strength", Math.Clamp(request.Strength ?? _options.DefaultStrength, 0, 1));
+                    json.WriteNumber("num_images", 1);
+                    WriteSeed(json, request.Seed);
+                    break;
+                default:
+                    json.WriteString("image_size", string.IsNullOrWhiteSpace(request.ImageSize) ? _options.ImageSize : request.ImageSize);
+                    json.WriteNumber("num_images", 1);
+                    WriteSeed(json, request.Seed);
+                    break;
             }
 
             json.WriteEndObject();
         }
 
         return (buffer.ToArray(), model);
+
+        static void WriteSeed(Utf8JsonWriter json, long? seed)
+        {
+            if (seed is { } value)
+            {
+                json.WriteNumber("seed", AimlModelFamilies.DocumentedSeed(value));
+            }
+        }
     }
 
     private async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)

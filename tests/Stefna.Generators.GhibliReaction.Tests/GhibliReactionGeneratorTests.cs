@@ -114,11 +114,11 @@ public class GhibliReactionGeneratorTests
     [Fact]
     public void Adding_twice_registers_once_and_resolves_as_keyed_generator()
     {
-        var services = Services(b => b.AddGhibliReaction().AddGhibliReaction(o => o.MaxConcurrency = 2));
+        var services = Services(b => b.AddGhibliReaction().AddGhibliReaction(o => o.MaxInFlight = 2));
 
         Assert.Equal(1, GeneratorRegistrations(services, Type));
         using var provider = services.BuildServiceProvider();
         Assert.IsType<GhibliReactionGenerator>(provider.GetRequiredKeyedService<IGenerator>(Type));
-        Assert.Equal(2, provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Sdk.Configuration.GenerationTypeOptions>>().Get(Type).MaxConcurrency);
+        Assert.Equal(2, provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Sdk.Configuration.GenerationTypeOptions>>().Get(Type).MaxInFlight);
     }
 }

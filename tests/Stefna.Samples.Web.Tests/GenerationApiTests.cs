@@ -311,6 +311,24 @@ public sealed class GenerationApiTests(WebAppFixture app)
     }
 
     [Fact]
+    public async Task An_idempotency_key_reused_with_a_different_request_is_a_409_conflict()
+    {
+        using var alice = app.Client();
+        var key = Guid.NewGuid().ToString("N");
+        using var first = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a red fox"));
+        using var second = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a blue whale"));
+        using var same = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a red fox"));
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var id = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var conflict = await ProblemAsync(second, HttpStatusCode.Conflict);
+        Assert.Equal("invalid_request.idempotency_conflict", conflict.Str("code"));
+        Assert.Contains(id.ToString(), conflict.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, same.StatusCode);
+        Assert.Equal(id, (await same.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_api()
     {
         using var anonymous = app.Client(apiKey: null);

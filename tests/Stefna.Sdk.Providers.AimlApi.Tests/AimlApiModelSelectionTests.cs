@@ -20,9 +20,9 @@ public sealed class AimlApiModelSelectionTests
             .AddEmotionMask()
             .AddCustomPrompt()
             .UseMediaStore(_ => new InMemoryMediaStore())
-            .UseLocalFileStorage(temp.Path)
+            .UseLocalFileStorage(temp.Path, publicBaseUrl: "https://cdn.example.test/media")
             .UseAimlApi(o => { o.ApiKey = emulator.ApiKey; o.BaseUrl = emulator.BaseUrl; })
-            .UseAimlApi("emotion-mask", o => { o.ApiKey = emulator.ApiKey; o.BaseUrl = emulator.BaseUrl; o.ImageToImageModel = "stable-diffusion-v35-large"; })
+            .UseAimlApi("emotion-mask", o => { o.ApiKey = emulator.ApiKey; o.BaseUrl = emulator.BaseUrl; o.ImageToImageModel = "flux/srpo/image-to-image"; })
             .UseAimlApi("custom-prompt", o => { o.ApiKey = emulator.ApiKey; o.BaseUrl = emulator.BaseUrl; o.Model = "flux-pro"; });
         await using var provider = services.BuildServiceProvider();
         using var stop = new CancellationTokenSource();
@@ -45,8 +45,9 @@ public sealed class AimlApiModelSelectionTests
             Assert.Equal(GenerationStatus.Completed, emotionJob.Status);
             Assert.Equal(GenerationStatus.Completed, textJob.Status);
             var models = emulator.Requests.Select(r => (string?)r.Json["model"]).Order().ToList();
-            Assert.Equal(["flux-pro", "stable-diffusion-v35-large"], models);
-            Assert.Equal("stable-diffusion-v35-large", emotionJob.Meta["model"]);
+            Assert.Equal(["flux-pro", "flux/srpo/image-to-image"], models);
+            Assert.Equal("flux/srpo/image-to-image", emotionJob.Meta["model"]);
+            Assert.Empty(emulator.SchemaErrors);
             Assert.Equal("flux-pro", textJob.Meta["model"]);
         }
         finally

@@ -20,7 +20,7 @@ public sealed class AimlApiPipelineTests
         services.AddStefna(o => o.RetryBackoff = TimeSpan.FromMilliseconds(10))
             .AddGenerator<PromptTestGenerator>(PromptTestGenerator.TypeName)
             .UseMediaStore(_ => store)
-            .UseLocalFileStorage(temp.Path)
+            .UseLocalFileStorage(temp.Path, publicBaseUrl: "https://cdn.example.test/media") // the API fetches sources by URL
             .UseAimlApi(o =>
             {
                 o.ApiKey = emulator.ApiKey;
@@ -51,10 +51,12 @@ public sealed class AimlApiPipelineTests
             Assert.Equal(emulator.Image, stored.ToArray());
             Assert.Equal(1, emulator.ImageDownloads);
 
-            // The local file storage has no public URL, so the source travelled inline; 500 then success.
+            // The source went as the storage's public URL (the documented form); 500 then success.
             Assert.Equal([500, 200], emulator.Requests.Select(r => r.Status));
             var body = emulator.Requests[1].Json;
-            Assert.Equal(source, Convert.FromBase64String(((string)body["image_url"]!)["data:image/png;base64,".Length..]));
+            Assert.Equal(job.SourceImageUrl, (string?)body["image_url"]);
+            Assert.StartsWith("https://cdn.example.test/media/", job.SourceImageUrl, StringComparison.Ordinal);
+            Assert.False(body.ContainsKey("image_size"));
             Assert.Equal(0.55, (double?)body["strength"]);
             Assert.Empty(emulator.SchemaErrors);
         }

@@ -50,19 +50,63 @@ public sealed class AimlApiProviderTests
     }
 
     [Fact]
-    public async Task Image_to_image_without_a_public_url_sends_the_source_bytes_as_a_data_url()
+    public async Task Image_to_image_without_a_public_url_fails_as_invalid_request_and_sends_nothing()
     {
-        await using var h = await AimlHarness.StartAsync(o => o.DefaultStrength = 0.4);
-        var source = TestImages.Png(32, 32, seed: 3);
-        var request = AimlHarness.TextRequest() with { SourceImageUrl = "file:///tmp/stefna/source.png", SourceImage = Images.Content(source) };
+        await using var h = await AimlHarness.StartAsync();
+        var request = AimlHarness.TextRequest() with { SourceImageUrl = "file:///tmp/stefna/source.png", SourceImage = Images.Content(TestImages.Png(32, 32, seed: 3)) };
+
+        var error = await h.FailAsync(request);
+
+        Assert.Equal(GenerationErrorCategory.InvalidRequest, error.Category);
+        Assert.Equal("invalid_request.source_url_required", error.Code);
+        Assert.Contains("public http(s) URL", error.Message, StringComparison.Ordinal);
+        Assert.Empty(h.Emulator.Requests); // no data: URL fallback: the model documents only URLs
+    }
+
+    [Fact]
+    public async Task The_image_to_image_body_has_no_image_size_and_a_seed_of_at_least_one()
+    {
+        await using var h = await AimlHarness.StartAsync();
+        var request = AimlHarness.TextRequest(seed: 0) with { SourceImageUrl = "https://cdn.example.org/s.png", SourceImage = Images.Content(TestImages.Png()), ImageSize = "square_hd" };
         await h.GenerateAsync(request);
 
         var body = Assert.Single(h.Emulator.Requests).Json;
-        var url = (string)body["image_url"]!;
-        Assert.StartsWith("data:image/png;base64,", url, StringComparison.Ordinal);
-        Assert.Equal(source, Convert.FromBase64String(url["data:image/png;base64,".Length..]));
-        Assert.Equal(0.4, (double?)body["strength"]);
+        Assert.False(body.ContainsKey("image_size")); // flux/dev/image-to-image: the output follows the reference image
+        Assert.Equal(1, (long?)body["seed"]);
         Assert.Empty(h.Emulator.SchemaErrors);
+    }
+
+    [Theory]
+    [InlineData(0L, 1L)]
+    [InlineData(-5L, long.MaxValue - 4)]
+    [InlineData(42L, 42L)]
+    public async Task A_text_to_image_seed_is_sent_within_the_documented_range(long seed, long sent)
+    {
+        await using var h = await AimlHarness.StartAsync();
+        await h.GenerateAsync(AimlHarness.TextRequest(seed));
+        Assert.Equal(sent, (long?)Assert.Single(h.Emulator.Requests).Json["seed"]);
+        Assert.Empty(h.Emulator.SchemaErrors);
+    }
+
+    [Fact]
+    public async Task An_openai_family_model_gets_its_own_body()
+    {
+        await using var h = await AimlHarness.StartAsync(o => o.Model = "dall-e-3");
+        await h.GenerateAsync(AimlHarness.TextRequest() with { ImageSize = "1792x1024" });
+
+        var body = Assert.Single(h.Emulator.Requests).Json;
+        Assert.Equal(["model", "prompt", "n", "size"], body.Select(p => p.Key));
+        Assert.Equal("1792x1024", (string?)body["size"]);
+        Assert.Empty(h.Emulator.SchemaErrors);
+    }
+
+    [Fact]
+    public async Task A_text_only_model_refuses_a_source_image()
+    {
+        await using var h = await AimlHarness.StartAsync(o => o.ImageToImageModel = "flux/schnell");
+        var error = await h.FailAsync(AimlHarness.TextRequest() with { SourceImageUrl = "https://cdn.example.org/s.png" });
+        Assert.Equal("invalid_request.model_takes_no_image", error.Code);
+        Assert.Empty(h.Emulator.Requests);
     }
 
     [Fact]

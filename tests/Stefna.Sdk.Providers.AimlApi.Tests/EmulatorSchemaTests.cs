@@ -9,16 +9,22 @@ namespace Stefna.Sdk.Providers.AimlApi.Tests;
 public sealed class EmulatorSchemaTests
 {
     [Theory]
-    [InlineData("""{"prompt":"p","image_size":"square_hd","num_images":1}""", "model")]
-    [InlineData("""{"model":"m","image_size":"square_hd"}""", "prompt")]
-    [InlineData("""{"model":"m","prompt":"p","image_url":"https://x.test/a.png"}""", "together")]
-    [InlineData("""{"model":"m","prompt":"p","strength":0.5}""", "together")]
-    [InlineData("""{"model":"m","prompt":"p","image_url":"data:image/png;base64,@@@","strength":0.5}""", "image_url")]
-    [InlineData("""{"model":"m","prompt":"p","image_url":"https://x.test/a.png","strength":"high"}""", "strength")]
-    [InlineData("""{"model":"m","prompt":"p","num_images":"1"}""", "num_images")]
-    [InlineData("""{"model":"m","prompt":"p","seed":1.5}""", "seed")]
-    [InlineData("""{"model":"m","prompt":"p","image_size":"huge"}""", "image_size")]
-    [InlineData("""{"model":"m","prompt":"p","negative":"x"}""", "unknown field")]
+    [InlineData("""{"prompt":"p","image_size":"square_hd","num_images":1}""", "model is required")]
+    [InlineData("""{"model":"flux/unknown","prompt":"p"}""", "not one of the documented image models")]
+    [InlineData("""{"model":"flux/schnell","image_size":"square_hd"}""", "prompt is required")]
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","strength":0.5}""", "image_url is required")]
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://x.test/a.png","image_size":"square_hd"}""", "image_size is not a documented field of flux/dev/image-to-image")]
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"data:image/png;base64,iVBORw0KGgo="}""", "image_url must be an http(s) URL")]
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://x.test/a.png","strength":"high"}""", "strength must be a number")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","num_images":5}""", "num_images must be from 1 to 4")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","seed":0}""", "seed must be from 1")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","seed":1.5}""", "seed must be an integer")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","image_size":"huge"}""", "image_size must be one of")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","image_size":{"width":1000,"height":768}}""", "multiples of 32")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","num_inference_steps":20}""", "num_inference_steps must be from 1 to 12")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","guidance_scale":3}""", "guidance_scale is not a documented field of flux/schnell")]
+    [InlineData("""{"model":"dall-e-3","prompt":"p","n":2}""", "n must be from 1 to 1")]
+    [InlineData("""{"model":"dall-e-2","prompt":"p","image_size":"square_hd"}""", "image_size is not a documented field of dall-e-2")]
     public async Task A_body_that_breaks_the_schema_is_answered_400_with_the_error(string body, string expected)
     {
         await using var emulator = await AimlApiEmulator.StartAsync();
@@ -39,14 +45,26 @@ public sealed class EmulatorSchemaTests
     {
         await using var emulator = await AimlApiEmulator.StartAsync();
         using var http = new HttpClient();
-        using var response = await http.PostAsync(new Uri(emulator.BaseUrl, "/v1/images/generations"), new StringContent("""{"model":"m","prompt":"p"}""", Encoding.UTF8, "application/json"));
+        using var response = await http.PostAsync(new Uri(emulator.BaseUrl, "/v1/images/generations"), new StringContent("""{"model":"flux/schnell","prompt":"p"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    [Fact]
-    public void A_complete_image_to_image_body_is_valid()
+    [Theory]
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://cdn.example.test/a.png"}""")] // strength is optional
+    [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://cdn.example.test/a.png","strength":0.5,"num_images":1,"seed":7,"guidance_scale":3.5,"num_inference_steps":28,"enable_safety_checker":false}""")]
+    [InlineData("""{"model":"flux/dev","prompt":"p","image_size":{"width":1024,"height":768},"guidance_scale":3.5,"num_inference_steps":28,"enable_safety_checker":true,"num_images":2,"seed":1}""")]
+    [InlineData("""{"model":"flux/schnell","prompt":"p","image_size":"square_hd","num_inference_steps":4,"num_images":1,"seed":3}""")]
+    [InlineData("""{"model":"stable-diffusion-v35-large","prompt":"p","negative_prompt":"blur","image_size":"landscape_16_9"}""")]
+    [InlineData("""{"model":"dall-e-3","prompt":"p","n":1,"size":"1792x1024","quality":"hd","style":"natural","response_format":"b64_json"}""")]
+    public void Bodies_with_the_documented_optional_fields_are_valid(string body)
     {
-        var data = Convert.ToBase64String(TestImages.Png());
-        Assert.Empty(AimlApiEmulator.ValidateBody($$"""{"model":"m","prompt":"p","image_size":"square_hd","num_images":1,"seed":7,"image_url":"data:image/png;base64,{{data}}","strength":0.5}"""));
+        Assert.Empty(AimlApiEmulator.ValidateBody(body));
+    }
+
+    [Fact]
+    public void The_emulator_names_the_docs_revision_it_follows()
+    {
+        Assert.Contains("aimlapi/api-docs@", AimlApiEmulator.SchemaRevision, StringComparison.Ordinal);
+        Assert.Contains("flux/dev/image-to-image", AimlApiEmulator.DocumentedModels);
     }
 }

@@ -63,10 +63,11 @@ public sealed class AimlApiEmulatorTests
         await using var aiml = await AimlApiEmulator.StartAsync();
         using var http = new HttpClient();
 
-        using var response = await SendAsync(http, aiml, """{"model":"m","prompt":"p","image_url":"https://example.test/a.png"}""", aiml.ApiKey);
+        // image_size is not in flux/dev/image-to-image's documented schema: the output follows the reference image.
+        using var response = await SendAsync(http, aiml, """{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://example.test/a.png","image_size":"square_hd"}""", aiml.ApiKey);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(aiml.SchemaErrors, e => e.Contains("together", StringComparison.Ordinal));
+        Assert.Contains(aiml.SchemaErrors, e => e.Contains("image_size is not a documented field of flux/dev/image-to-image", StringComparison.Ordinal));
         Assert.Empty(AimlApiEmulator.ValidateBody(ValidBody));
     }
 

@@ -3,14 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Stefna.Sdk.Testing.Fakes;
 
@@ -88,21 +82,14 @@ public sealed record AimlRecordedRequest(DateTimeOffset ReceivedAt, string? Auth
 /// </code>
 /// <para>State lives in memory for the emulator's lifetime; dispose it to stop the server.</para>
 /// </remarks>
-public sealed partial class AimlApiEmulator : IAsyncDisposable
+public sealed class AimlApiEmulator : IAsyncDisposable
 {
-    private static readonly HashSet<string> KnownFields = ["model", "prompt", "image_size", "num_images", "seed", "image_url", "strength"];
-    private static readonly HashSet<string> ImageSizes = ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"];
-    private readonly WebApplication _app;
+    private LoopbackServer _server = null!;
     private readonly ConcurrentQueue<AimlScriptedReply> _script = new();
     private readonly ConcurrentQueue<AimlRecordedRequest> _requests = new();
     private readonly ConcurrentQueue<string> _schemaErrors = new();
-    private int _downloads;
 
-    private AimlApiEmulator(WebApplication app, string apiKey)
-    {
-        _app = app;
-        ApiKey = apiKey;
-    }
+    private AimlApiEmulator(string apiKey) => ApiKey = apiKey;
 
     /// <summary>The base URL to configure the provider with, e.g. <c>http://127.0.0.1:41234/</c> (no API path).</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -123,27 +110,21 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
     public IReadOnlyList<string> SchemaErrors => [.. _schemaErrors];
 
     /// <summary>How many times an image under <c>/files/</c> was downloaded.</summary>
-    public int ImageDownloads => Volatile.Read(ref _downloads);
+    public int ImageDownloads => _server.Downloads;
 
     /// <summary>Starts an emulator on a free loopback port.</summary>
     /// <param name="apiKey">The key it accepts (see <see cref="ApiKey"/>).</param>
     /// <returns>The running emulator.</returns>
     public static async Task<AimlApiEmulator> StartAsync(string apiKey = "aiml-test-key-5f1d2c")
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var emulator = new AimlApiEmulator(app, apiKey);
-        app.MapPost("/v1/images/generations", emulator.GenerateAsync);
-        app.MapGet("/files/{name}", (string name) =>
-        {
-            Interlocked.Increment(ref emulator._downloads);
-            return Results.Bytes(emulator.Image, "image/png");
-        });
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        emulator.BaseUrl = new Uri(address);
+        var emulator = new AimlApiEmulator(apiKey);
+        emulator._server = await LoopbackServer.StartAsync(
+            app =>
+            {
+                app.MapPost("/v1/images/generations", emulator.GenerateAsync);
+            },
+            () => emulator.Image).ConfigureAwait(false);
+        emulator.BaseUrl = emulator._server.Address;
         return emulator;
     }
 
@@ -158,15 +139,15 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
     }
 
     /// <summary>
-    /// Checks a body against the documented request schema: <c>model</c> and <c>prompt</c> required, only known fields,
-    /// <c>image_size</c> a size name or <c>{width, height}</c>, <c>num_images</c> 1–4, <c>seed</c> ≥ 0, and
-    /// <c>image_url</c> (http(s) or a base64 <c>data:image/…</c> URL) given together with <c>strength</c> 0–1.
+    /// Checks a body against its model's request schema as the AIML API documents it (<c>aimlapi/api-docs</c>, see
+    /// <see cref="SchemaRevision"/>): a documented model, only that model's documented fields, each within its
+    /// documented type and range (e.g. <c>seed</c> ≥ 1, <c>image_size</c> only where the model has one, <c>image_url</c>
+    /// an http(s) URL, <c>strength</c> optional), and the model's required fields.
     /// </summary>
     /// <param name="body">The raw body.</param>
     /// <returns>The violations; empty when valid.</returns>
     public static IReadOnlyList<string> ValidateBody(string body)
     {
-        var errors = new List<string>();
         JsonNode? node;
         try
         {
@@ -177,68 +158,19 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
             return [$"body is not JSON: {ex.Message}"];
         }
 
-        if (node is not JsonObject root)
-        {
-            return ["body must be a JSON object"];
-        }
-
-        foreach (var field in root.Select(p => p.Key).Where(k => !KnownFields.Contains(k)))
-        {
-            errors.Add($"unknown field '{field}'");
-        }
-
-        RequireString(root, "model", errors, required: true);
-        RequireString(root, "prompt", errors, required: true);
-        if (root["image_size"] is { } size)
-        {
-            if (size.GetValueKind() == JsonValueKind.String)
-            {
-                if (!ImageSizes.Contains(size.GetValue<string>()))
-                {
-                    errors.Add($"image_size '{size}' is not one of {string.Join(", ", ImageSizes)}");
-                }
-            }
-            else if (size is not JsonObject { } wh || !IsInteger(wh["width"]) || !IsInteger(wh["height"]))
-            {
-                errors.Add("image_size must be a size name or {width, height} integers");
-            }
-        }
-
-        if (root.ContainsKey("num_images") && (!IsInteger(root["num_images"]) || root["num_images"]!.GetValue<long>() is < 1 or > 4))
-        {
-            errors.Add("num_images must be an integer from 1 to 4");
-        }
-
-        if (root.ContainsKey("seed") && (!IsInteger(root["seed"]) || root["seed"]!.GetValue<long>() < 0))
-        {
-            errors.Add("seed must be a non-negative integer");
-        }
-
-        var hasUrl = root.ContainsKey("image_url");
-        var hasStrength = root.ContainsKey("strength");
-        if (hasUrl != hasStrength)
-        {
-            errors.Add("image_url and strength must be given together");
-        }
-
-        if (hasUrl && RequireString(root, "image_url", errors, required: true) is { } url && !IsImageUrl(url))
-        {
-            errors.Add("image_url must be an http(s) URL or a data:image/...;base64 URL with valid base64");
-        }
-
-        if (hasStrength && (root["strength"] is not { } s || s.GetValueKind() != JsonValueKind.Number || s.GetValue<double>() is < 0 or > 1))
-        {
-            errors.Add("strength must be a number from 0 to 1");
-        }
-
-        return errors;
+        return node is JsonObject root ? AimlApiSchemas.Validate(root) : ["body must be a JSON object"];
     }
+
+    /// <summary>The <c>aimlapi/api-docs</c> revision whose schemas <see cref="ValidateBody"/> follows.</summary>
+    public static string SchemaRevision => AimlApiSchemas.Revision;
+
+    /// <summary>The models whose documented schemas the emulator knows.</summary>
+    public static IReadOnlyCollection<string> DocumentedModels => [.. AimlApiSchemas.Models.Keys];
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await _server.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task GenerateAsync(HttpContext context)
@@ -300,7 +232,7 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
 
     private string SuccessBody(JsonObject request)
     {
-        var url = new Uri(BaseUrl, $"/files/{Guid.NewGuid():N}.png").AbsoluteUri;
+        var url = _server.NewFileUrl();
         var seed = request["seed"]?.GetValue<long>() ?? 42;
         JsonObject answer = Format switch
         {
@@ -322,43 +254,4 @@ public sealed partial class AimlApiEmulator : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static string? RequireString(JsonObject root, string name, List<string> errors, bool required)
-    {
-        if (root[name] is { } value && value.GetValueKind() == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetValue<string>()))
-        {
-            return value.GetValue<string>();
-        }
-
-        if (required || root.ContainsKey(name))
-        {
-            errors.Add($"{name} is required and must be a non-empty string");
-        }
-
-        return null;
-    }
-
-    private static bool IsInteger(JsonNode? node) =>
-        node is not null && node.GetValueKind() == JsonValueKind.Number && long.TryParse(node.ToJsonString(), out _);
-
-    private static bool IsImageUrl(string url)
-    {
-        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-        {
-            return true;
-        }
-
-        var match = DataUrl().Match(url);
-        if (!match.Success)
-        {
-            return false;
-        }
-
-        var payload = match.Groups["data"].Value;
-        var buffer = new byte[payload.Length];
-        return Convert.TryFromBase64String(payload, buffer, out var written) && written > 0;
-    }
-
-    [GeneratedRegex("^data:image/(png|jpeg|webp|gif);base64,(?<data>[A-Za-z0-9+/=]+)$")]
-    private static partial Regex DataUrl();
 }

@@ -92,4 +92,42 @@ public static class StefnaBuilderExtensions
         builder.Services.AddKeyedSingleton(type, (sp, _) => factory(sp));
         return builder;
     }
+
+    /// <summary>Gives one type an ordered list of providers (<see cref="FallbackImageProvider"/>): a job goes to the first
+    /// whose circuit is closed, and to the next when that one is unavailable or its circuit is open. The job's meta
+    /// names the provider (and model) that produced its image.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name.</param>
+    /// <param name="providers">Create the providers, in order of preference (their names must differ).</param>
+    /// <param name="configure">Configures the members' circuit breakers.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseProviders(this IStefnaBuilder builder, string type, IEnumerable<Func<IServiceProvider, IImageProvider>> providers, Action<FallbackProviderOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(providers);
+        var factories = providers.ToList();
+        var options = new FallbackProviderOptions();
+        configure?.Invoke(options);
+        return builder.UseProvider(type, sp => new FallbackImageProvider(
+            [.. factories.Select(f => f(sp))],
+            options,
+            sp.GetService<TimeProvider>()));
+    }
+
+    /// <summary>Wraps one type's provider (its own, or the default) in middleware, in the style of
+    /// Microsoft.Extensions.AI's builder: <c>ConfigureProvider("neo-glitch", p =&gt; p.UseLogging().UseRequestsPerMinute(60))</c>.
+    /// The type gets its own instances of the middleware (its own limiter, its own logs); calling this again adds more
+    /// layers inside the earlier ones.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's name.</param>
+    /// <param name="configure">Adds the layers (the first added is the outermost).</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder ConfigureProvider(this IStefnaBuilder builder, string type, Action<ImageProviderBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddSingleton(new Stefna.Sdk.Internal.ProviderMiddlewareRegistration(type, configure));
+        return builder;
+    }
 }

@@ -120,15 +120,17 @@ public static class StefnaServiceCollectionExtensions
         services.AddSingleton(new GeneratorRegistration(type));
         services.AddKeyedSingleton<Stefna.Sdk.Generators.IGenerator, TGenerator>(type);
         services.AddOptions<GenerationTypeOptions>(type).ValidateOnStart();
-        services.AddResiliencePipeline<string>(type, (pipeline, context) =>
+        // Typed to the provider's answer, so no strategy converts results through object: each conversion is an extra
+        // async state machine held for the whole provider call, and a host holds thousands of calls at once.
+        services.AddResiliencePipeline<string, ProviderResponse>(type, (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(type);
             var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
             pipeline.TimeProvider = time;
-            var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
+            var transient = new PredicateBuilder<ProviderResponse>().Handle<Exception>(IsTransient);
             if (options.ProviderRetries > 0)
             {
-                pipeline.AddRetry(new RetryStrategyOptions
+                pipeline.AddRetry(new RetryStrategyOptions<ProviderResponse>
                 {
                     ShouldHandle = transient,
                     MaxRetryAttempts = options.ProviderRetries,
@@ -142,7 +144,7 @@ public static class StefnaServiceCollectionExtensions
             }
 
             pipeline
-                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderResponse>
                 {
                     ShouldHandle = transient,
                     FailureRatio = options.CircuitBreakerFailureRatio,

@@ -7,13 +7,18 @@ namespace Stefna.Sdk.Internal;
 /// <summary>Marks a generation type registered by a plug-in's <c>AddXxx()</c>; one per type however often it is called.</summary>
 internal sealed record GeneratorRegistration(string Type);
 
+/// <summary>Provider middleware for one type, from <c>ConfigureProvider(type, ...)</c>; applied in registration order.</summary>
+internal sealed record ProviderMiddlewareRegistration(string Type, Action<ImageProviderBuilder> Configure);
+
 /// <summary>The registered types, their generators and providers, resolved once.</summary>
-internal sealed class GenerationTypeRegistry
+internal sealed class GenerationTypeRegistry : IDisposable
 {
     private readonly Dictionary<string, (IGenerator Generator, IImageProvider? Provider)> _types;
+    private readonly List<IImageProvider> _built = [];
 
-    public GenerationTypeRegistry(IEnumerable<GeneratorRegistration> registrations, IServiceProvider services)
+    public GenerationTypeRegistry(IEnumerable<GeneratorRegistration> registrations, IEnumerable<ProviderMiddlewareRegistration> middleware, IServiceProvider services)
     {
+        var middlewareByType = middleware.ToLookup(m => m.Type, StringComparer.OrdinalIgnoreCase);
         _types = new Dictionary<string, (IGenerator, IImageProvider?)>(StringComparer.OrdinalIgnoreCase);
         foreach (var registration in registrations)
         {
@@ -29,6 +34,20 @@ internal sealed class GenerationTypeRegistry
             }
 
             var provider = services.GetKeyedService<IImageProvider>(registration.Type) ?? services.GetService<IImageProvider>();
+            if (provider is not null && middlewareByType[registration.Type].Any())
+            {
+                // Each type gets its own middleware instances around the (possibly shared) provider: its own rate
+                // limiter, cache scope and logs, so one type's limits never slow another.
+                var builder = new ImageProviderBuilder(provider);
+                foreach (var configure in middlewareByType[registration.Type])
+                {
+                    configure.Configure(builder);
+                }
+
+                provider = builder.Build(services);
+                _built.AddRange(builder.BuiltLayers);
+            }
+
             _types.Add(registration.Type, (generator, provider));
         }
 
@@ -60,6 +79,16 @@ internal sealed class GenerationTypeRegistry
         }
 
         throw new UnknownGenerationTypeException(type ?? string.Empty, Names);
+    }
+
+    /// <summary>Releases the middleware layers built here (their timers and limiters); the providers inside, and any
+    /// provider the container created, belong to the container.</summary>
+    public void Dispose()
+    {
+        foreach (var provider in _built)
+        {
+            (provider as IDisposable)?.Dispose();
+        }
     }
 
     private (IGenerator Generator, IImageProvider? Provider) Resolve(string type) =>

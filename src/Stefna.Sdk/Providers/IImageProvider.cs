@@ -57,7 +57,7 @@ public sealed record ProviderRequest
     public string? ImageSize { get; init; }
 
     /// <summary>Type-specific parameters (style, emotion, preset) that providers may use.</summary>
-    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>
     /// The type's offline look for this request: a recipe of image operations that a provider rendering locally (the

@@ -31,7 +31,8 @@ public sealed class RetroPosterAimlApiTests : IDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddStefna(o => o.RetryBackoff = TimeSpan.FromMilliseconds(10)).AddRetroPoster()
             .UseSqlite(Path.Combine(_folder, "stefna.db"))
-            .UseLocalFileStorage(Path.Combine(_folder, "images"))
+            // The AIML API's image-to-image models take the source only as a URL it can fetch: public URLs for the files.
+            .UseLocalFileStorage(Path.Combine(_folder, "images"), "https://cdn.contoso.test/media")
             .UseAimlApi(o =>
             {
                 o.ApiKey = aiml.ApiKey;
@@ -47,15 +48,17 @@ public sealed class RetroPosterAimlApiTests : IDisposable
             var job = await pipeline.WaitForCompletionAsync(ticket.Type, ticket.Id, "poster-fan", TimeSpan.FromMinutes(1), timeout.Token);
 
             Assert.True(job.Status == GenerationStatus.Completed, $"{job.Status}: {job.Error}");
-            Assert.Equal(aiml.Image, await File.ReadAllBytesAsync(new Uri(job.ImageUrl!).LocalPath, timeout.Token));
+            var stored = await host.Services.GetRequiredService<Stefna.Sdk.Assets.IAssetStorage>().ReadAsync(job.ImageUrl!, timeout.Token);
+            Assert.Equal(aiml.Image, stored.ToArray());
             Assert.Equal([503, 200], aiml.Requests.Select(r => r.Status));
             Assert.Empty(aiml.SchemaErrors);
             var sent = aiml.Requests[^1];
             Assert.Equal("Bearer contoso-key", sent.Authorization);
             Assert.Equal("flux/dev/image-to-image", (string?)sent.Json["model"]);
-            Assert.Equal("portrait_4_3", (string?)sent.Json["image_size"]);
+            Assert.False(sent.Json.ContainsKey("image_size")); // documented: the output follows the reference image
             Assert.Equal(0.65, (double?)sent.Json["strength"]);
-            Assert.StartsWith("data:image/png;base64,", (string?)sent.Json["image_url"], StringComparison.Ordinal);
+            Assert.Equal(job.SourceImageUrl, (string?)sent.Json["image_url"]);
+            Assert.StartsWith("https://cdn.contoso.test/media/", job.SourceImageUrl, StringComparison.Ordinal);
             Assert.Contains("bold headline text \"Night Drive\"", (string?)sent.Json["prompt"], StringComparison.Ordinal);
         }
         finally
