@@ -122,6 +122,33 @@ public class OfflineImageProviderTests(ITestOutputHelper output)
         Assert.StartsWith("generic:", Assert.IsType<ProviderResponse.Completed>(response).Image.Meta["effect"], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_offline_provider_and_the_core_name_no_built_in_type()
+    {
+        var root = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(PortraitPath)!, "..", ".."));
+        var names = new[] { "neo-glitch", "emotion-mask", "presets", "ghibli-reaction", "custom-prompt", "neo_glitch", "emotion_mask", "ghibli_reaction", "custom_prompt" };
+        var offenders = new List<string>();
+        foreach (var project in new[] { "src/Stefna.Sdk", "src/Stefna.Sdk.Providers.Offline" })
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(root, project), "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)))
+            {
+                var lineNumber = 0;
+                foreach (var line in File.ReadLines(file))
+                {
+                    lineNumber++;
+                    if (line.TrimStart().StartsWith("//", StringComparison.Ordinal))
+                    {
+                        continue; // doc comments may use a built-in type as an example
+                    }
+
+                    offenders.AddRange(names.Where(n => line.Contains('"' + n + '"', StringComparison.Ordinal)).Select(n => $"{Path.GetRelativePath(root, file)}:{lineNumber} names \"{n}\""));
+                }
+            }
+        }
+
+        Assert.Empty(offenders);
+    }
+
     [Theory]
     [InlineData("saturate(1.2) sparkle(3)", "unknown operation 'sparkle'")]
     [InlineData("saturate(much)", "saturate() needs a number")]

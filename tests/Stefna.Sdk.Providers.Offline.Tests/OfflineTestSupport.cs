@@ -72,8 +72,12 @@ internal static class OfflineTestSupport
         [PresetsGenerator.TypeName] = [.. PresetCatalog.All.Select(p => (p.Key, p.Look))],
     };
 
-    /// <summary>The repository's sample portrait.</summary>
-    public static byte[] Portrait { get; } = File.ReadAllBytes(FindPortrait());
+    /// <summary>Where the sample portrait is: samples/images/portrait.png of the repository (declared first: static
+    /// initialisers run in order).</summary>
+    public static string PortraitPath { get; } = FindPortrait();
+
+    /// <summary>The sample portrait's bytes.</summary>
+    public static byte[] Portrait { get; } = File.ReadAllBytes(PortraitPath);
 
     private static string FindPortrait()
     {
