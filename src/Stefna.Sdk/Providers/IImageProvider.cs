@@ -24,6 +24,13 @@ public interface IImageProvider
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The image, or still pending.</returns>
     ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Asks the provider to stop a job it accepted, because its user canceled it (best effort: the SDK cancels
+    /// the job on its side whatever this does). The default does nothing, for providers without a cancel call.</summary>
+    /// <param name="providerJobId">The id from <see cref="ProviderResponse.Pending"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the provider has been asked.</returns>
+    ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>What the core asks a provider to generate.</summary>
