@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
-using Stefna.Sdk.Configuration;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Assets;
 using Stefna.Sdk.Generators;
 
 namespace Stefna.Samples.Web;
@@ -26,19 +27,47 @@ internal static class StefnaWebApp
         var web = section.Get<WebOptions>() ?? new WebOptions();
         var data = Path.GetFullPath(web.DataDirectory, builder.Environment.ContentRootPath);
         var images = Path.Combine(data, "images");
-        Directory.CreateDirectory(images);
 
-        // The SDK: its options bind from the same "Stefna" section (MaxImageBytes, RunWorker, …).
-        builder.Services.AddStefna()
+        // The SDK, every option bound from the same "Stefna" section (appsettings.json shows the whole shape): the core
+        // at its root, each type under Types:<type>, each package under its own key. Values given here only fill in
+        // what configuration leaves empty (paths inside the data folder).
+        var stefna = builder.Services.AddStefna(section)
             .AddNeoGlitch()
             .AddEmotionMask()
             .AddPresets()
             .AddGhibliReaction()
-            .AddCustomPrompt()
-            .UseSqlite(Path.Combine(data, "stefna.db"))
-            .UseLocalFileStorage(images, "/media/")
-            .UseOfflineProvider();
-        builder.Services.Configure<StefnaOptions>(section);
+            .AddCustomPrompt();
+        if (string.Equals(web.Store, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UsePostgres(_ => { }); // Stefna:Postgres:ConnectionString
+        }
+        else
+        {
+            stefna.UseSqlite(o => o.DatabasePath = string.IsNullOrWhiteSpace(o.DatabasePath) ? Path.Combine(data, "stefna.db") : o.DatabasePath);
+        }
+
+        if (string.Equals(web.Storage, "Cloudinary", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseCloudinary(); // Stefna:Cloudinary, else CLOUDINARY_URL
+        }
+        else
+        {
+            stefna.UseLocalFileStorage(o =>
+            {
+                o.RootPath = string.IsNullOrWhiteSpace(o.RootPath) ? images : o.RootPath;
+                o.PublicBaseUrl ??= "/media/";
+            });
+        }
+
+        if (string.Equals(web.Provider, "AimlApi", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseAimlApi(); // Stefna:AimlApi; the key from Stefna:AimlApi:ApiKey (user secrets, environment) or AIMLAPI_KEY
+        }
+        else
+        {
+            stefna.UseOfflineProvider();
+        }
+
         configure?.Invoke(builder);
 
         builder.Services.AddProblemDetails();
@@ -73,13 +102,18 @@ internal static class StefnaWebApp
         var page = new EmbeddedFileProvider(typeof(StefnaWebApp).Assembly, "wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
-        app.UseStaticFiles(new StaticFileOptions
+        if (!string.Equals(web.Storage, "Cloudinary", StringComparison.OrdinalIgnoreCase))
         {
-            FileProvider = new PhysicalFileProvider(images),
-            RequestPath = "/media",
-            ServeUnknownFileTypes = false,
-            OnPrepareResponse = ctx => ctx.Context.Response.Headers.XContentTypeOptions = "nosniff",
-        });
+            var media = Path.GetFullPath(app.Services.GetRequiredService<IOptions<LocalFileAssetStorageOptions>>().Value.RootPath);
+            Directory.CreateDirectory(media);
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = new PhysicalFileProvider(media),
+                RequestPath = "/media",
+                ServeUnknownFileTypes = false,
+                OnPrepareResponse = ctx => ctx.Context.Response.Headers.XContentTypeOptions = "nosniff",
+            });
+        }
 
         app.UseAuthentication();
         app.UseAuthorization();

@@ -30,7 +30,8 @@ public static class PostgresBuilderExtensions
         return builder.UsePostgres(o => o.DataSource = dataSource);
     }
 
-    /// <summary>Stores jobs in PostgreSQL, configured by <see cref="PostgresStoreOptions"/> (validated at start-up).
+    /// <summary>Stores jobs in PostgreSQL, configured by <see cref="PostgresStoreOptions"/> (applied after
+    /// <c>Stefna:Postgres</c> when the host binds configuration; validated at start-up).
     /// Registers the store as the <see cref="IMediaStore"/> and as the <see cref="IJobNotificationSource"/> workers
     /// wake on.</summary>
     /// <param name="builder">The Stefna builder.</param>
@@ -41,7 +42,7 @@ public static class PostgresBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.AddOptions<PostgresStoreOptions>().Configure(configure).ValidateOnStart();
+        services.AddOptions<PostgresStoreOptions>().BindStefnaConfiguration(PostgresStoreOptions.ConfigurationKey).Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresStoreOptions>, PostgresStoreOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PostgresMediaStore(

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,8 @@ public static class StefnaServiceCollectionExtensions
         }
 
         services.AddSingleton<StefnaMarker>();
-        services.AddOptions<StefnaOptions>().ValidateOnStart();
+        StefnaConfigurationKeys.In(services);
+        services.AddOptions<StefnaOptions>().BindStefnaConfiguration(string.Empty).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StefnaOptions>, StefnaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GenerationTypeOptions>, GenerationTypeOptionsValidator>());
         services.AddLogging();
@@ -69,6 +71,16 @@ public static class StefnaServiceCollectionExtensions
         return new StefnaBuilder(services);
     }
 
+    /// <summary>Adds the SDK and binds every Stefna option from <paramref name="configuration"/>, the Stefna section
+    /// (<c>builder.Configuration.GetSection("Stefna")</c>): the core's options at its root, each type's under
+    /// <c>Types:&lt;type&gt;</c>, each store, storage and provider package's under its own key. The same as
+    /// <c>AddStefna().BindConfiguration(configuration)</c>.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The Stefna section.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddStefna(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddStefna().BindConfiguration(configuration);
+
     /// <summary>Adds the SDK and configures its options.</summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures <see cref="StefnaOptions"/>.</param>
@@ -94,6 +106,8 @@ public static class StefnaServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         var services = builder.Services;
+        // Configuration first, so options set in code win.
+        services.AddOptions<GenerationTypeOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type));
         if (configure is not null)
         {
             services.Configure(type, configure);
