@@ -39,7 +39,8 @@ internal static class StefnaWebApp
             .AddCustomPrompt();
         if (string.Equals(web.Store, "Postgres", StringComparison.OrdinalIgnoreCase))
         {
-            stefna.UsePostgres(_ => { }); // Stefna:Postgres:ConnectionString
+            // Stefna:Postgres:ConnectionString, or an NpgsqlDataSource registered in the container (AddNpgsqlDataSource, Aspire).
+            stefna.UsePostgres();
         }
         else
         {
