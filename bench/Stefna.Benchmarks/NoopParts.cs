@@ -25,8 +25,8 @@ internal sealed class NoopGenerator(IOptions<StefnaOptions> options) : Generator
 internal sealed class NoopProvider : IImageProvider
 {
     // A valid 1x1 RGB PNG.
-    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC");
-    private static readonly ProviderResponse Response = new ProviderResponse.Completed(new ProviderImage { Bytes = Png });
+    internal static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC");
+    internal static readonly ProviderResponse Response = new ProviderResponse.Completed(new ProviderImage { Bytes = Png });
 
     public string Name => "noop";
 

@@ -19,7 +19,7 @@ internal static partial class CliApp
         var verify = new Option<bool>("--verify") { Description = "Compare the legacy data with the type tables (counts and a per-row checksum); exit 3 on any difference." };
         var dropLegacy = new Option<bool>("--drop-legacy") { Description = "Drop media_assets; refused unless a verification passed on its current data." };
         var source = new Option<string?>("--source") { Description = "Connection string of another database holding media_assets (default: the --postgres database)." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Legacy rows per batch transaction.", DefaultValueFactory = _ => 50_000 };
+        var batchSize = InRange(new Option<int>("--batch-size") { Description = "Legacy rows per batch transaction.", DefaultValueFactory = _ => 50_000 }, 1, int.MaxValue);
         var command = new Command("migrate", "Move legacy media_assets rows into the dedicated tables (then --verify, then --drop-legacy).")
         {
             dryRun, verify, dropLegacy, source, batchSize,
@@ -30,11 +30,6 @@ internal static partial class CliApp
             if (parse.GetValue(dryRun) && (parse.GetValue(verify) || parse.GetValue(dropLegacy)))
             {
                 throw new CliException("--dry-run cannot be combined with --verify or --drop-legacy.", 2);
-            }
-
-            if (parse.GetValue(batchSize) < 1)
-            {
-                throw new CliException("--batch-size must be at least 1.", 2);
             }
 
             var types = services.GetRequiredService<IGenerationPipeline>().Types;
@@ -96,17 +91,13 @@ internal static partial class CliApp
 
     private static Command SeedLegacyCommand(Context c, GlobalOptions g)
     {
-        var rows = new Option<int>("--rows") { Description = "How many legacy rows to write.", Required = true };
+        var rows = InRange(new Option<int>("--rows") { Description = "How many legacy rows to write (0 to 100,000,000).", Required = true }, 0, 100_000_000);
         var seed = new Option<int>("--seed") { Description = "The seed: the same seed writes the same rows.", DefaultValueFactory = _ => 1 };
         var command = new Command("seed-legacy", "Write realistic legacy media_assets rows (every rule kind, odd ids and meta, duplicates, leftovers).") { rows, seed };
         command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
         {
             var connectionString = RequirePostgres(parse, g, "seed-legacy");
             var count = parse.GetValue(rows);
-            if (count < 0)
-            {
-                throw new CliException("--rows must not be negative.", 2);
-            }
 
             var types = services.GetRequiredService<IGenerationPipeline>().Types;
             await using var dataSource = CreateDataSource(connectionString, "--postgres");

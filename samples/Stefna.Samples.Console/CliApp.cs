@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Stefna.Sdk;
 using Stefna.Generators.Presets;
+using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
 
 namespace Stefna.Samples.Console;
@@ -25,8 +26,9 @@ internal static partial class CliApp
         }
 
         var context = new Context(g, stdout, stderr, interactive);
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: false));
-        root.Subcommands.Add(GenerateCommand(context, submitOnly: true));
+        var types = StefnaComposition.Types();
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: false, types));
+        root.Subcommands.Add(GenerateCommand(context, submitOnly: true, types));
         root.Subcommands.Add(StatusCommand(context));
         root.Subcommands.Add(CancelCommand(context));
         root.Subcommands.Add(FeedCommand(context));
@@ -38,29 +40,45 @@ internal static partial class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message))).ConfigureAwait(false);
+            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message)).ReplaceLineEndings(" ")).ConfigureAwait(false);
             return 2;
         }
 
         return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static Command GenerateCommand(Context c, bool submitOnly)
+    private static Command GenerateCommand(Context c, bool submitOnly, IReadOnlyList<GenerationTypeDefinition> types)
     {
-        var type = new Argument<string>("type") { Description = "The generation type, e.g. neo-glitch." };
+        var type = new Argument<string>("type") { Description = "The generation type: " + string.Join(", ", types.Select(t => t.Name)) + "." };
         var image = new Option<string?>("--image") { Description = "Source image: a file path or an http(s) URL." };
         var prompt = new Option<string?>("--prompt") { Description = "A prompt." };
-        var preset = new Option<string?>("--preset") { Description = "A preset or style key of the type." };
-        var emotion = new Option<string?>("--emotion") { Description = "Emotion (emotion-mask)." };
-        var reaction = new Option<string?>("--reaction") { Description = "Reaction (ghibli-reaction)." };
+        var preset = new Option<string?>("--preset") { Description = "A preset or choice key of the type (a type's own option below wins over it)." };
         var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
         var user = UserOption();
         var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the result.", DefaultValueFactory = _ => 300 };
-        var command = new Command(submitOnly ? "submit" : "generate", submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.")
+        var timeout = InRange(new Option<int>("--timeout") { Description = "Seconds to wait for the result (1 to 86400).", DefaultValueFactory = _ => 300 }, 1, 86_400);
+        var command = new Command(submitOnly ? "submit" : "generate", (submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.") + Environment.NewLine + DescribeTypes(types))
         {
-            type, image, prompt, preset, emotion, reaction, tags, user, key,
+            type, image, prompt, preset, tags, user, key,
         };
+
+        // One option per input the registered types declare (--style, --emotion, --reaction, ...); "preset" is --preset.
+        var inputs = new List<(string Name, Option<string?> Option)>();
+        foreach (var group in types.SelectMany(t => t.Inputs.Select(i => (Type: t, Input: i))).GroupBy(x => x.Input.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            if (string.Equals(group.Key, "preset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var option = new Option<string?>("--" + group.Key)
+            {
+                Description = string.Join("; ", group.Select(x => $"{x.Input.Label} ({x.Type.Name}): {string.Join(", ", x.Input.Choices.Select(ch => ch.Key))}")),
+            };
+            inputs.Add((group.Key, option));
+            command.Options.Add(option);
+        }
+
         if (!submitOnly)
         {
             command.Options.Add(timeout);
@@ -69,8 +87,14 @@ internal static partial class CliApp
         command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
         {
             var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (parse.GetValue(emotion) is { } e) options["emotion"] = e;
-            if (parse.GetValue(reaction) is { } r) options["reaction"] = r;
+            foreach (var (name, option) in inputs)
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    options[name] = value;
+                }
+            }
+
             var request = new GenerationRequest
             {
                 Type = parse.GetValue(type)!,
@@ -152,7 +176,7 @@ internal static partial class CliApp
         var type = new Option<string[]>("--type") { Description = "Only this type (repeatable)." };
         var tag = new Option<string?>("--tag") { Description = "Only jobs with this tag." };
         var status = new Option<string?>("--status") { Description = "Only jobs in this status." };
-        var limit = new Option<int>("--limit") { Description = "Page size.", DefaultValueFactory = _ => 20 };
+        var limit = InRange(new Option<int>("--limit") { Description = $"Page size (1 to {FeedQuery.MaxLimit}).", DefaultValueFactory = _ => 20 }, 1, FeedQuery.MaxLimit);
         var cursor = new Option<string?>("--cursor") { Description = "The next-page cursor of a previous call." };
         var user = UserOption();
         var command = new Command("feed", "List a user's jobs, newest first, across types.") { type, tag, status, limit, cursor, user };
@@ -252,7 +276,84 @@ internal static partial class CliApp
         return command;
     }
 
-    private static Option<string> UserOption() => new("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" };
+    /// <summary>The registered types for help: each with its inputs, their choices and defaults, from the definitions.</summary>
+    internal static string DescribeTypes(IReadOnlyList<GenerationTypeDefinition> types)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine().AppendLine("Types:");
+        foreach (var type in types)
+        {
+            text.Append("  ").Append(type.Name).Append("  ").Append(type.DisplayName);
+            if (type.Description.Length > 0)
+            {
+                text.Append(": ").Append(type.Description);
+            }
+
+            text.AppendLine();
+            foreach (var input in type.Inputs)
+            {
+                text.Append("    --").Append(input.Name).Append(input.Required ? " (required)" : string.Empty)
+                    .Append(input.Default is { } d ? $" (default {d})" : string.Empty).Append(": ")
+                    .AppendLine(string.Join(", ", input.Choices.Select(ch => ch.Key)));
+            }
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
+
+    private static Option<string> UserOption() => NotBlank(new Option<string>("--user") { Description = "The user id jobs belong to.", DefaultValueFactory = _ => "local-user" });
+
+    // Every option is checked while the command line is parsed (exit code 2, one "error:" line), so nothing is queued
+    // or written on behalf of a command that would fail later on one of its options.
+    private static Option<int> InRange(Option<int> option, int min, int max)
+    {
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<int>();
+            if (value < min || value > max)
+            {
+                result.AddError(max == int.MaxValue ? $"{option.Name} must be at least {min:N0}." : $"{option.Name} must be from {min:N0} to {max:N0}; got {value:N0}.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string> NotBlank(Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string>()))
+            {
+                result.AddError($"{option.Name} must not be empty.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string> OneOf(this Option<string> option, params string[] allowed)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is { } value && !allowed.Contains(value, StringComparer.Ordinal))
+            {
+                result.AddError($"{option.Name} must be one of {string.Join(", ", allowed)}; got '{value}'.");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string?> HttpUrl(Option<string?> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } text && !(Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                result.AddError($"{option.Name} must be an absolute http(s) URL; got '{text}'.");
+            }
+        });
+        return option;
+    }
 
     private static Guid ParseId(string text) =>
         Guid.TryParse(text, out var id) ? id : throw new CliException($"'{text}' is not a job id (expected a UUID).");
@@ -291,15 +392,15 @@ internal static partial class CliApp
 
     private sealed class GlobalOptions
     {
-        public Option<string> Data { get; } = new("--data") { Description = "Folder of the embedded default (SQLite file + images).", DefaultValueFactory = _ => "./stefna-data", Recursive = true };
+        public Option<string> Data { get; } = NotBlank(new("--data") { Description = "Folder of the embedded default (SQLite file + images).", DefaultValueFactory = _ => "./stefna-data", Recursive = true });
 
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object (or array) on stdout.", Recursive = true };
 
         public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
 
-        public Option<string> Provider { get; } = new("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true };
+        public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi", "openai");
 
-        public Option<string?> ProviderBase { get; } = new("--provider-base") { Description = "Base URL of the provider's API (openai: the /v1 URL).", Recursive = true };
+        public Option<string?> ProviderBase { get; } = HttpUrl(new("--provider-base") { Description = "Base URL of the provider's API (openai: the /v1 URL).", Recursive = true });
 
         public Option<string?> Model { get; } = new("--model") { Description = $"The provider's model for requests that name none (openai default: {StefnaComposition.DefaultOpenAIModel}).", Recursive = true };
 
@@ -307,7 +408,7 @@ internal static partial class CliApp
 
         public Option<string?> Cloudinary { get; } = new("--cloudinary") { Description = "Store images on Cloudinary: cloudinary://API_KEY:API_SECRET@CLOUD_NAME (or env CLOUDINARY_URL).", Recursive = true };
 
-        public Option<string?> CloudinaryApiBase { get; } = new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true };
+        public Option<string?> CloudinaryApiBase { get; } = HttpUrl(new("--cloudinary-api-base") { Description = "Base URL of Cloudinary's API (default https://api.cloudinary.com).", Recursive = true });
 
         public Option<string?> Postgres { get; } = new("--postgres") { Description = "PostgreSQL connection string for jobs (or env STEFNA_POSTGRES); the embedded SQLite file otherwise.", Recursive = true };
 

@@ -1,11 +1,37 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Stefna.Sdk;
+using Stefna.Sdk.Generators;
 
 namespace Stefna.Samples.Console;
 
 /// <summary>Composes the SDK for the CLI: every generation type, the chosen store, storage and provider.</summary>
 internal static class StefnaComposition
 {
+    /// <summary>The generation types this CLI offers: one list, used to compose the SDK and to describe the types in help.</summary>
+    public static IStefnaBuilder AddTypes(IStefnaBuilder stefna) => stefna
+        .AddNeoGlitch()
+        .AddEmotionMask()
+        .AddPresets()
+        .AddGhibliReaction()
+        .AddCustomPrompt();
+
+    /// <summary>The definitions of the registered types (name, inputs, choices), read from the generators the plug-ins
+    /// registered; needs no store, storage or provider, so help works before any of them is configured.</summary>
+    public static IReadOnlyList<GenerationTypeDefinition> Types()
+    {
+        var services = new ServiceCollection();
+        AddTypes(services.AddStefna(options => options.RunWorker = false));
+        using var provider = services.BuildServiceProvider();
+        return
+        [
+            .. services.Where(d => d.ServiceType == typeof(IGenerator) && d.IsKeyedService)
+                .Select(d => d.ServiceKey).OfType<string>().Distinct(StringComparer.Ordinal)
+                .Select(key => provider.GetRequiredKeyedService<IGenerator>(key).Definition)
+                .OrderBy(d => d.Name, StringComparer.Ordinal),
+        ];
+    }
+
     public static ServiceProvider Build(CliSettings settings, TextWriter log)
     {
         var services = new ServiceCollection();
@@ -16,16 +42,11 @@ internal static class StefnaComposition
             logging.AddProvider(new OneLineLoggerProvider(log));
         });
 
-        var stefna = services.AddStefna(options =>
-            {
-                options.RunWorker = false; // commands run the worker themselves (generate, worker)
-                options.AllowPrivateNetworkImageUrls = settings.AllowPrivateUrls;
-            })
-            .AddNeoGlitch()
-            .AddEmotionMask()
-            .AddPresets()
-            .AddGhibliReaction()
-            .AddCustomPrompt();
+        var stefna = AddTypes(services.AddStefna(options =>
+        {
+            options.RunWorker = false; // commands run the worker themselves (generate, worker)
+            options.AllowPrivateNetworkImageUrls = settings.AllowPrivateUrls;
+        }));
 
         // Jobs: PostgreSQL when given (production, any number of hosts), else the embedded SQLite file.
         // Images: local files under --data unless Cloudinary is configured below.

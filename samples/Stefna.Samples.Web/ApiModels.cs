@@ -98,15 +98,6 @@ internal sealed class GenerationForm
     /// <summary>A prompt.</summary>
     public string? Prompt { get; set; }
 
-    /// <summary>A preset or style key of the type.</summary>
-    public string? Preset { get; set; }
-
-    /// <summary>The emotion (emotion-mask).</summary>
-    public string? Emotion { get; set; }
-
-    /// <summary>The reaction (ghibli-reaction).</summary>
-    public string? Reaction { get; set; }
-
     /// <summary>Extra tags: comma-separated, or the field repeated.</summary>
     public string? Tags { get; set; }
 }

@@ -17,13 +17,14 @@ internal static class GenerationApi
     {
         var api = app.MapGroup("/api").RequireAuthorization().WithTags("Stefna");
         api.MapPost("/generations/{type}", SubmitAsync)
-            .WithName("SubmitGeneration")
-            .WithSummary("Submit a generation: multipart form with image (or imageUrl), prompt, preset, emotion, reaction, tags.")
+            .WithName(GenerationOpenApi.SubmitOperationId)
+            .WithSummary("Submit a generation: a form with image (or imageUrl), prompt, tags and the type's own inputs (see GET /api/types).")
             .Accepts<GenerationForm>("multipart/form-data", "application/x-www-form-urlencoded")
             .Produces<SubmitResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/generations/{type}/{id}", GetAsync)
@@ -90,11 +91,31 @@ internal static class GenerationApi
             ValueCountLimit = 256,
             ValueLengthLimit = 64 * 1024,
         }));
-        var form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+        if (MultipartBoundaryProblem(request) is { } boundaryProblem)
+        {
+            return boundaryProblem;
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex) when (!IsSizeLimit(ex))
+        {
+            // The form reader's structural errors (a part without Content-Disposition, a header section that never
+            // ends, a boundary it refuses): the client sent a malformed body.
+            return Malformed(ex.Message);
+        }
+        catch (IOException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // "Unexpected end of stream": no closing boundary, or no first boundary at all.
+            return Malformed("The multipart body ended before its closing boundary (or never started with a boundary).");
+        }
 
         var image = await ReadImageAsync(form, cancellationToken).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var key in new[] { "emotion", "reaction", "style" })
+        foreach (var key in pipeline.Types.Where(t => t.Name == type).SelectMany(t => t.Inputs).Select(i => i.Name).Where(n => n != "preset"))
         {
             if (Field(form, key) is { } value)
             {
@@ -229,6 +250,31 @@ internal static class GenerationApi
             ? ImageInput.FromUrl(uri)
             : throw new GenerationValidationException("imageUrl", $"'{url}' is not an absolute http(s) URL.", "bad_image_url");
     }
+
+    // RFC 2046 §5.1.1: a boundary is 1 to 70 characters. ASP.NET accepts up to 128 and answers a missing one with an
+    // exception, so the boundary is checked here, before the body is read.
+    private const int MaxBoundaryLength = 70;
+
+    private static IResult? MultipartBoundaryProblem(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var boundary = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(type.Boundary);
+        return boundary.Length is 0 or > MaxBoundaryLength
+            ? Malformed($"The multipart boundary must be 1 to {MaxBoundaryLength} characters (RFC 2046); it is {boundary.Length}.")
+            : null;
+    }
+
+    // The form reader reports its size limits (body length, value count and length) as InvalidDataException too; those
+    // stay 413 (handled by GenerationExceptionHandler). Its messages are the only way to tell them apart.
+    private static bool IsSizeLimit(InvalidDataException exception) =>
+        exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) && !exception.Message.Contains("header", StringComparison.OrdinalIgnoreCase);
+
+    private static IResult Malformed(string detail) =>
+        Problems.Problem(StatusCodes.Status400BadRequest, "Malformed request body", detail, "invalid_request.malformed_body");
 
     // Browsers submit empty inputs as empty strings: treat them as left out.
     private static string? Field(IFormCollection form, string name) => Value(form[name]);

@@ -23,6 +23,7 @@ internal static class Problems
     public static int StatusFor(GenerationException exception) => exception switch
     {
         UnknownGenerationTypeException => StatusCodes.Status404NotFound,
+        IdempotencyConflictException => StatusCodes.Status409Conflict,
         GenerationValidationException => StatusCodes.Status400BadRequest,
         _ => exception.Category switch
         {
@@ -53,6 +54,7 @@ internal sealed class GenerationExceptionHandler(IProblemDetailsService problems
                     Title = g switch
                     {
                         UnknownGenerationTypeException => "Unknown generation type",
+                        IdempotencyConflictException => "Idempotency key reused",
                         GenerationValidationException => "Invalid request",
                         _ => GenerationError.CategoryCode(g.Category).Replace('_', ' '),
                     },

@@ -76,7 +76,7 @@ internal static class StefnaWebApp
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>());
         builder.Services.AddSingleton<TypeCatalog>();
         builder.Services.AddSingleton<GenerationOutcomeMonitor>();
 

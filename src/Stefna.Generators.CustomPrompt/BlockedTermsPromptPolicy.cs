@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Generators;
@@ -17,7 +16,9 @@ public sealed class BlockedTermsPromptPolicyOptions
 
 /// <summary>
 /// A simple prompt policy: rejects a prompt that contains one of a configured list of words or phrases, as a whole
-/// word (so <c>ass</c> does not block <c>class</c>), ignoring case and accents. The rejection names the term found.
+/// word (so <c>ass</c> does not block <c>class</c>), ignoring case and accents, and comparing Unicode skeletons
+/// (<see cref="PromptText.Skeleton"/>), so zero-width characters, soft hyphens, fullwidth letters and Cyrillic or Greek
+/// look-alikes do not hide a term. The rejection names the term found.
 /// </summary>
 public sealed class BlockedTermsPromptPolicy : IPromptPolicy
 {
@@ -53,23 +54,18 @@ public sealed class BlockedTermsPromptPolicy : IPromptPolicy
         return ValueTask.FromResult(PromptPolicyResult.Allowed);
     }
 
-    // Lower-case, accents stripped, every run of non-letters/digits as one space: whole-word matching by substring.
+    // The UTS #39 skeleton (NFKC, invisible characters dropped, lower-case, look-alikes mapped, accents stripped; see
+    // PromptText.Skeleton), every run of non-letters/digits as one space: whole-word matching by substring.
     private static string Fold(string value)
     {
-        var decomposed = value.Normalize(NormalizationForm.FormD);
-        var builder = new StringBuilder(decomposed.Length);
+        var skeleton = PromptText.Skeleton(value);
+        var builder = new StringBuilder(skeleton.Length);
         var space = false;
-        foreach (var c in decomposed)
+        foreach (var c in skeleton)
         {
-            var category = CharUnicodeInfo.GetUnicodeCategory(c);
-            if (category == UnicodeCategory.NonSpacingMark)
-            {
-                continue;
-            }
-
             if (char.IsLetterOrDigit(c))
             {
-                builder.Append(char.ToLowerInvariant(c));
+                builder.Append(c);
                 space = false;
             }
             else if (!space && builder.Length > 0)

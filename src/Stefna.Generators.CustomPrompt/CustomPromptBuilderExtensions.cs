@@ -36,7 +36,7 @@ public static class CustomPromptBuilderExtensions
 
         options.ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CustomPromptOptions>, CustomPromptOptionsValidator>());
-        return builder.AddGenerator<CustomPromptGenerator>(CustomPromptGenerator.TypeName, configure);
+        return builder.AddGenerator<CustomPromptGenerator>(configure);
     }
 
     /// <summary>Adds the <see cref="BlockedTermsPromptPolicy"/>, which rejects prompts containing any of the given terms.

@@ -12,7 +12,7 @@ namespace Stefna.Generators.CustomPrompt;
 /// text-to-image. The prompt is required, limited by <see cref="CustomPromptOptions.MaxPromptLength"/>, and must pass
 /// every registered <see cref="IPromptPolicy"/>.
 /// </summary>
-public sealed class CustomPromptGenerator : GeneratorBase
+public sealed class CustomPromptGenerator : GeneratorBase, IGenerationType
 {
     /// <summary>The type's name.</summary>
     public const string TypeName = "custom-prompt";

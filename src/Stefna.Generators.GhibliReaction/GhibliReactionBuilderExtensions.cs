@@ -8,13 +8,8 @@ public static class GhibliReactionBuilderExtensions
 {
     /// <summary>Adds Ghibli Reaction (<c>ghibli-reaction</c>, table <c>ghibli_reaction_media</c>). Safe to call more than once.</summary>
     /// <param name="builder">The Stefna builder.</param>
+    /// <param name="configure">Configures the type's concurrency, timeouts and resilience.</param>
     /// <returns>The builder.</returns>
-    public static IStefnaBuilder AddGhibliReaction(this IStefnaBuilder builder) => builder.AddGhibliReaction(configure: null);
-
-    /// <summary>Adds Ghibli Reaction and configures its concurrency, timeouts and resilience.</summary>
-    /// <param name="builder">The Stefna builder.</param>
-    /// <param name="configure">Configures the type's options.</param>
-    /// <returns>The builder.</returns>
-    public static IStefnaBuilder AddGhibliReaction(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure) =>
-        builder.AddGenerator<GhibliReactionGenerator>(GhibliReactionGenerator.TypeName, configure);
+    public static IStefnaBuilder AddGhibliReaction(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure = null) =>
+        builder.AddGenerator<GhibliReactionGenerator>(configure);
 }

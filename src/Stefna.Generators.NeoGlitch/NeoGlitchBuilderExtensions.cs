@@ -8,13 +8,8 @@ public static class NeoGlitchBuilderExtensions
 {
     /// <summary>Adds Neo Tokyo Glitch (<c>neo-glitch</c>, table <c>neo_glitch_media</c>). Safe to call more than once.</summary>
     /// <param name="builder">The Stefna builder.</param>
+    /// <param name="configure">Configures the type's concurrency, timeouts and resilience.</param>
     /// <returns>The builder.</returns>
-    public static IStefnaBuilder AddNeoGlitch(this IStefnaBuilder builder) => builder.AddNeoGlitch(configure: null);
-
-    /// <summary>Adds Neo Tokyo Glitch and configures its concurrency, timeouts and resilience.</summary>
-    /// <param name="builder">The Stefna builder.</param>
-    /// <param name="configure">Configures the type's options.</param>
-    /// <returns>The builder.</returns>
-    public static IStefnaBuilder AddNeoGlitch(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure) =>
-        builder.AddGenerator<NeoGlitchGenerator>(NeoGlitchGenerator.TypeName, configure);
+    public static IStefnaBuilder AddNeoGlitch(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure = null) =>
+        builder.AddGenerator<NeoGlitchGenerator>(configure);
 }

@@ -38,6 +38,6 @@ public static class PresetsBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PresetsOptions>, PresetsOptionsValidator>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IPresetRotation, PresetRotation>();
-        return builder.AddGenerator<PresetsGenerator>(PresetsGenerator.TypeName, configure);
+        return builder.AddGenerator<PresetsGenerator>(configure);
     }
 }

@@ -11,7 +11,7 @@ namespace Stefna.Generators.Presets;
 /// Professional Presets: renders a photo in one preset of the catalogue. The preset is required and, unless
 /// <see cref="PresetsOptions.AllowInactivePresets"/> is set, must be one of this week's active presets.
 /// </summary>
-public sealed class PresetsGenerator : GeneratorBase
+public sealed class PresetsGenerator : GeneratorBase, IGenerationType
 {
     /// <summary>The type's name.</summary>
     public const string TypeName = "presets";
@@ -24,6 +24,15 @@ public sealed class PresetsGenerator : GeneratorBase
     {
         Description = "Professional looks from a catalogue of 25 presets, six of them active each week.",
         Catalog = PresetCatalog.Catalog,
+        Inputs =
+        [
+            new GenerationInput("preset", "Preset (this week's rotation)")
+            {
+                Description = "One of the presets active this week.",
+                Choices = [.. PresetCatalog.All.Select(p => new GenerationChoice(p.Key, p.Name, p.Description))],
+                Required = true,
+            },
+        ],
         LegacyRule = new LegacyClassificationRule
         {
             GenerationTypes = ["presets"],

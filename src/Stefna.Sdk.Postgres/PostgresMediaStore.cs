@@ -73,22 +73,47 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     {
     }
 
-    /// <summary>Builds the data source the store owns. Unless the connection string says otherwise, the store's few
-    /// statements are prepared automatically after two uses (saves a parse and plan per call on the hot queue path).
-    /// Set <c>Max Auto Prepare=0</c> where a transaction-pooling proxy (e.g. PgBouncer) cannot keep prepared statements.</summary>
+    /// <summary>The pool size of a data source the store builds, unless the connection string sets <c>Max Pool Size</c>.</summary>
+    internal const int DefaultMaxPoolSize = 32;
+
+    /// <summary>Builds the data source the store owns. Unless the connection string says otherwise:
+    /// <list type="bullet">
+    /// <item>the store's few statements are prepared automatically after two uses (saves a parse and plan per call on the
+    /// hot queue path); set <c>Max Auto Prepare=0</c> where a transaction-pooling proxy (e.g. PgBouncer) cannot keep
+    /// prepared statements;</item>
+    /// <item>the pool holds at most <see cref="DefaultMaxPoolSize"/> connections: the engine needs one per type for its
+    /// claim and renewal statements plus the LISTEN connection, never one per running job, and job writes are short;</item>
+    /// <item><c>No Reset On Close</c>: a connection going back to the pool skips Npgsql's session reset (seven
+    /// statements sent ahead of the next command). Safe because the store's statements leave no session state behind:
+    /// no <c>SET</c>, no temporary tables outlive their transaction, advisory locks are transaction-scoped, and the LISTEN
+    /// connection is only closed with the data source itself (docs/operations.md).</item>
+    /// </list></summary>
     /// <param name="connectionString">The connection string.</param>
     /// <returns>The data source.</returns>
     internal static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         var settings = builder.ConnectionStringBuilder;
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+        if (!Mentions(connectionString, "Auto Prepare", "AutoPrepare"))
         {
             settings.MaxAutoPrepare = 64;
             settings.AutoPrepareMinUsages = 2;
         }
 
+        if (!Mentions(connectionString, "Max Pool Size", "MaxPoolSize", "Maximum Pool Size"))
+        {
+            settings.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
+        if (!Mentions(connectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            settings.NoResetOnClose = true;
+        }
+
         return builder.Build();
+
+        static bool Mentions(string connectionString, params string[] keys) =>
+            keys.Any(k => connectionString.Contains(k, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>The data source the store uses.</summary>
@@ -182,41 +207,86 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var sql = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        List<JobLease>? leases = null;
         while (true)
         {
-            await using var command = _dataSource.CreateCommand(sql.Claim);
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-            command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
-            command.Parameters.Add(Text("error_code", exhausted.Code));
-            command.Parameters.Add(Text("error_message", exhausted.Message));
-            AddNow(command);
-            var job = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
-            if (job is null)
+            var wanted = limit - (leases?.Count ?? 0);
+            var failed = 0;
+            var rows = 0;
+            await using (var command = _dataSource.CreateCommand(sql.Claim))
             {
-                return null;
+                command.Parameters.Add(new NpgsqlParameter<int>("limit", wanted));
+                command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+                command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
+                command.Parameters.Add(Text("error_code", exhausted.Code));
+                command.Parameters.Add(Text("error_message", exhausted.Message));
+                AddNow(command);
+                await Guard(async () =>
+                {
+                    await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        rows++;
+                        var job = Read(reader, sql.Definition);
+                        if (job.Status == GenerationStatus.Processing)
+                        {
+                            (leases ??= new List<JobLease>(wanted)).Add(new JobLease(job));
+                        }
+                        else
+                        {
+                            // A candidate had used its last attempt and was failed instead of claimed.
+                            failed++;
+                            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+                        }
+                    }
+                }).ConfigureAwait(false);
             }
 
-            if (job.Status == GenerationStatus.Processing)
+            // Look again only for the places exhausted rows took, and only while the queue filled the request.
+            if (failed == 0 || rows < wanted)
             {
-                return new JobLease(job);
+                break;
             }
-
-            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
-            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
         }
+
+        if (leases is null)
+        {
+            return [];
+        }
+
+        // RETURNING has no order; hand the oldest job out first.
+        leases.Sort(static (a, b) => a.Job.CreatedAt != b.Job.CreatedAt ? a.Job.CreatedAt.CompareTo(b.Job.CreatedAt) : a.Id.CompareTo(b.Id));
+        return leases;
     }
 
     /// <inheritdoc />
-    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(lease);
-        var sql = Table(lease.Type);
-        return GuardedWriteAsync(sql.Renew, lease, cancellationToken, new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        ArgumentNullException.ThrowIfNull(leases);
+        if (leases.Count == 0)
+        {
+            return [];
+        }
+
+        var sql = Table(type);
+        var ids = new Guid[leases.Count];
+        var attempts = new int[leases.Count];
+        var i = 0;
+        foreach (var lease in leases)
+        {
+            ids[i] = lease.Id;
+            attempts[i++] = lease.Attempt;
+        }
+
+        await using var command = _dataSource.CreateCommand(sql.RenewMany);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        return await LeaseGuardedBatchAsync(command, leases, ids, attempts, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -228,12 +298,42 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(result);
-        return GuardedWriteAsync(Table(lease.Type).Complete, lease, cancellationToken,
-            new NpgsqlParameter<string>("image_url", result.ImageUrl), Json("meta", result.Meta));
+        return (await CompleteManyAsync(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        if (completions.Count == 0)
+        {
+            return [];
+        }
+
+        var sql = Table(type);
+        var ids = new Guid[completions.Count];
+        var attempts = new int[completions.Count];
+        var urls = new string[completions.Count];
+        var metas = new string[completions.Count];
+        for (var i = 0; i < completions.Count; i++)
+        {
+            var (lease, result) = completions[i];
+            ArgumentNullException.ThrowIfNull(lease);
+            ArgumentNullException.ThrowIfNull(result);
+            ids[i] = lease.Id;
+            attempts[i] = lease.Attempt;
+            urls[i] = result.ImageUrl;
+            metas[i] = JsonText(result.Meta);
+        }
+
+        await using var command = _dataSource.CreateCommand(sql.CompleteMany);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
+        command.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
+        return await LeaseGuardedBatchAsync(command, completions.Select(c => c.Lease), ids, attempts, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -395,7 +495,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     internal NotificationListener Listener => _listener;
 
     /// <inheritdoc />
-    public Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public Task<bool> WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
         _listener.WaitAsync(types, timeout, cancellationToken);
 
     /// <summary>Shows where the store points, never its password.</summary>
@@ -443,6 +543,24 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         _tables.TryGetValue(type, out var sql)
             ? sql
             : throw new InvalidOperationException($"The generation type '{type}' has no table in this store; call InitializeAsync with its definition first.");
+
+    // Runs a statement over many leases (@ids, @attempts) whose RETURNING lists the ids it wrote; the rest were lost.
+    private async Task<IReadOnlyList<JobLease>> LeaseGuardedBatchAsync(NpgsqlCommand command, IEnumerable<JobLease> leases, Guid[] ids, int[] attempts, CancellationToken cancellationToken)
+    {
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", ids));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", attempts));
+        AddNow(command);
+        var written = new HashSet<Guid>();
+        await Guard(async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                written.Add(reader.GetGuid(0));
+            }
+        }).ConfigureAwait(false);
+        return written.Count == ids.Length ? [] : [.. leases.Where(l => !written.Contains(l.Id))];
+    }
 
     private async Task<bool> GuardedWriteAsync(string text, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
@@ -564,7 +682,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             SourceImageUrl = NullableString(reader, o + 5),
             ImageUrl = NullableString(reader, o + 6),
             Tags = reader.IsDBNull(o + 7) ? [] : reader.GetFieldValue<string[]>(o + 7),
-            Meta = reader.IsDBNull(o + 8) ? new Dictionary<string, string>() : ParseMeta(reader.GetString(o + 8)),
+            Meta = reader.IsDBNull(o + 8) ? EmptyMeta : ParseMeta(reader.GetString(o + 8)),
             Error = errorCode is null ? null : new GenerationError(GenerationError.CategoryFromCode(errorCode), errorCode, NullableString(reader, o + 10) ?? string.Empty),
             Attempts = reader.GetInt32(o + 11),
             LeaseUntil = reader.IsDBNull(o + 12) ? null : reader.GetFieldValue<DateTimeOffset>(o + 12),
@@ -579,17 +697,21 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
 
     private static readonly IReadOnlyDictionary<string, string?> EmptyColumns = FrozenDictionary<string, string?>.Empty;
 
+    private static readonly IReadOnlyDictionary<string, string> EmptyMeta = FrozenDictionary<string, string>.Empty;
+
     private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     // Legacy rows may carry numbers, booleans or objects in meta: those keep their JSON text.
-    private static Dictionary<string, string> ParseMeta(string json)
+    // An empty object (most queued jobs) shares one empty map: a host may hold thousands of jobs.
+    private static IReadOnlyDictionary<string, string> ParseMeta(string json)
     {
-        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         using var document = JsonDocument.Parse(json);
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.EnumerateObject().Any())
         {
-            return meta;
+            return EmptyMeta;
         }
+
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var property in document.RootElement.EnumerateObject())
         {
@@ -612,7 +734,10 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     private static NpgsqlParameter Text(string name, string? value) =>
         new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
 
-    private static NpgsqlParameter Json(string name, IReadOnlyDictionary<string, string> values)
+    private static NpgsqlParameter Json(string name, IReadOnlyDictionary<string, string> values) =>
+        new(name, NpgsqlDbType.Jsonb) { Value = JsonText(values) };
+
+    private static string JsonText(IReadOnlyDictionary<string, string> values)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + values.Count * 32);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -626,6 +751,6 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             writer.WriteEndObject();
         }
 
-        return new NpgsqlParameter(name, NpgsqlDbType.Jsonb) { Value = Encoding.UTF8.GetString(buffer.WrittenSpan) };
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

@@ -41,11 +41,21 @@ internal sealed class TableSql
         FindByIdempotencyKey = $"SELECT {columns} FROM {t} WHERE user_id = @user_id AND idempotency_key = @idempotency_key";
         Get = $"SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id";
 
-        // One statement: pick the oldest claimable row, skipping rows other workers hold locked, and take it. A row
-        // whose lease expired after the last allowed attempt (its worker stopped every time) is failed instead of
-        // claimed; the caller sees it come back failed and claims again. The CASEs read the row as it was.
+        // One statement: pick up to @limit of the oldest claimable rows, skipping rows other workers hold locked, and
+        // take them (River's JobGetAvailable shape). The CTE is MATERIALIZED so the locking pick runs exactly once. A
+        // row whose lease expired after the last allowed attempt (its worker stopped every time) is failed instead of
+        // claimed; the caller sees it come back failed and claims again for the places it took. The CASEs read the row
+        // as it was.
         const string exhausted = "status = 'processing' AND attempts >= @max_attempts";
         Claim = $"""
+            WITH picked AS MATERIALIZED (
+                SELECT id FROM {t}
+                WHERE {PostgresSchema.UnfinishedPredicate}
+                  AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
+                    OR (status = 'processing' AND lease_until < {now}))
+                ORDER BY created_at, id
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
             UPDATE {t} SET
                 status = CASE WHEN {exhausted} THEN 'failed' ELSE 'processing' END,
                 attempts = CASE WHEN {exhausted} THEN attempts ELSE attempts + 1 END,
@@ -53,21 +63,27 @@ internal sealed class TableSql
                 error_code = CASE WHEN {exhausted} THEN @error_code ELSE error_code END,
                 error_message = CASE WHEN {exhausted} THEN @error_message ELSE error_message END,
                 updated_at = {now}
-            WHERE id = (
-                SELECT id FROM {t}
-                WHERE {PostgresSchema.UnfinishedPredicate}
-                  AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
-                    OR (status = 'processing' AND lease_until < {now}))
-                ORDER BY created_at, id
-                LIMIT 1
-                FOR UPDATE SKIP LOCKED)
+            WHERE id IN (SELECT id FROM picked)
             RETURNING {columns}
             """;
 
+        // Every lease the host holds on this type in one statement; the ids that come back were renewed, the rest lost.
+        RenewMany = $"""
+            UPDATE {t} AS j SET lease_until = {now} + @lease, updated_at = {now}
+            FROM unnest(@ids, @attempts) AS l(id, attempt)
+            WHERE j.id = l.id AND j.status = 'processing' AND j.attempts = l.attempt
+            RETURNING j.id
+            """;
+
         const string guard = "WHERE id = @id AND status = 'processing' AND attempts = @attempt";
-        Renew = $"UPDATE {t} SET lease_until = {now} + @lease, updated_at = {now} {guard}";
         SetProviderJobId = $"UPDATE {t} SET provider_job_id = @provider_job_id, updated_at = {now} {guard}";
-        Complete = $"UPDATE {t} SET status = 'completed', image_url = @image_url, meta = meta || @meta, lease_until = NULL, updated_at = {now} {guard}";
+        // Many jobs at once (the batch completer); each row keeps its own lease guard. The ids that come back completed.
+        CompleteMany = $"""
+            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, lease_until = NULL, updated_at = {now}
+            FROM unnest(@ids, @attempts, @image_urls, @metas) AS c(id, attempt, image_url, meta)
+            WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt
+            RETURNING j.id
+            """;
         Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}";
         Requeue = $"""
             UPDATE {t} SET status = 'queued', error_code = @error_code, error_message = @error_message,
@@ -113,11 +129,11 @@ internal sealed class TableSql
 
     public string Claim { get; }
 
-    public string Renew { get; }
+    public string RenewMany { get; }
 
     public string SetProviderJobId { get; }
 
-    public string Complete { get; }
+    public string CompleteMany { get; }
 
     public string Fail { get; }
 

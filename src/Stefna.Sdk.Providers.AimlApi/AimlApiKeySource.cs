@@ -11,6 +11,12 @@ internal sealed class AimlApiKeySource(IOptionsMonitor<AimlApiOptions> options, 
     {
         var key = options.Get(optionsName).ResolveApiKey()
             ?? throw new GenerationException(GenerationErrorCategory.InvalidRequest, $"No AIML API key is configured: set AimlApiOptions.ApiKey or {AimlApiOptions.ApiKeyEnvironmentVariable}.", "invalid_request.no_api_key");
+        if (!AimlApiOptionsValidator.IsHeaderSafe(key))
+        {
+            // A reloaded configuration can bring a broken key after start: fail the job once, do not retry it.
+            throw new GenerationException(GenerationErrorCategory.InvalidRequest, $"The AIML API key (AimlApiOptions.ApiKey or {AimlApiOptions.ApiKeyEnvironmentVariable}) contains a character that cannot go in an HTTP header; copy the key again.", "invalid_request.bad_api_key");
+        }
+
         return ValueTask.FromResult(AccessToken.NonExpiring(key));
     }
 

@@ -77,9 +77,14 @@ internal sealed class AimlApiOptionsValidator(StefnaConfigurationKeys keys) : IV
     {
         var failures = new List<string>();
         string K(string member) => keys.KeyOf<AimlApiOptions>(name, member);
-        if (options.ResolveApiKey() is null)
+        if (options.ResolveApiKey() is not { } key)
         {
             failures.Add($"No AIML API key: set {K(nameof(options.ApiKey))} or the {AimlApiOptions.ApiKeyEnvironmentVariable} environment variable.");
+        }
+        else if (!IsHeaderSafe(key))
+        {
+            // Never echo the key: say what is wrong with it.
+            failures.Add($"The AIML API key ({K(nameof(options.ApiKey))} or {AimlApiOptions.ApiKeyEnvironmentVariable}) contains a line break, space or other character that cannot go in an HTTP header; copy the key again.");
         }
 
         if (options.BaseUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
@@ -100,4 +105,8 @@ internal sealed class AimlApiOptionsValidator(StefnaConfigurationKeys keys) : IV
         if (options.MaxResponseBytes < 1024) failures.Add($"{K(nameof(options.MaxResponseBytes))} must be at least 1024.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // A bearer token is visible ASCII (RFC 6750 token68 and RFC 9110 field values): a CR/LF inside would make every
+    // request fail (and be retried as provider_unavailable), so it is a configuration error at start.
+    internal static bool IsHeaderSafe(string key) => key.All(c => c is >= '\x21' and <= '\x7E');
 }

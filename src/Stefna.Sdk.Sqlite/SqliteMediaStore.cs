@@ -177,19 +177,22 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var table = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
+        var leases = new List<JobLease>();
         while (true)
         {
-            var job = await WriteAsync("claim", async connection =>
+            var wanted = limit - leases.Count;
+            var rows = await WriteAsync("claim", async connection =>
             {
                 var now = _time.GetUtcNow();
                 using var command = connection.CreateCommand();
 
-                // One statement, so the pick and the claim are a single atomic write: no claimer can see the row
+                // One statement, so the pick and the claim are a single atomic write: no claimer can see the rows
                 // between. A row whose lease expired after the last allowed attempt (its worker stopped every time)
                 // is failed instead of claimed; the CASEs read the row as it was.
                 const string lost = $"status = {Processing} AND attempts >= @max_attempts";
@@ -201,12 +204,12 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                         error_code = CASE WHEN {lost} THEN @code ELSE error_code END,
                         error_message = CASE WHEN {lost} THEN @message ELSE error_message END,
                         updated_at = @now
-                    WHERE id = (
+                    WHERE id IN (
                         SELECT id FROM {table.Quoted}
                         WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
                            OR (status = {Processing} AND lease_until < @now)
                         ORDER BY created_at, id
-                        LIMIT 1)
+                        LIMIT @limit)
                     RETURNING {table.SelectList}
                     """;
                 command.Parameters.AddWithValue("@now", now.UtcTicks);
@@ -214,30 +217,84 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 command.Parameters.AddWithValue("@max_attempts", maxAttempts);
                 command.Parameters.AddWithValue("@code", exhausted.Code);
                 command.Parameters.AddWithValue("@message", exhausted.Message);
-                return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+                command.Parameters.AddWithValue("@limit", wanted);
+                var jobs = new List<GenerationJob>();
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    jobs.Add(Read(reader, table.Definition.Name, offset: 0));
+                }
+
+                return jobs;
             }, cancellationToken).ConfigureAwait(false);
 
-            if (job is null)
+            var failed = 0;
+            foreach (var job in rows)
             {
-                return null;
+                if (job.Status == GenerationStatus.Processing)
+                {
+                    leases.Add(new JobLease(job));
+                }
+                else
+                {
+                    // A candidate had used its last attempt and was failed instead of claimed.
+                    failed++;
+                    Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+                }
             }
 
-            if (job.Status == GenerationStatus.Processing)
+            // Look again only for the places exhausted rows took, and only while the queue filled the request.
+            if (failed == 0 || rows.Count < wanted)
             {
-                return new JobLease(job);
+                break;
             }
-
-            // The oldest candidate had used its last attempt and was failed instead: look for the next one.
-            Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
         }
+
+        // RETURNING has no guaranteed order; hand the oldest job out first.
+        leases.Sort(static (a, b) => a.Job.CreatedAt != b.Job.CreatedAt ? a.Job.CreatedAt.CompareTo(b.Job.CreatedAt) : a.Id.CompareTo(b.Id));
+        return leases;
     }
 
     /// <inheritdoc />
-    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(lease);
-        var now = _time.GetUtcNow();
-        return GuardedUpdateAsync(lease, "lease_until = @until", cancellationToken, ("@until", (now + leaseDuration).UtcTicks));
+        ArgumentNullException.ThrowIfNull(leases);
+        var table = Table(type);
+        if (leases.Count == 0)
+        {
+            return [];
+        }
+
+        // The leases travel as one JSON object {id: attempt}; the row-value IN keeps the lease guard per row.
+        var pairs = new Dictionary<string, int>(leases.Count, StringComparer.Ordinal);
+        foreach (var lease in leases)
+        {
+            pairs[Id(lease.Id)] = lease.Attempt;
+        }
+
+        var renewed = await WriteAsync("renew", async connection =>
+        {
+            var now = _time.GetUtcNow();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                UPDATE {table.Quoted} SET lease_until = @until, updated_at = @now
+                WHERE status = {Processing} AND (id, attempts) IN (SELECT key, value FROM json_each(@leases))
+                RETURNING id
+                """;
+            command.Parameters.AddWithValue("@now", now.UtcTicks);
+            command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+            command.Parameters.AddWithValue("@leases", JsonSerializer.Serialize(pairs, Json));
+            var ids = new HashSet<Guid>();
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(Guid.Parse(reader.GetString(0)));
+            }
+
+            return ids;
+        }, cancellationToken).ConfigureAwait(false);
+
+        return renewed.Count == leases.Count ? [] : [.. leases.Where(l => !renewed.Contains(l.Id))];
     }
 
     /// <inheritdoc />
@@ -248,17 +305,60 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(result);
+        return (await CompleteManyAsync(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
 
-        // json_patch merges the new keys into the stored object (RFC 7396); a completed job carries no error.
-        return GuardedUpdateAsync(
-            lease,
-            "status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL, error_code = NULL, error_message = NULL",
-            cancellationToken,
-            ("@image", result.ImageUrl),
-            ("@meta", JsonSerializer.Serialize(result.Meta, Json)));
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var table = Table(type);
+        if (completions.Count == 0)
+        {
+            return [];
+        }
+
+        // One write transaction for the whole batch: with SQLite the commit is the cost, not the statements.
+        return await WriteAsync("complete", async connection =>
+        {
+            var lost = new List<JobLease>();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+
+            // json_patch merges the new keys into the stored object (RFC 7396); a completed job carries no error. The
+            // lease guard: only the claim that made this attempt may write, and only while it still runs.
+            command.CommandText = $"""
+                UPDATE {table.Quoted} SET status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL,
+                    error_code = NULL, error_message = NULL, updated_at = @now
+                WHERE id = @id AND status = {Processing} AND attempts = @attempt
+                """;
+            command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
+            var id = command.Parameters.Add("@id", SqliteType.Text);
+            var attempt = command.Parameters.Add("@attempt", SqliteType.Integer);
+            var image = command.Parameters.Add("@image", SqliteType.Text);
+            var meta = command.Parameters.Add("@meta", SqliteType.Text);
+            foreach (var (lease, result) in completions)
+            {
+                ArgumentNullException.ThrowIfNull(lease);
+                ArgumentNullException.ThrowIfNull(result);
+                id.Value = Id(lease.Id);
+                attempt.Value = lease.Attempt;
+                image.Value = result.ImageUrl;
+                meta.Value = JsonSerializer.Serialize(result.Meta, Json);
+                if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+                {
+                    lost.Add(lease);
+                }
+            }
+
+            transaction.Commit();
+            return (IReadOnlyList<JobLease>)lost;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

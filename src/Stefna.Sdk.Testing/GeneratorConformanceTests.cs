@@ -140,9 +140,9 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
         Assert.Same(first, host.Services.GetRequiredKeyedService<IGenerator>(TypeName));
         Assert.Equal(TypeName, first.Definition.Name);
         Assert.Contains(host.Pipeline.Types, d => d.Name == TypeName && d.TableName == first.Definition.TableName);
-        Assert.NotNull(host.Services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(TypeName));
+        Assert.NotNull(host.Services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline<ProviderResponse>(TypeName));
         var options = host.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(TypeName);
-        Assert.InRange(options.MaxConcurrency, 1, 1024);
+        Assert.InRange(options.MaxInFlight, 1, GenerationTypeOptions.MaxInFlightLimit);
     }
 
     /// <summary>The definition's name and table follow the SDK's patterns, its extra columns are identifiers that do

@@ -97,9 +97,9 @@ public abstract partial class MediaStoreContractTests
         var queuedOther = await InsertAsync(store, NewJob(ColumnsType, BaseTime.AddMinutes(4)));
         var canceled = await InsertAsync(store, NewJob(ColumnsType, BaseTime.AddMinutes(5)));
         await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(6), UserB));
-        Assert.True(await store.CompleteAsync((await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct))!, new JobResult("file:///c.png", new Dictionary<string, string>()), Ct));
-        Assert.True(await store.FailAsync((await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct))!, new GenerationError(GenerationErrorCategory.Internal, "internal", "boom"), Ct));
-        Assert.Equal(processing.Id, (await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct))?.Id);
+        Assert.True(await store.CompleteAsync((await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts))!, new JobResult("file:///c.png", new Dictionary<string, string>()), Ct));
+        Assert.True(await store.FailAsync((await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts))!, new GenerationError(GenerationErrorCategory.Internal, "internal", "boom"), Ct));
+        Assert.Equal(processing.Id, (await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts))?.Id);
         await store.CancelAsync(ColumnsType.Name, canceled.Id, UserA, Ct);
 
         async Task<List<Guid>> FeedAsync(GenerationStatus status) =>

@@ -95,7 +95,7 @@ public abstract partial class MediaStoreContractTests
         Assert.Null(await store.GetAsync(ColumnsType.Name, job.Id, UserA, Ct));
         Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct));
         Assert.Equal(0, await store.CountUnfinishedAsync(ColumnsType.Name, Ct));
-        Assert.Null(await store.ClaimNextAsync(ColumnsType.Name, LongLease, MaxAttempts, Ct));
+        Assert.Null(await ClaimOneAsync(store, ColumnsType.Name, LongLease, MaxAttempts));
     }
 
     /// <summary>Another user's job reads as null, by id and by idempotency key; an unknown id reads as null.</summary>
@@ -126,7 +126,7 @@ public abstract partial class MediaStoreContractTests
         Assert.Null(await store.CancelAsync(PlainType.Name, Guid.NewGuid(), UserA, Ct));
 
         Assert.Equal(GenerationStatus.Queued, (await GetRequiredAsync(store, PlainType, job.Id)).Status);
-        Assert.NotNull(await store.ClaimNextAsync(PlainType.Name, LongLease, MaxAttempts, Ct));
+        Assert.NotNull(await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts));
     }
 
     /// <summary>A second insert with the same user and idempotency key returns the first job and stores nothing;

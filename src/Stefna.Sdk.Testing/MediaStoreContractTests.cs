@@ -228,6 +228,18 @@ public abstract partial class MediaStoreContractTests : IAsyncLifetime
         Assert.Equal(expected.Message, actual.Message);
     }
 
+    // The single-job facts go through the batch calls with a batch of one.
+    private async Task<JobLease?> ClaimOneAsync(IMediaStore store, string type, TimeSpan leaseDuration, int maxAttempts) =>
+        (await store.ClaimAsync(type, 1, leaseDuration, maxAttempts, Ct)).SingleOrDefault();
+
+    private async Task<bool> RenewOneAsync(IMediaStore store, JobLease lease, TimeSpan leaseDuration)
+    {
+        var lost = await store.RenewLeasesAsync(lease.Type, [lease], leaseDuration, Ct);
+        Assert.True(lost.Count <= 1, "A renewal of one lease reported more than one lost.");
+        Assert.All(lost, l => Assert.Same(lease, l));
+        return lost.Count == 0;
+    }
+
     private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string> map) =>
         [.. map.OrderBy(p => p.Key, StringComparer.Ordinal)];
 }

@@ -54,7 +54,7 @@ public sealed record GenerationError(GenerationErrorCategory Category, string Co
     public const string LeaseExpiredCode = "timeout.lease_expired";
 
     /// <summary>The failure a store records when it finds a processing job whose lease expired after the last allowed
-    /// attempt (see <see cref="Storage.IMediaStore.ClaimNextAsync"/>): category <see cref="GenerationErrorCategory.Timeout"/>,
+    /// attempt (see <see cref="Storage.IMediaStore.ClaimAsync"/>): category <see cref="GenerationErrorCategory.Timeout"/>,
     /// code <see cref="LeaseExpiredCode"/>.</summary>
     /// <param name="maxAttempts">The most claims a job gets (<c>StefnaOptions.MaxAttempts</c>).</param>
     /// <returns>The error.</returns>
@@ -138,4 +138,29 @@ public sealed class UnknownGenerationTypeException : GenerationValidationExcepti
 
     /// <summary>The type that was asked for.</summary>
     public string Type { get; }
+}
+
+/// <summary>An idempotency key was reused with a different request: the key already names a job whose prompt, preset,
+/// options, tags or source differ. Nothing was written. Answer it as a conflict (HTTP 409): the caller must use a new key
+/// for a new request, or repeat the first request exactly to get its job back.</summary>
+public sealed class IdempotencyConflictException : GenerationException
+{
+    /// <summary>The stable code: <c>invalid_request.idempotency_conflict</c>.</summary>
+    public const string ConflictCode = "invalid_request.idempotency_conflict";
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="existingJobId">The job the key already names.</param>
+    /// <param name="differences">The request fields that differ, e.g. <c>prompt</c>.</param>
+    public IdempotencyConflictException(Guid existingJobId, IReadOnlyList<string> differences)
+        : base(GenerationErrorCategory.InvalidRequest, $"The idempotency key was already used for job {existingJobId} with a different request ({string.Join(", ", differences ?? [])} differ). Use a new key for a new request.", ConflictCode)
+    {
+        ExistingJobId = existingJobId;
+        Differences = differences ?? [];
+    }
+
+    /// <summary>The job the key already names.</summary>
+    public Guid ExistingJobId { get; }
+
+    /// <summary>The request fields that differ from the existing job's.</summary>
+    public IReadOnlyList<string> Differences { get; }
 }

@@ -34,7 +34,7 @@ public sealed record GenerationJob
     public IReadOnlyDictionary<string, string> Meta { get; init; } = EmptyMap;
 
     /// <summary>Values of the type's own columns (see <see cref="Generators.GenerationTypeDefinition.ExtraColumns"/>).</summary>
-    public IReadOnlyDictionary<string, string?> Columns { get; init; } = new Dictionary<string, string?>();
+    public IReadOnlyDictionary<string, string?> Columns { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string?>.Empty;
 
     /// <summary>Why the job failed, when it failed (or the last error of a retried attempt).</summary>
     public GenerationError? Error { get; init; }
@@ -65,7 +65,7 @@ public sealed record GenerationJob
     /// <returns>The value, or <see langword="null"/>.</returns>
     public string? GetColumn(string column) => Columns.TryGetValue(column, out var value) ? value : null;
 
-    private static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
+    private static readonly IReadOnlyDictionary<string, string> EmptyMap = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 }
 
 /// <summary>A job's claim by a worker: the job plus the attempt number that guards every later write.</summary>
@@ -130,3 +130,8 @@ public sealed record InsertResult(GenerationJob Job, bool Created);
 /// <param name="ImageUrl">The delivery URL of the generated image.</param>
 /// <param name="Meta">Metadata to merge into the job's (asset id, dimensions, provider details).</param>
 public sealed record JobResult(string ImageUrl, IReadOnlyDictionary<string, string> Meta);
+
+/// <summary>A job to complete through <see cref="Storage.IMediaStore.CompleteManyAsync"/>: its lease and its result.</summary>
+/// <param name="Lease">The lease of the attempt that produced the result.</param>
+/// <param name="Result">The stored image.</param>
+public sealed record JobCompletion(JobLease Lease, JobResult Result);

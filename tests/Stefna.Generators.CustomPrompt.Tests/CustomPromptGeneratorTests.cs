@@ -140,6 +140,44 @@ public class CustomPromptGeneratorTests
         await sut.PrepareAsync(Request(Type, prompt: "a gorge at sunset, bloodbath-free, cafeteria"), CancellationToken.None);
     }
 
+    public static TheoryData<string, string> Disguises => new()
+    {
+        { "zero-width space", "a na\u200Bked statue" },
+        { "soft hyphen", "a na\u00ADked statue" },
+        { "word joiner", "a nak\u2060ed statue" },
+        { "zero-width joiner and non-joiner", "a n\u200Dak\u200Ced statue" },
+        { "invisible tag characters", "a nak\U000E0041\U000E0042ed statue" },
+        { "variation selector", "a nake\uFE0Fd statue" },
+        { "fullwidth letters", "a \uFF4E\uFF41\uFF4B\uFF45\uFF44 statue" },
+        { "mathematical bold letters", "a \U0001D427\U0001D41A\U0001D424\U0001D41E\U0001D41D statue" },
+        { "Cyrillic e", "a nak\u0435d statue" },
+        { "Cyrillic a and o", "\u0430 b\u043Ey at the beach" },
+        { "Greek alpha and omicron", "a n\u03B1ked st\u03B1tue" },
+        { "Cyrillic capitals", "A NAK\u0415D STATUE" },
+    };
+
+    /// <summary>Issue 16: each of these passed the filter before it compared Unicode skeletons (UTS #39).</summary>
+    [Theory]
+    [MemberData(nameof(Disguises))]
+    public async Task Blocked_terms_policy_sees_through_invisible_characters_and_look_alikes(string disguise, string prompt)
+    {
+        var sut = Create(b => b.AddBlockedTermsPromptPolicy("naked", "a boy"));
+
+        var error = await RefusedAsync(sut, Request(Type, prompt: prompt));
+
+        Assert.True(error.Code == "invalid_request.blocked_term", $"{disguise}: {error.Code}");
+    }
+
+    [Fact]
+    public void Skeletons_of_look_alikes_are_equal_and_of_different_words_are_not()
+    {
+        Assert.Equal("naked", PromptText.Skeleton("ＮＡｋ\u0435\u200Bd"));
+        Assert.Equal(PromptText.Skeleton("paypal"), PromptText.Skeleton("\u0440\u0430yp\u0430l"));
+        Assert.NotEqual(PromptText.Skeleton("naked"), PromptText.Skeleton("baked"));
+        Assert.True(PromptText.IsDefaultIgnorable(0x00AD));
+        Assert.False(PromptText.IsDefaultIgnorable('a'));
+    }
+
     [Fact]
     public async Task Blocked_terms_policy_can_be_limited_to_other_types()
     {

@@ -10,6 +10,8 @@ public class EmotionMaskGeneratorTests
     private const string Type = EmotionMaskGenerator.TypeName;
     private static readonly IGenerator Sut = Generator(Build(b => b.AddEmotionMask()), Type);
 
+    private static readonly IReadOnlyList<string> Emotions = [.. EmotionMaskGenerator.Type.Choices.Select(c => c.Key)];
+
     private static Dictionary<string, string> Emotion(string value) => new() { ["emotion"] = value };
 
     [Fact]
@@ -26,7 +28,7 @@ public class EmotionMaskGeneratorTests
     [Fact]
     public void The_documented_emotions_are_offered()
     {
-        Assert.Equal(["joy", "sadness", "anger", "fear", "surprise", "disgust", "calm", "love"], EmotionMaskGenerator.Emotions);
+        Assert.Equal(["joy", "sadness", "anger", "fear", "surprise", "disgust", "calm", "love"], Emotions);
     }
 
     [Fact]
@@ -38,7 +40,7 @@ public class EmotionMaskGeneratorTests
         Assert.Equal("invalid_request.unknown_emotion", error.Code);
         Assert.Equal(Sdk.GenerationErrorCategory.InvalidRequest, error.Category);
         Assert.Contains("smug", error.Message, StringComparison.Ordinal);
-        Assert.All(EmotionMaskGenerator.Emotions, e => Assert.Contains(e, error.Message, StringComparison.Ordinal));
+        Assert.All(Emotions, e => Assert.Contains(e, error.Message, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -47,7 +49,7 @@ public class EmotionMaskGeneratorTests
         var error = await RefusedAsync(Sut, Request(Type));
 
         Assert.Equal("invalid_request.emotion_required", error.Code);
-        Assert.All(EmotionMaskGenerator.Emotions, e => Assert.Contains(e, error.Message, StringComparison.Ordinal));
+        Assert.All(Emotions, e => Assert.Contains(e, error.Message, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -74,21 +76,21 @@ public class EmotionMaskGeneratorTests
     public async Task Each_emotion_renders_its_own_template_with_the_users_prompt()
     {
         var prompts = new HashSet<string>();
-        foreach (var emotion in EmotionMaskGenerator.Emotions)
+        foreach (var emotion in Emotions)
         {
             var spec = await Sut.PrepareAsync(Request(Type, prompt: "a sailor", options: Emotion(emotion)), CancellationToken.None);
             var job = Job(Type, spec);
             var request = Sut.CreateProviderRequest(job, SourceImage());
 
             Assert.StartsWith("a sailor, ", request.Prompt, StringComparison.Ordinal);
-            Assert.Contains(EmotionMaskGenerator.Templates[emotion].Replace("{prompt}, ", string.Empty, StringComparison.Ordinal), request.Prompt, StringComparison.Ordinal);
+            Assert.Contains(EmotionMaskGenerator.Type.Resolve(emotion).Template, request.Prompt, StringComparison.Ordinal);
             Assert.Equal(emotion, request.Parameters["emotion"]);
             Assert.Equal(job.Id, request.JobId);
             Assert.NotNull(request.SourceImage);
             prompts.Add(request.Prompt);
         }
 
-        Assert.Equal(EmotionMaskGenerator.Emotions.Count, prompts.Count);
+        Assert.Equal(Emotions.Count, prompts.Count);
     }
 
     [Fact]
@@ -99,6 +101,16 @@ public class EmotionMaskGeneratorTests
 
         Assert.StartsWith("serene calm portrait", request.Prompt, StringComparison.Ordinal);
         Assert.DoesNotContain("{", request.Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_stored_emotion_renders_as_calm_the_declared_fallback()
+    {
+        var job = Job(Type, new Sdk.Generators.GenerationSpec { Columns = new Dictionary<string, string?> { ["emotion"] = "smug" } });
+        var request = Sut.CreateProviderRequest(job, null);
+
+        Assert.StartsWith("serene calm portrait", request.Prompt, StringComparison.Ordinal);
+        Assert.Equal("calm", request.Parameters["emotion"]);
     }
 
     [Fact]

@@ -9,6 +9,8 @@ public class GhibliReactionGeneratorTests
     private const string Type = GhibliReactionGenerator.TypeName;
     private static readonly IGenerator Sut = Generator(Build(b => b.AddGhibliReaction()), Type);
 
+    private static readonly IReadOnlyList<string> Reactions = [.. GhibliReactionGenerator.Type.Choices.Select(c => c.Key)];
+
     private static Dictionary<string, string> Reaction(string value) => new() { ["reaction"] = value };
 
     [Fact]
@@ -25,8 +27,8 @@ public class GhibliReactionGeneratorTests
     [Fact]
     public void The_documented_reactions_are_offered_and_the_default_is_one_of_them()
     {
-        Assert.Equal(["surprised", "crying", "laughing", "blushing", "angry", "sleepy", "starry-eyed"], GhibliReactionGenerator.Reactions);
-        Assert.Contains(GhibliReactionGenerator.DefaultReaction, GhibliReactionGenerator.Reactions);
+        Assert.Equal(["surprised", "crying", "laughing", "blushing", "angry", "sleepy", "starry-eyed"], Reactions);
+        Assert.Contains(GhibliReactionGenerator.Type.Default!, Reactions);
     }
 
     [Fact]
@@ -37,7 +39,7 @@ public class GhibliReactionGeneratorTests
         Assert.Equal("reaction", error.Field);
         Assert.Equal("invalid_request.unknown_reaction", error.Code);
         Assert.Contains("bored", error.Message, StringComparison.Ordinal);
-        Assert.All(GhibliReactionGenerator.Reactions, r => Assert.Contains(r, error.Message, StringComparison.Ordinal));
+        Assert.All(Reactions, r => Assert.Contains(r, error.Message, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -45,7 +47,7 @@ public class GhibliReactionGeneratorTests
     {
         var spec = await Sut.PrepareAsync(Request(Type), CancellationToken.None);
 
-        Assert.Equal(GhibliReactionGenerator.DefaultReaction, spec.Columns["reaction"]);
+        Assert.Equal(GhibliReactionGenerator.Type.Default, spec.Columns["reaction"]);
     }
 
     [Fact]
@@ -71,27 +73,27 @@ public class GhibliReactionGeneratorTests
     public async Task Each_reaction_renders_its_own_template()
     {
         var prompts = new HashSet<string>();
-        foreach (var reaction in GhibliReactionGenerator.Reactions)
+        foreach (var reaction in Reactions)
         {
             var spec = await Sut.PrepareAsync(Request(Type, prompt: "a girl on a hill", options: Reaction(reaction)), CancellationToken.None);
             var request = Sut.CreateProviderRequest(Job(Type, spec), SourceImage());
 
             Assert.StartsWith("a girl on a hill, ", request.Prompt, StringComparison.Ordinal);
-            Assert.Contains(GhibliReactionGenerator.Templates[reaction].Replace("{prompt}, ", string.Empty, StringComparison.Ordinal), request.Prompt, StringComparison.Ordinal);
+            Assert.Contains(GhibliReactionGenerator.Type.Resolve(reaction).Template, request.Prompt, StringComparison.Ordinal);
             Assert.Contains("Ghibli", request.Prompt, StringComparison.Ordinal);
             Assert.Equal(reaction, request.Parameters["reaction"]);
             prompts.Add(request.Prompt);
         }
 
-        Assert.Equal(GhibliReactionGenerator.Reactions.Count, prompts.Count);
+        Assert.Equal(Reactions.Count, prompts.Count);
     }
 
     [Fact]
-    public async Task Without_a_prompt_the_subject_defaults_to_portrait()
+    public async Task Without_a_prompt_the_reaction_text_starts_the_prompt()
     {
         var request = Sut.CreateProviderRequest(Job(Type, await Sut.PrepareAsync(Request(Type), CancellationToken.None)), null);
 
-        Assert.StartsWith("portrait, wide sparkling eyes", request.Prompt, StringComparison.Ordinal);
+        Assert.StartsWith("wide sparkling eyes", request.Prompt, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,11 +114,11 @@ public class GhibliReactionGeneratorTests
     [Fact]
     public void Adding_twice_registers_once_and_resolves_as_keyed_generator()
     {
-        var services = Services(b => b.AddGhibliReaction().AddGhibliReaction(o => o.MaxConcurrency = 2));
+        var services = Services(b => b.AddGhibliReaction().AddGhibliReaction(o => o.MaxInFlight = 2));
 
         Assert.Equal(1, GeneratorRegistrations(services, Type));
         using var provider = services.BuildServiceProvider();
         Assert.IsType<GhibliReactionGenerator>(provider.GetRequiredKeyedService<IGenerator>(Type));
-        Assert.Equal(2, provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Sdk.Configuration.GenerationTypeOptions>>().Get(Type).MaxConcurrency);
+        Assert.Equal(2, provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Sdk.Configuration.GenerationTypeOptions>>().Get(Type).MaxInFlight);
     }
 }

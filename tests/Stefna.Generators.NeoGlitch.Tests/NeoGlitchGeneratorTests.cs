@@ -18,6 +18,7 @@ public class NeoGlitchGeneratorTests
         var definition = NeoGlitchGenerator.TypeDefinition;
         Assert.Equal("neo-glitch", definition.Name);
         Assert.Equal("neo_glitch_media", definition.TableName);
+        Assert.Equal(["style"], definition.ExtraColumns);
         Assert.True(definition.RequiresSourceImage);
         Assert.Contains("neotokyo", definition.LegacyRule!.Modes);
         Assert.Contains("neo-glitch", definition.LegacyRule.GenerationTypes);
@@ -28,7 +29,8 @@ public class NeoGlitchGeneratorTests
     public async Task Default_style_is_base_and_tags_name_the_type_and_style()
     {
         var spec = await Create().PrepareAsync(Request(Type), CancellationToken.None);
-        Assert.Equal("base", spec.Preset);
+        Assert.Equal("base", spec.Columns["style"]);
+        Assert.Null(spec.Preset);
         Assert.Equal(["neo-glitch", "neo-tokyo", "base"], spec.Tags);
     }
 
@@ -39,7 +41,7 @@ public class NeoGlitchGeneratorTests
     public async Task Known_styles_are_accepted_case_insensitively(string style)
     {
         var spec = await Create().PrepareAsync(Request(Type, preset: style), CancellationToken.None);
-        Assert.Equal(style.Trim().ToLowerInvariant(), spec.Preset);
+        Assert.Equal(style.Trim().ToLowerInvariant(), spec.Columns["style"]);
     }
 
     [Fact]
@@ -48,9 +50,9 @@ public class NeoGlitchGeneratorTests
         var ex = await Assert.ThrowsAsync<GenerationValidationException>(async () => await Create().PrepareAsync(Request(Type, preset: "sparkles"), CancellationToken.None));
         Assert.Equal("style", ex.Field);
         Assert.Equal("invalid_request.unknown_style", ex.Code);
-        foreach (var style in NeoGlitchGenerator.Styles.Keys)
+        foreach (var style in NeoGlitchGenerator.Type.Choices)
         {
-            Assert.Contains(style, ex.Message, StringComparison.Ordinal);
+            Assert.Contains(style.Key, ex.Message, StringComparison.Ordinal);
         }
     }
 
@@ -61,8 +63,8 @@ public class NeoGlitchGeneratorTests
         var spec = await generator.PrepareAsync(Request(Type, prompt: "rainy alley", preset: "visor"), CancellationToken.None);
         var job = Job(Type, spec);
         var request = generator.CreateProviderRequest(job, null);
-        Assert.StartsWith("rainy alley, Neo Tokyo glitch art", request.Prompt, StringComparison.Ordinal);
-        Assert.Contains(NeoGlitchGenerator.Styles["visor"], request.Prompt, StringComparison.Ordinal);
+        Assert.StartsWith("rainy alley, glowing holographic visor across the eyes", request.Prompt, StringComparison.Ordinal);
+        Assert.Contains("Neo Tokyo glitch art", request.Prompt, StringComparison.Ordinal);
         Assert.Equal("visor", request.Parameters["style"]);
         Assert.Equal(job.Id, request.JobId);
 

@@ -31,6 +31,8 @@ public sealed class CliBadInputTests
         { "private-range image URL", ["submit", "neo-glitch", "--image", "http://10.0.0.1/a.png"], "invalid_request.url_private_address" },
         { "path traversal as a job id", ["status", "neo-glitch", "../../etc/passwd"], "is not a job id" },
         { "SQL as a job id", ["cancel", "neo-glitch", "1' OR '1'='1"], "is not a job id" },
+        { "/dev/zero as the image", ["generate", "neo-glitch", "--image", "/dev/zero"], "invalid_request.image_not_a_file" },
+        { "a FIFO as the image", ["generate", "neo-glitch", "--image", "{fifo}"], "invalid_request.image_not_a_file" },
         { "user id with a control character", ["submit", "custom-prompt", "--prompt", "a cat", "--user", "alice\u0001"], "invalid_request.bad_user" },
     };
 
@@ -44,16 +46,19 @@ public sealed class CliBadInputTests
         File.WriteAllBytes(inputs.File("cut.png"), TestImages.TruncatedPng());
         File.WriteAllBytes(inputs.File("huge.png"), TestImages.PngDeclaring(60_000, 60_000));
         File.WriteAllBytes(inputs.File("portrait.png"), TestImages.Png(64, 64, seed: 9));
+        HostileInputTests.MakeFifo(inputs.File("pipe.png"));
         var resolved = args.Select(a => a
             .Replace("{portrait}", inputs.File("portrait.png"), StringComparison.Ordinal)
             .Replace("{text}", inputs.File("notes.txt"), StringComparison.Ordinal)
             .Replace("{truncated}", inputs.File("cut.png"), StringComparison.Ordinal)
             .Replace("{huge}", inputs.File("huge.png"), StringComparison.Ordinal)
+            .Replace("{fifo}", inputs.File("pipe.png"), StringComparison.Ordinal)
             .Replace("{dir}", inputs.Path, StringComparison.Ordinal)).ToArray();
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        var code = await CliApp.RunAsync([.. resolved, "--data", data.Path], stdout, stderr, interactive: false, CancellationToken.None);
+        // Bounded, so an input that hangs the CLI (a FIFO did) fails the test instead of the run.
+        var code = await CliApp.RunAsync([.. resolved, "--data", data.Path], stdout, stderr, interactive: false, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
 
         var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEqual(0, code);

@@ -221,12 +221,12 @@ public sealed class ProviderFaultTests(ITestOutputHelper output)
                     .AddNeoGlitch().AddEmotionMask().AddCustomPrompt().AddGhibliReaction()
                     .UseAimlApi(o => Configure(o, healthy.BaseUrl))
                     .UseAimlApi("ghibli-reaction", o => Configure(o, down.BaseUrl))
-                    .ConfigureType("neo-glitch", o => o.MaxConcurrency = 8)
-                    .ConfigureType("emotion-mask", o => o.MaxConcurrency = 8)
-                    .ConfigureType("custom-prompt", o => o.MaxConcurrency = 8)
+                    .ConfigureType("neo-glitch", o => o.MaxInFlight = 8)
+                    .ConfigureType("emotion-mask", o => o.MaxInFlight = 8)
+                    .ConfigureType("custom-prompt", o => o.MaxInFlight = 8)
                     .ConfigureType("ghibli-reaction", o =>
                     {
-                        o.MaxConcurrency = 4;
+                        o.MaxInFlight = 4;
                         o.ProviderRetries = 1;
                         o.ProviderRetryDelay = TimeSpan.FromMilliseconds(20);
                         o.CircuitBreakerMinimumThroughput = 4;

@@ -18,7 +18,7 @@ public sealed class ConfigurationTests
         {
             ExtraArgs =
             [
-                "--Stefna:Types:neo-glitch:MaxConcurrency=7",
+                "--Stefna:Types:neo-glitch:MaxInFlight=7",
                 "--Stefna:MaxPromptLength=123",
                 "--Stefna:Offline:MaxDimension=256",
                 "--Stefna:Sqlite:BusyTimeout=00:00:09",
@@ -28,7 +28,7 @@ public sealed class ConfigurationTests
         try
         {
             Assert.Equal(123, app.Services.GetRequiredService<IOptions<StefnaOptions>>().Value.MaxPromptLength);
-            Assert.Equal(7, app.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get("neo-glitch").MaxConcurrency);
+            Assert.Equal(7, app.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get("neo-glitch").MaxInFlight);
             Assert.Equal(256, app.Services.GetRequiredService<IOptions<OfflineProviderOptions>>().Value.MaxDimension);
             var sqlite = app.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value;
             Assert.Equal(TimeSpan.FromSeconds(9), sqlite.BusyTimeout);
@@ -46,10 +46,10 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task A_bad_setting_stops_the_sample_at_start_naming_its_configuration_key()
     {
-        var app = new WebAppFixture { ExtraArgs = ["--Stefna:Types:presets:MaxConcurrency=0", "--Stefna:Offline:MaxDimension=3"] };
+        var app = new WebAppFixture { ExtraArgs = ["--Stefna:Types:presets:MaxInFlight=0", "--Stefna:Offline:MaxDimension=3"] };
         var ex = await Assert.ThrowsAnyAsync<Exception>(app.InitializeAsync);
         await app.DisposeAsync();
-        Assert.Contains("Stefna:Types:presets:MaxConcurrency must be between", ex.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Stefna:Types:presets:MaxInFlight must be between", ex.ToString(), StringComparison.Ordinal);
         Assert.Contains("Stefna:Offline:MaxDimension must be between", ex.ToString(), StringComparison.Ordinal);
     }
 }

@@ -30,7 +30,8 @@ public sealed class GenerationApiTests(WebAppFixture app)
 
         var job = await WaitUntilFinishedAsync(alice, location);
         Assert.Equal("completed", job.Str("status"));
-        Assert.Equal("visor", job.Str("preset"));
+        // Neo Glitch's style is a choice type's own column ("preset" is accepted as the choice when no "style" is given).
+        Assert.Equal("visor", job.GetProperty("columns").GetProperty(NeoGlitchGenerator.Type.Column).GetString());
         var tags = job.GetProperty("tags").EnumerateArray().Select(t => t.GetString()).ToList();
         Assert.Contains("one", tags);
         Assert.Contains("two", tags);
@@ -55,7 +56,7 @@ public sealed class GenerationApiTests(WebAppFixture app)
         using var alice = app.Client();
         var (location, _) = await SubmitAcceptedAsync(alice, "emotion-mask", Portrait(), ("emotion", "joy"));
         var job = await WaitUntilFinishedAsync(alice, location);
-        Assert.Equal("joy", job.GetProperty("columns").GetProperty(EmotionMaskGenerator.EmotionColumn).GetString());
+        Assert.Equal("joy", job.GetProperty("columns").GetProperty(EmotionMaskGenerator.Type.Column).GetString());
     }
 
     [Fact]
@@ -192,9 +193,13 @@ public sealed class GenerationApiTests(WebAppFixture app)
         static List<string> Choices(JsonElement type, string field) => type.GetProperty("fields").EnumerateArray()
             .Single(f => f.Str("name") == field).GetProperty("choices").EnumerateArray().Select(c => c.Str("value")!).ToList();
 
-        Assert.Equal(EmotionMaskGenerator.Emotions, Choices(types["emotion-mask"], "emotion"));
-        Assert.Equal(GhibliReactionGenerator.Reactions, Choices(types["ghibli-reaction"], "reaction"));
-        Assert.Equal(NeoGlitchGenerator.Styles.Keys, Choices(types["neo-glitch"], "preset"));
+        // The choice types' fields come from their definitions, choice for choice.
+        Assert.Equal(EmotionMaskGenerator.Type.Choices.Select(c => c.Key), Choices(types["emotion-mask"], "emotion"));
+        Assert.Equal(GhibliReactionGenerator.Type.Choices.Select(c => c.Key), Choices(types["ghibli-reaction"], "reaction"));
+        Assert.Equal(NeoGlitchGenerator.Type.Choices.Select(c => c.Key), Choices(types["neo-glitch"], "style"));
+        var style = types["neo-glitch"].GetProperty("fields").EnumerateArray().Single(f => f.Str("name") == "style");
+        Assert.Equal("base", style.Str("default"));
+        Assert.Equal("Visor", style.GetProperty("choices").EnumerateArray().Single(c => c.Str("value") == "visor").Str("label"));
         var activePresets = app.Services.GetRequiredService<IPresetRotation>().GetWeek().Active.Select(p => p.Key);
         Assert.Equal(activePresets, Choices(types["presets"], "preset"));
 
@@ -306,6 +311,24 @@ public sealed class GenerationApiTests(WebAppFixture app)
     }
 
     [Fact]
+    public async Task An_idempotency_key_reused_with_a_different_request_is_a_409_conflict()
+    {
+        using var alice = app.Client();
+        var key = Guid.NewGuid().ToString("N");
+        using var first = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a red fox"));
+        using var second = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a blue whale"));
+        using var same = await SubmitAsync(alice, "custom-prompt", null, key, ("prompt", "a red fox"));
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var id = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var conflict = await ProblemAsync(second, HttpStatusCode.Conflict);
+        Assert.Equal("invalid_request.idempotency_conflict", conflict.Str("code"));
+        Assert.Contains(id.ToString(), conflict.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, same.StatusCode);
+        Assert.Equal(id, (await same.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_api()
     {
         using var anonymous = app.Client(apiKey: null);
@@ -322,6 +345,31 @@ public sealed class GenerationApiTests(WebAppFixture app)
         var submit = document.GetProperty("paths").GetProperty("/api/generations/{type}").GetProperty("post");
         Assert.True(submit.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
         Assert.True(submit.GetProperty("responses").TryGetProperty("202", out _));
+    }
+
+    [Fact]
+    public async Task The_openapi_document_gives_types_and_choices_as_enums_from_the_definitions()
+    {
+        using var anonymous = app.Client(apiKey: null);
+        var document = await anonymous.GetFromJsonAsync<JsonElement>("openapi/v1.json");
+        var submit = document.GetProperty("paths").GetProperty("/api/generations/{type}").GetProperty("post");
+        var definitions = app.Services.GetRequiredService<Stefna.Sdk.IGenerationPipeline>().Types;
+
+        var type = submit.GetProperty("parameters").EnumerateArray().Single(p => p.Str("name") == "type");
+        Assert.Equal(definitions.Select(t => t.Name).Order(), type.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()!).Order());
+
+        foreach (var mediaType in new[] { "multipart/form-data", "application/x-www-form-urlencoded" })
+        {
+            var fields = submit.GetProperty("requestBody").GetProperty("content").GetProperty(mediaType).GetProperty("schema").GetProperty("properties");
+            foreach (var input in definitions.SelectMany(t => t.Inputs).Where(i => i.Name != "preset"))
+            {
+                var values = fields.GetProperty(input.Name).GetProperty("enum").EnumerateArray().Select(e => e.GetString()).ToList();
+                Assert.All(input.Choices, c => Assert.Contains(c.Key, values));
+            }
+
+            Assert.True(fields.TryGetProperty("image", out _));
+            Assert.True(fields.TryGetProperty("preset", out _));
+        }
     }
 
     [Fact]

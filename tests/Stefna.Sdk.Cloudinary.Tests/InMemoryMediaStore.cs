@@ -66,7 +66,7 @@ internal sealed class InMemoryMediaStore(TimeProvider time) : IMediaStore
         }
     }
 
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -74,20 +74,22 @@ internal sealed class InMemoryMediaStore(TimeProvider time) : IMediaStore
             var next = _jobs.Values
                 .Where(j => j.Type == type && ((j.Status == GenerationStatus.Queued && (j.LeaseUntil is null || j.LeaseUntil <= now)) || (j.Status == GenerationStatus.Processing && j.LeaseUntil <= now)))
                 .OrderBy(j => j.CreatedAt)
-                .FirstOrDefault();
-            if (next is null)
+                .Take(limit)
+                .ToList();
+            var leases = new List<JobLease>(next.Count);
+            foreach (var job in next)
             {
-                return Task.FromResult<JobLease?>(null);
+                var claimed = job with { Status = GenerationStatus.Processing, Attempts = job.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now };
+                _jobs[job.Id] = claimed;
+                leases.Add(new JobLease(claimed));
             }
 
-            var claimed = next with { Status = GenerationStatus.Processing, Attempts = next.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now };
-            _jobs[next.Id] = claimed;
-            return Task.FromResult<JobLease?>(new JobLease(claimed));
+            return Task.FromResult<IReadOnlyList<JobLease>>(leases);
         }
     }
 
-    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-        Task.FromResult(Update(lease, j => j with { LeaseUntil = time.GetUtcNow() + leaseDuration }));
+    public Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<JobLease>>([.. leases.Where(l => !Update(l, j => j with { LeaseUntil = time.GetUtcNow() + leaseDuration }))]);
 
     public Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken) =>
         Task.FromResult(Update(lease, j => j with { ProviderJobId = providerJobId }));

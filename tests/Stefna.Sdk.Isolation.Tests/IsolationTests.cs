@@ -32,10 +32,10 @@ public sealed class IsolationTests(ITestOutputHelper output)
             .AddGenerator<KeyedTestGenerator>(TypeB)
             .UseProvider(TypeA, _ => healthy)
             .UseProvider(TypeB, _ => hanging)
-            .ConfigureType(TypeA, o => o.MaxConcurrency = LimitA)
+            .ConfigureType(TypeA, o => o.MaxInFlight = LimitA)
             .ConfigureType(TypeB, o =>
             {
-                o.MaxConcurrency = LimitB;
+                o.MaxInFlight = LimitB;
                 o.AttemptTimeout = TimeSpan.FromMinutes(10);
             }));
 
@@ -88,10 +88,10 @@ public sealed class IsolationTests(ITestOutputHelper output)
                 .AddGenerator<KeyedTestGenerator>(TypeB)
                 .UseProvider(TypeA, _ => healthy)
                 .UseProvider(TypeB, _ => new FailingHttpProvider(http, new Uri(failing.BaseUrl, "/generate")))
-                .ConfigureType(TypeA, o => o.MaxConcurrency = LimitA)
+                .ConfigureType(TypeA, o => o.MaxInFlight = LimitA)
                 .ConfigureType(TypeB, o =>
                 {
-                    o.MaxConcurrency = LimitB;
+                    o.MaxInFlight = LimitB;
                     o.ProviderRetries = 1;
                     o.ProviderRetryDelay = TimeSpan.FromMilliseconds(20);
                     o.AttemptTimeout = TimeSpan.FromSeconds(30);

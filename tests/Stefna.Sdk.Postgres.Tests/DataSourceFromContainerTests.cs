@@ -20,7 +20,7 @@ public sealed class DataSourceFromContainerTests(PostgresDatabase database) : IC
         {
             ["ConnectionStrings:stefna"] = database.ConnectionString,
             ["Stefna:IdlePollInterval"] = "00:00:00.050",
-            ["Stefna:Types:queue-test:MaxConcurrency"] = "2",
+            ["Stefna:Types:queue-test:MaxInFlight"] = "2",
             ["Stefna:Postgres:NotificationChannel"] = channel,
             ["Stefna:LocalFiles:RootPath"] = images.Path,
         });

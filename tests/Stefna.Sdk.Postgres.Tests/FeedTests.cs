@@ -64,7 +64,7 @@ public sealed class FeedTests(PostgresDatabase database) : IClassFixture<Postgre
             await store.InsertAsync(job, CancellationToken.None);
         }
 
-        var lease = (await store.ClaimNextAsync(b.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
+        var lease = (await store.ClaimAsync(b.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!;
         await store.CompleteAsync(lease, new JobResult("file:///r.png", new Dictionary<string, string>()), CancellationToken.None);
 
         var red = await store.QueryFeedAsync(new FeedQuery { UserId = "u", Types = [a.Name, b.Name], Tag = "red" }, CancellationToken.None);

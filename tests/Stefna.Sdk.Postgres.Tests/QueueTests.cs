@@ -74,7 +74,7 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         await store.InsertAsync(newer, CancellationToken.None);
         await store.InsertAsync(older, CancellationToken.None);
 
-        var lease = await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
+        var lease = await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync();
 
         Assert.NotNull(lease);
         Assert.Equal(older.Id, lease.Id);
@@ -82,8 +82,8 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         Assert.Equal(1, lease.Attempt);
         var dbNow = await TestTypes.ScalarAsync<DateTime>(database.ConnectionString, "SELECT now()");
         Assert.InRange(lease.Job.LeaseUntil!.Value.UtcDateTime, dbNow.AddSeconds(40), dbNow.AddSeconds(80));
-        Assert.Equal(newer.Id, (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!.Id);
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.Equal(newer.Id, (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!.Id);
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
         Assert.Equal(2, await store.CountUnfinishedAsync(type.Name, CancellationToken.None));
     }
 
@@ -99,7 +99,7 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         var claimed = new ConcurrentBag<Guid>();
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
         {
-            while (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(5), 3, CancellationToken.None) is { } lease)
+            while (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(5), 3, CancellationToken.None).FirstLeaseAsync() is { } lease)
             {
                 claimed.Add(lease.Id);
             }
@@ -116,26 +116,26 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         await using var _ = store;
         var job = TestTypes.Job(type);
         await store.InsertAsync(job, CancellationToken.None);
-        var first = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMilliseconds(300), 3, CancellationToken.None))!;
+        var first = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMilliseconds(300), 3, CancellationToken.None).FirstLeaseAsync())!;
 
         JobLease? second = null;
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (second is null && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
-            second = await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
+            second = await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync();
         }
 
         Assert.NotNull(second);
         Assert.Equal(job.Id, second.Id);
         Assert.Equal(2, second.Attempt);
-        Assert.False(await store.RenewLeaseAsync(first, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.False(await store.RenewLeasesAsync(first.Type, [first], TimeSpan.FromMinutes(1), CancellationToken.None).HeldAsync());
         Assert.False(await store.SetProviderJobIdAsync(first, "p-1", CancellationToken.None));
         Assert.False(await store.CompleteAsync(first, new JobResult("file:///old.png", new Dictionary<string, string>()), CancellationToken.None));
         Assert.False(await store.RequeueAsync(first, Transient, DateTimeOffset.UtcNow, CancellationToken.None));
         Assert.False(await store.FailAsync(first, Transient, CancellationToken.None));
 
-        Assert.True(await store.RenewLeaseAsync(second, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await store.RenewLeasesAsync(second.Type, [second], TimeSpan.FromMinutes(1), CancellationToken.None).HeldAsync());
         Assert.True(await store.SetProviderJobIdAsync(second, "p-2", CancellationToken.None));
         Assert.True(await store.CompleteAsync(second, new JobResult("file:///new.png", new Dictionary<string, string> { ["asset_id"] = "a" }), CancellationToken.None));
         var done = (await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None))!;
@@ -156,7 +156,7 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         await using var _ = store;
         var job = TestTypes.Job(type);
         await store.InsertAsync(job, CancellationToken.None);
-        var lease = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
+        var lease = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!;
 
         Assert.True(await store.RequeueAsync(lease, Transient, DateTimeOffset.UtcNow.AddMinutes(10), CancellationToken.None));
         var queued = (await store.GetAsync(type.Name, job.Id, job.UserId, CancellationToken.None))!;
@@ -164,7 +164,7 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         Assert.Equal(GenerationErrorCategory.ProviderUnavailable, queued.Error!.Category);
         Assert.Equal("try later", queued.Error.Message);
         Assert.NotNull(queued.LeaseUntil);
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
     }
 
     [Fact]
@@ -177,14 +177,14 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         await store.InitializeAsync([type], CancellationToken.None);
         var job = TestTypes.Job(type, createdAt: clock.GetUtcNow());
         await store.InsertAsync(job, CancellationToken.None);
-        var lease = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
+        var lease = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!;
 
         Assert.True(await store.RequeueAsync(lease, Transient, clock.GetUtcNow().AddSeconds(90), CancellationToken.None));
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
         clock.Advance(TimeSpan.FromSeconds(89));
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
         clock.Advance(TimeSpan.FromSeconds(2));
-        var again = await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None);
+        var again = await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync();
 
         Assert.NotNull(again);
         Assert.Equal(2, again.Attempt);
@@ -204,8 +204,8 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         var finished = TestTypes.Job(type);
         await store.InsertAsync(running, CancellationToken.None);
         await store.InsertAsync(finished, CancellationToken.None);
-        var leaseRunning = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
-        var leaseFinished = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None))!;
+        var leaseRunning = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!;
+        var leaseFinished = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync())!;
         await store.CompleteAsync(leaseFinished, new JobResult("file:///x.png", new Dictionary<string, string>()), CancellationToken.None);
 
         Assert.Null(await store.CancelAsync(type.Name, leaseRunning.Id, "intruder", CancellationToken.None));
@@ -215,7 +215,7 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         Assert.Equal(GenerationStatus.Canceled, canceled!.Status);
         Assert.Equal(GenerationStatus.Completed, unchanged!.Status);
         Assert.False(await store.CompleteAsync(leaseRunning, new JobResult("file:///late.png", new Dictionary<string, string>()), CancellationToken.None));
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
     }
 
     [Fact]
@@ -226,13 +226,13 @@ public sealed class QueueTests(PostgresDatabase database) : IClassFixture<Postgr
         await using var store = new PostgresMediaStore(Microsoft.Extensions.Options.Options.Create(new PostgresStoreOptions { ConnectionString = database.ConnectionString, UseDatabaseClock = false }), clock);
         await store.InitializeAsync([type], CancellationToken.None);
         await store.InsertAsync(TestTypes.Job(type, createdAt: clock.GetUtcNow()), CancellationToken.None);
-        var lease = (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None))!;
+        var lease = (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync())!;
 
         var expected = clock.GetUtcNow().AddMinutes(10).ToUnixTimeMilliseconds();
         Assert.InRange(lease.Job.LeaseUntil!.Value.ToUnixTimeMilliseconds(), expected - 2, expected + 2);
-        Assert.Null(await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync());
         clock.Advance(TimeSpan.FromMinutes(11));
-        Assert.Equal(2, (await store.ClaimNextAsync(type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None))!.Attempt);
+        Assert.Equal(2, (await store.ClaimAsync(type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync())!.Attempt);
     }
 
     private sealed class ManualClock(DateTimeOffset start) : TimeProvider

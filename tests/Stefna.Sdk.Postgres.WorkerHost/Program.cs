@@ -41,7 +41,7 @@ var builder = services.AddStefna(o =>
         o.IdlePollInterval = TimeSpan.FromMilliseconds(250);
         o.RetryBackoff = TimeSpan.FromMilliseconds(100);
     })
-    .AddGenerator<QueueTestGenerator>(QueueTestGenerator.TypeName, t => t.MaxConcurrency = concurrency)
+    .AddGenerator<QueueTestGenerator>(QueueTestGenerator.TypeName, t => t.MaxInFlight = concurrency)
     .UsePostgres(connection)
     .UseProvider(_ => new PidImageProvider(delay));
 if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
@@ -64,7 +64,7 @@ if (aimlBase is not null)
     var aimlKey = options.GetValueOrDefault("aiml-key") ?? throw new ArgumentException("--aiml-key is required with --aiml-base");
     builder.AddCustomPrompt(t =>
         {
-            t.MaxConcurrency = concurrency;
+            t.MaxInFlight = concurrency;
             t.ProviderRetryDelay = TimeSpan.FromMilliseconds(20);
         })
         .UseAimlApi(CustomPromptGenerator.TypeName, o =>

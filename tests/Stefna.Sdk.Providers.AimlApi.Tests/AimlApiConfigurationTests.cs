@@ -63,6 +63,38 @@ public sealed class AimlApiConfigurationTests
         }
     }
 
+    /// <summary>Issue 16: a key with CR/LF inside was accepted at start, then every request failed and was retried three
+    /// times as provider_unavailable. It is a configuration error at start, whose message does not repeat the key.</summary>
+    [Theory]
+    [InlineData("options", "sk-aiml-secret-7\r\nX-Injected: 1")]
+    [InlineData("options", "sk-aiml-secret-7\nmore")]
+    [InlineData("options", "sk-aiml secret-7")]
+    [InlineData("environment", "sk-aiml-secret-7\r\nX-Injected: 1")]
+    public void A_key_with_a_line_break_or_space_inside_fails_validation_at_start_without_repeating_it(string from, string key)
+    {
+        var previous = Environment.GetEnvironmentVariable(AimlApiOptions.ApiKeyEnvironmentVariable);
+        Environment.SetEnvironmentVariable(AimlApiOptions.ApiKeyEnvironmentVariable, from == "environment" ? key : null);
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddStefna().UseAimlApi(o =>
+            {
+                o.BaseUrl = new Uri("http://127.0.0.1:9");
+                o.ApiKey = from == "options" ? key : null;
+            });
+            using var provider = services.BuildServiceProvider();
+
+            var error = ValidationFailure(provider);
+
+            Assert.Contains("HTTP header", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret-7", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(AimlApiOptions.ApiKeyEnvironmentVariable, previous);
+        }
+    }
+
     [Theory]
     [InlineData("ftp://example.org")]
     [InlineData("relative/path")]

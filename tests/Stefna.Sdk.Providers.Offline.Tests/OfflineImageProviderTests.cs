@@ -141,7 +141,7 @@ public class OfflineImageProviderTests
     [Fact]
     public async Task Every_reaction_the_ghibli_type_offers_has_a_designed_look()
     {
-        Assert.All(Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Reactions, r => Assert.True(Effects.HasDesignedReaction(r), $"'{r}' falls back to a hashed look"));
+        Assert.All(Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Type.Choices.Select(c => c.Key), r => Assert.True(Effects.HasDesignedReaction(r), $"'{r}' falls back to a hashed look"));
 
         // Aliases render exactly as the look they name; the type's own names are told apart.
         var provider = Provider();
@@ -149,7 +149,7 @@ public class OfflineImageProviderTests
         Assert.Equal(await Render("happy"), await Render("laughing"));
         Assert.Equal(await Render("love"), await Render("blushing"));
         var outputs = new Dictionary<string, byte[]>();
-        foreach (var reaction in Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Reactions)
+        foreach (var reaction in Stefna.Generators.GhibliReaction.GhibliReactionGenerator.Type.Choices.Select(c => c.Key))
         {
             outputs[reaction] = await Render(reaction);
         }

@@ -27,20 +27,20 @@ public sealed class SqliteClockTests : IDisposable
         var job = new NewGenerationJob { Id = Guid.NewGuid(), Type = Type.Name, UserId = "u", CreatedAt = clock.GetUtcNow() };
         await store.InsertAsync(job, CancellationToken.None);
 
-        var first = await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None);
+        var first = await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync();
         Assert.Equal(clock.GetUtcNow().AddMinutes(10), first?.Job.LeaseUntil);
         clock.Advance(TimeSpan.FromMinutes(9));
-        Assert.Null(await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync());
         clock.Advance(TimeSpan.FromMinutes(2));
-        var second = await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None);
+        var second = await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync();
         Assert.Equal(2, second?.Attempt);
         Assert.Equal(clock.GetUtcNow(), second?.Job.UpdatedAt);
 
         var notBefore = clock.GetUtcNow().AddHours(1);
         Assert.True(await store.RequeueAsync(second!, new GenerationError(GenerationErrorCategory.Timeout, "timeout", "slow"), notBefore, CancellationToken.None));
         clock.Advance(TimeSpan.FromMinutes(59));
-        Assert.Null(await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None));
+        Assert.Null(await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync());
         clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.Equal(3, (await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(10), 3, CancellationToken.None))?.Attempt);
+        Assert.Equal(3, (await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(10), 3, CancellationToken.None).FirstLeaseAsync())?.Attempt);
     }
 }

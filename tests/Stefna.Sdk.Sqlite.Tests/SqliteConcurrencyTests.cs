@@ -37,7 +37,7 @@ public sealed class SqliteConcurrencyTests : IDisposable
         var claimed = new ConcurrentBag<Guid>();
         var workers = stores.SelectMany(store => Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
         {
-            while (await store.ClaimNextAsync(Type.Name, TimeSpan.FromMinutes(5), 3, CancellationToken.None) is { } lease)
+            while (await store.ClaimAsync(Type.Name, 1, TimeSpan.FromMinutes(5), 3, CancellationToken.None).FirstLeaseAsync() is { } lease)
             {
                 claimed.Add(lease.Id);
                 Assert.True(await store.CompleteAsync(lease, new JobResult($"file:///{lease.Id}.png", new Dictionary<string, string>()), CancellationToken.None));

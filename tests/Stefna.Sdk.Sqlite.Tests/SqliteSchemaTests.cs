@@ -151,7 +151,7 @@ public sealed class SqliteSchemaTests : IDisposable
     {
         var store = await StoreAsync([Mask]);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.ClaimNextAsync("not-registered", TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.ClaimAsync("not-registered", 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None).FirstLeaseAsync());
         var badColumn = NewJob(Mask, new Dictionary<string, string?> { ["emotion\"; DROP TABLE x;--"] = "x" });
         await Assert.ThrowsAsync<ArgumentException>(() => store.InsertAsync(badColumn, CancellationToken.None));
         Assert.Equal(0, await store.CountUnfinishedAsync(Mask.Name, CancellationToken.None));

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Stefna.Generators.CustomPrompt;
-using Stefna.Generators.EmotionMask;
-using Stefna.Generators.GhibliReaction;
-using Stefna.Generators.NeoGlitch;
 using Stefna.Generators.Presets;
 
 namespace Stefna.Sdk.Testing.Tests;
@@ -26,37 +23,15 @@ internal static class Requests
     };
 }
 
-public sealed class NeoGlitchConformanceTests : GeneratorConformanceTests
+// The three choice types are data: their valid and invalid requests come from their definitions.
+public sealed class NeoGlitchConformanceTests : ChoiceGeneratorConformanceTests
 {
-    private const string Type = NeoGlitchGenerator.TypeName;
-
     protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddNeoGlitch();
-
-    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, prompt: "a portrait at night", preset: "visor");
-
-    protected override IEnumerable<string> ExpectedTypeTags => [Type, "neo-tokyo", "visor"];
-
-    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
-    [
-        new("unknown style", Requests.For(Type, preset: "vaporwave"), "style", "unknown_style"),
-        new("prompt too long", Requests.For(Type, prompt: new string('x', 5000)), "prompt", "prompt_too_long"),
-        new("blank prompt", Requests.For(Type, prompt: "   "), "prompt", "prompt_empty"),
-    ];
 }
 
-public sealed class EmotionMaskConformanceTests : GeneratorConformanceTests
+public sealed class EmotionMaskConformanceTests : ChoiceGeneratorConformanceTests
 {
-    private const string Type = EmotionMaskGenerator.TypeName;
-
     protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddEmotionMask();
-
-    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, option: ("emotion", "joy"));
-
-    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
-    [
-        new("unknown emotion", Requests.For(Type, option: ("emotion", "smug")), "emotion", "unknown_emotion"),
-        new("no emotion", Requests.For(Type), "emotion", "emotion_required"),
-    ];
 }
 
 public sealed class PresetsConformanceTests : GeneratorConformanceTests
@@ -78,18 +53,9 @@ public sealed class PresetsConformanceTests : GeneratorConformanceTests
     ];
 }
 
-public sealed class GhibliReactionConformanceTests : GeneratorConformanceTests
+public sealed class GhibliReactionConformanceTests : ChoiceGeneratorConformanceTests
 {
-    private const string Type = GhibliReactionGenerator.TypeName;
-
     protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddGhibliReaction();
-
-    protected override GenerationRequest CreateValidRequest() => Requests.For(Type, option: ("reaction", "laughing"));
-
-    protected override IEnumerable<InvalidRequestCase> CreateInvalidRequests() =>
-    [
-        new("unknown reaction", Requests.For(Type, option: ("reaction", "bored")), "reaction", "unknown_reaction"),
-    ];
 }
 
 public sealed class CustomPromptConformanceTests : GeneratorConformanceTests

@@ -34,7 +34,7 @@ public class ConfigurationBindingTests
         return builder.Build();
     }
 
-    private static string Json(TempDirectory dir, string typeOptions = """{ "MaxConcurrency": 3, "ProviderRetries": 0 }""") => $$"""
+    private static string Json(TempDirectory dir, string typeOptions = """{ "MaxInFlight": 3, "ProviderRetries": 0 }""") => $$"""
         {
           "Stefna": {
             "MaxAttempts": 5,
@@ -59,7 +59,7 @@ public class ConfigurationBindingTests
         Assert.Equal(321, sdk.MaxPromptLength);
         Assert.Equal(TimeSpan.FromMilliseconds(50), sdk.IdlePollInterval);
         var type = host.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(PromptOnlyTestGenerator.TypeName);
-        Assert.Equal(3, type.MaxConcurrency);
+        Assert.Equal(3, type.MaxInFlight);
         Assert.Equal(0, type.ProviderRetries);
         Assert.Equal(dir.File("stefna.db"), host.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.DatabasePath);
         Assert.Equal(TimeSpan.FromSeconds(7), host.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value.BusyTimeout);
@@ -88,7 +88,7 @@ public class ConfigurationBindingTests
         var builder = Builder(Json(dir));
         // BindConfiguration last: it still applies to the type and packages added before it, and code still wins.
         builder.Services.AddStefna(o => o.MaxAttempts = 9)
-            .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName, o => o.MaxConcurrency = 11)
+            .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName, o => o.MaxInFlight = 11)
             .UseSqlite(dir.File("other.db"))
             .BindConfiguration("Stefna");
         using var host = builder.Build();
@@ -96,7 +96,7 @@ public class ConfigurationBindingTests
         Assert.Equal(9, sdk.MaxAttempts);
         Assert.Equal(321, sdk.MaxPromptLength);
         var type = host.Services.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(PromptOnlyTestGenerator.TypeName);
-        Assert.Equal(11, type.MaxConcurrency);
+        Assert.Equal(11, type.MaxInFlight);
         Assert.Equal(0, type.ProviderRetries);
         var sqlite = host.Services.GetRequiredService<IOptions<SqliteStoreOptions>>().Value;
         Assert.Equal(dir.File("other.db"), sqlite.DatabasePath);
@@ -107,14 +107,14 @@ public class ConfigurationBindingTests
     public async Task Validation_failures_name_the_configuration_key()
     {
         using var dir = new TempDirectory();
-        var json = Json(dir, """{ "MaxConcurrency": 0 }""")
+        var json = Json(dir, """{ "MaxInFlight": 0 }""")
             .Replace("\"MaxAttempts\": 5", "\"MaxAttempts\": 0", StringComparison.Ordinal)
             .Replace("\"MaxDimension\": 128", "\"MaxDimension\": 1", StringComparison.Ordinal);
         using var host = FromConfigurationOnly(json);
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
         var text = ex.ToString();
         Assert.Contains("Stefna:MaxAttempts must be at least 1.", text, StringComparison.Ordinal);
-        Assert.Contains($"Stefna:Types:{PromptOnlyTestGenerator.TypeName}:MaxConcurrency must be between", text, StringComparison.Ordinal);
+        Assert.Contains($"Stefna:Types:{PromptOnlyTestGenerator.TypeName}:MaxInFlight must be between", text, StringComparison.Ordinal);
         Assert.Contains("Stefna:Offline:MaxDimension must be between", text, StringComparison.Ordinal);
     }
 
@@ -132,6 +132,6 @@ public class ConfigurationBindingTests
     {
         var keys = StefnaConfigurationKeys.Unbound;
         Assert.Equal("SqliteStoreOptions.DatabasePath", keys.KeyOf<SqliteStoreOptions>(null, "DatabasePath"));
-        Assert.Equal("GenerationTypeOptions[neo-glitch].MaxConcurrency", keys.KeyOf<GenerationTypeOptions>("neo-glitch", "MaxConcurrency"));
+        Assert.Equal("GenerationTypeOptions[neo-glitch].MaxInFlight", keys.KeyOf<GenerationTypeOptions>("neo-glitch", "MaxInFlight"));
     }
 }

@@ -45,7 +45,7 @@ public class LeaseLossTests
         public IMediaStore Inner => inner;
 
         /// <summary>Replaces lease renewal.</summary>
-        public Func<JobLease, TimeSpan, CancellationToken, Task<bool>>? Renew { get; init; }
+        public Func<string, IReadOnlyCollection<JobLease>, TimeSpan, CancellationToken, Task<IReadOnlyList<JobLease>>>? Renew { get; init; }
 
         /// <summary>Runs before the provider job id is recorded.</summary>
         public Func<JobLease, Task>? BeforeSetProviderJobId { get; init; }
@@ -62,14 +62,14 @@ public class LeaseLossTests
 
         public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.GetAsync(type, id, userId, cancellationToken);
 
-        public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
         {
             OnClaim?.Invoke();
-            return inner.ClaimNextAsync(type, leaseDuration, maxAttempts, cancellationToken);
+            return inner.ClaimAsync(type, limit, leaseDuration, maxAttempts, cancellationToken);
         }
 
-        public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-            Renew is { } renew ? renew(lease, leaseDuration, cancellationToken) : inner.RenewLeaseAsync(lease, leaseDuration, cancellationToken);
+        public Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+            Renew is { } renew ? renew(type, leases, leaseDuration, cancellationToken) : inner.RenewLeasesAsync(type, leases, leaseDuration, cancellationToken);
 
         public async Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken)
         {
@@ -115,7 +115,7 @@ public class LeaseLossTests
 
         public int Started => Volatile.Read(ref _started);
 
-        public async Task<bool> RenewAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<JobLease>> RenewAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
         {
             var started = Interlocked.Increment(ref _started);
             var now = Interlocked.Increment(ref _inFlight);
@@ -132,7 +132,7 @@ public class LeaseLossTests
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
-                return true;
+                return [];
             }
             catch (OperationCanceledException)
             {
@@ -213,7 +213,7 @@ public class LeaseLossTests
             .UseProvider(_ => new GatedProvider(slowImage, entered, gate.Task));
 
         // One slot, so A itself never re-claims the job its hung slot holds.
-        slowBuilder.Services.Configure<GenerationTypeOptions>(TypeName, o => o.MaxConcurrency = 1);
+        slowBuilder.Services.Configure<GenerationTypeOptions>(TypeName, o => o.MaxInFlight = 1);
         using var slow = slowBuilder.Build();
 
         // Worker B: an ordinary host on the same database and image folder.
@@ -274,7 +274,7 @@ public class LeaseLossTests
                 o.LeaseDuration = TimeSpan.FromSeconds(1);
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxInFlight = 1)
             .UseMediaStore(_ => new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") })) { Renew = renewals.RenewAsync })
             .UseLocalFileStorage(dir.File("images"))
             .UseProvider(_ => new GatedProvider(TestImages.Png(seed: 4), entered, gate.Task));
@@ -320,7 +320,7 @@ public class LeaseLossTests
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
                 o.ProviderPollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxConcurrency = 1)
+            .AddGenerator<PromptOnlyTestGenerator>(TypeName, t => t.MaxInFlight = 1)
             .UseMediaStore(_ => store = new ScriptedStore(new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = dir.File("stefna.db") }))
             {
                 // Another process cancels the job just before this worker records the provider's job id.

@@ -111,7 +111,7 @@ public class TestOnlyTypeEndToEndTests
     public async Task Invalid_options_stop_the_host_at_start()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddStefna(o => o.MaxAttempts = 0).AddGenerator<SepiaSketchGenerator>("sepia-sketch", o => o.MaxConcurrency = 0);
+        builder.Services.AddStefna(o => o.MaxAttempts = 0).AddGenerator<SepiaSketchGenerator>("sepia-sketch", o => o.MaxInFlight = 0);
         using var host = builder.Build();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
         Assert.Contains("MaxAttempts must be at least 1", ex.ToString(), StringComparison.Ordinal);

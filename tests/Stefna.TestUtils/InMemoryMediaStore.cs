@@ -110,8 +110,9 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     }
 
     /// <inheritdoc />
-    public Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         lock (_gate)
         {
             var now = _time.GetUtcNow();
@@ -126,20 +127,27 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
                     || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now && j.Attempts < maxAttempts))
                 .OrderBy(j => j.CreatedAt)
                 .ThenBy(j => j.Id)
-                .FirstOrDefault();
-            if (next is null)
-            {
-                return Task.FromResult<JobLease?>(null);
-            }
-
-            var claimed = Put(next with { Status = GenerationStatus.Processing, Attempts = next.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now });
-            return Task.FromResult<JobLease?>(new JobLease(claimed));
+                .Take(limit)
+                .ToList();
+            IReadOnlyList<JobLease> leases = [.. next.Select(j => new JobLease(Put(j with { Status = GenerationStatus.Processing, Attempts = j.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now })))];
+            return Task.FromResult(leases);
         }
     }
 
     /// <inheritdoc />
-    public Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-        Guarded(lease, (job, now) => job with { LeaseUntil = now + leaseDuration });
+    public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        var lost = new List<JobLease>();
+        foreach (var lease in leases)
+        {
+            if (!await Guarded(lease, (job, now) => job with { LeaseUntil = now + leaseDuration }))
+            {
+                lost.Add(lease);
+            }
+        }
+
+        return lost;
+    }
 
     /// <inheritdoc />
     public Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken) =>

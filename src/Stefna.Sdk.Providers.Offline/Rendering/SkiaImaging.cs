@@ -34,18 +34,46 @@ internal static class SkiaImaging
             throw Invalid("corrupt", $"The source image could not be decoded ({Describe(result)}). Upload the original file again.");
         }
 
+        // The picture as the camera meant it (EXIF orientation), before any effect sees it.
+        using var upright = Orient(decoded, codec.EncodedOrigin);
+        size = new SKSizeI(upright.Width, upright.Height);
         if (Math.Max(size.Width, size.Height) <= maxDimension)
         {
-            return ToRaster(decoded);
+            return ToRaster(upright);
         }
 
         var scale = (double)maxDimension / Math.Max(size.Width, size.Height);
         var width = Math.Clamp((int)Math.Round(size.Width * scale), 1, maxDimension);
         var height = Math.Clamp((int)Math.Round(size.Height * scale), 1, maxDimension);
         // Mipmapped sampling averages the pixels a big reduction drops, so the result does not alias.
-        using var resized = decoded.Resize(info.WithSize(width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+        using var resized = upright.Resize(upright.Info.WithSize(width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
             ?? throw new GenerationException(GenerationErrorCategory.Internal, "The offline provider could not downscale the source image.");
         return ToRaster(resized);
+    }
+
+    /// <summary>A copy of <paramref name="bitmap"/> turned upright for its EXIF origin (the eight TIFF orientations:
+    /// mirrors, quarter turns and their combinations). SkiaSharp reads the origin but leaves applying it to the caller.</summary>
+    private static SKBitmap Orient(SKBitmap bitmap, SKEncodedOrigin origin)
+    {
+        var (w, h) = (bitmap.Width, bitmap.Height);
+        var swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var result = new SKBitmap(bitmap.Info.WithSize(swap ? h : w, swap ? w : h));
+        using var canvas = new SKCanvas(result);
+        switch (origin)
+        {
+            case SKEncodedOrigin.TopRight: canvas.Translate(w, 0); canvas.Scale(-1, 1); break;
+            case SKEncodedOrigin.BottomRight: canvas.Translate(w, h); canvas.RotateDegrees(180); break;
+            case SKEncodedOrigin.BottomLeft: canvas.Translate(0, h); canvas.Scale(1, -1); break;
+            case SKEncodedOrigin.LeftTop: canvas.RotateDegrees(90); canvas.Scale(1, -1); break;
+            case SKEncodedOrigin.RightTop: canvas.Translate(h, 0); canvas.RotateDegrees(90); break;
+            case SKEncodedOrigin.RightBottom: canvas.Translate(h, w); canvas.RotateDegrees(90); canvas.Scale(-1, 1); break;
+            case SKEncodedOrigin.LeftBottom: canvas.Translate(0, w); canvas.RotateDegrees(270); break;
+            default: break;
+        }
+
+        using var paint = new SKPaint { BlendMode = SKBlendMode.Src };
+        canvas.DrawBitmap(bitmap, 0, 0, paint);
+        return result;
     }
 
     /// <summary>Draws a deterministic abstract picture for a prompt: a gradient sky, soft suns and bands, in colours

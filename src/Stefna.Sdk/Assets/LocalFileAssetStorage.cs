@@ -80,7 +80,7 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not write the image under '{_root}': {ex.Message}", innerException: ex);
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not write the image: {Internal.ServerPaths.Redact(ex.Message)}", innerException: ex);
         }
 
         return new StoredAsset(ToUrl(relative), relative, request.Info.Width, request.Info.Height, request.Info.Extension, request.Content.Length);
@@ -96,7 +96,7 @@ public sealed class LocalFileAssetStorage : IAssetStorage
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not read the stored image '{url}': {ex.Message}", innerException: ex);
+            throw new GenerationException(GenerationErrorCategory.StorageFailure, $"Could not read the stored image '{url}': {Internal.ServerPaths.Redact(ex.Message)}", innerException: ex);
         }
     }
 
@@ -169,5 +169,5 @@ public sealed class LocalFileAssetStorage : IAssetStorage
     }
 
     private GenerationException Outside(string url) =>
-        new(GenerationErrorCategory.StorageFailure, $"'{url}' does not address a file inside the asset root '{_root}'.", "storage_failure.outside_root");
+        new(GenerationErrorCategory.StorageFailure, $"'{url}' does not address a file inside the asset root.", "storage_failure.outside_root");
 }

@@ -32,8 +32,24 @@ public sealed class StefnaOptions
     /// <summary>The first back-off before a failed attempt is retried; doubles with each attempt. Default 2 s.</summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How often an idle worker looks for work when no notification arrives. Default 1 s.</summary>
+    /// <summary>How soon an idle type's producer looks for work again when no wake-up (a submit on this host, a
+    /// PostgreSQL notification) arrives. Each look that finds nothing doubles the wait, up to
+    /// <see cref="MaxIdlePollInterval"/>; finding work resets it. Default 1 s.</summary>
     public TimeSpan IdlePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest an idle type's producer waits between two looks for work when no wake-up arrives (the cap
+    /// of the idle back-off). It bounds how late a job is seen that no wake-up announced: one submitted by another
+    /// process on SQLite, or one whose retry back-off ran out. Default 5 s; at least <see cref="IdlePollInterval"/>.</summary>
+    public TimeSpan MaxIdlePollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The shortest time between two claims of one type's producer on this host: wake-ups and finished jobs
+    /// inside it are coalesced into one claim. Default 10 ms; 0 to 10 s.</summary>
+    public TimeSpan FetchCooldown { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>How many claim statements this host runs at once across all types (each type's producer runs at most
+    /// one at a time). Independent of how many jobs run: one claim takes up to a type's whole free in-flight capacity.
+    /// Default 2; 1 to 64.</summary>
+    public int MaxConcurrentClaims { get; set; } = 2;
 
     /// <summary>How often a pending provider job is polled when the provider gives no hint. Default 1 s.</summary>
     public TimeSpan ProviderPollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -52,8 +68,13 @@ public sealed class StefnaOptions
 /// <summary>Options of one generation type (named options, the name being the type's name).</summary>
 public sealed class GenerationTypeOptions
 {
-    /// <summary>How many jobs of the type one host runs at once. Default 4.</summary>
-    public int MaxConcurrency { get; set; } = 4;
+    /// <summary>How many jobs of the type one host holds at once (claimed and not yet finished: calling the provider,
+    /// polling it, storing the image). A job waiting on a remote provider costs a task and about a kilobyte, not a
+    /// thread or a connection, so the default suits a remote AI provider. Default 256; 1 to 10,000.</summary>
+    public int MaxInFlight { get; set; } = 256;
+
+    /// <summary>The largest <see cref="MaxInFlight"/> accepted.</summary>
+    public const int MaxInFlightLimit = 10_000;
 
     /// <summary>The longest one provider call may take. Default 2 min.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(2);
@@ -92,6 +113,9 @@ internal sealed class StefnaOptionsValidator(StefnaConfigurationKeys keys) : IVa
         if (options.MaxAttempts < 1) failures.Add($"{K(nameof(options.MaxAttempts))} must be at least 1.");
         if (options.RetryBackoff < TimeSpan.Zero) failures.Add($"{K(nameof(options.RetryBackoff))} must not be negative.");
         if (options.IdlePollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.IdlePollInterval))} must be positive.");
+        if (options.MaxIdlePollInterval < options.IdlePollInterval) failures.Add($"{K(nameof(options.MaxIdlePollInterval))} must be at least IdlePollInterval.");
+        if (options.FetchCooldown < TimeSpan.Zero || options.FetchCooldown > TimeSpan.FromSeconds(10)) failures.Add($"{K(nameof(options.FetchCooldown))} must be between 0 and 10 seconds.");
+        if (options.MaxConcurrentClaims is < 1 or > 64) failures.Add($"{K(nameof(options.MaxConcurrentClaims))} must be between 1 and 64.");
         if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.ProviderPollInterval))} must be positive.");
         if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.GenerationTimeout))} must be positive.");
         if (options.ImageFetchTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.ImageFetchTimeout))} must be positive.");
@@ -105,7 +129,7 @@ internal sealed class GenerationTypeOptionsValidator(StefnaConfigurationKeys key
     {
         var failures = new List<string>();
         string K(string member) => keys.KeyOf<GenerationTypeOptions>(name, member);
-        if (options.MaxConcurrency is < 1 or > 1024) failures.Add($"{K(nameof(options.MaxConcurrency))} must be between 1 and 1024.");
+        if (options.MaxInFlight is < 1 or > GenerationTypeOptions.MaxInFlightLimit) failures.Add($"{K(nameof(options.MaxInFlight))} must be between 1 and {GenerationTypeOptions.MaxInFlightLimit}.");
         if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.AttemptTimeout))} must be positive.");
         if (options.ProviderRetries is < 0 or > 20) failures.Add($"{K(nameof(options.ProviderRetries))} must be between 0 and 20.");
         if (options.ProviderRetryDelay < TimeSpan.Zero) failures.Add($"{K(nameof(options.ProviderRetryDelay))} must not be negative.");

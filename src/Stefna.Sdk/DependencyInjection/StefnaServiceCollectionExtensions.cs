@@ -97,6 +97,19 @@ public static class StefnaServiceCollectionExtensions
     /// resilience pipeline. Plug-in packages call this from their <c>AddXxx()</c>; calling it twice for one type is harmless.</summary>
     /// <typeparam name="TGenerator">The generator.</typeparam>
     /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the type's <see cref="GenerationTypeOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>The type's name comes from <typeparamref name="TGenerator"/>'s static <c>TypeDefinition</c>: it is
+    /// spelled once, in the definition.</remarks>
+    public static IStefnaBuilder AddGenerator<TGenerator>(this IStefnaBuilder builder, Action<GenerationTypeOptions>? configure = null)
+        where TGenerator : class, Stefna.Sdk.Generators.IGenerator, Stefna.Sdk.Generators.IGenerationType
+        => builder.AddGenerator<TGenerator>(TGenerator.TypeDefinition.Name, configure);
+
+    /// <summary>Registers a generator class under a name given here rather than by its definition: for one class
+    /// serving several names (tests, adapters). Plug-in packages use <see cref="AddGenerator{TGenerator}(IStefnaBuilder, Action{GenerationTypeOptions}?)"/>,
+    /// which spells the name once, in the definition.</summary>
+    /// <typeparam name="TGenerator">The generator.</typeparam>
+    /// <param name="builder">The builder.</param>
     /// <param name="type">The type's name; must equal the generator's <c>Definition.Name</c>.</param>
     /// <param name="configure">Configures the type's <see cref="GenerationTypeOptions"/>.</param>
     /// <returns>The builder.</returns>
@@ -121,15 +134,17 @@ public static class StefnaServiceCollectionExtensions
         services.AddSingleton(new GeneratorRegistration(type));
         services.AddKeyedSingleton<Stefna.Sdk.Generators.IGenerator, TGenerator>(type);
         services.AddOptions<GenerationTypeOptions>(type).ValidateOnStart();
-        services.AddResiliencePipeline<string>(type, (pipeline, context) =>
+        // Typed to the provider's answer, so no strategy converts results through object: each conversion is an extra
+        // async state machine held for the whole provider call, and a host holds thousands of calls at once.
+        services.AddResiliencePipeline<string, ProviderResponse>(type, (pipeline, context) =>
         {
             var options = context.ServiceProvider.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>().Get(type);
             var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
             pipeline.TimeProvider = time;
-            var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
+            var transient = new PredicateBuilder<ProviderResponse>().Handle<Exception>(IsTransient);
             if (options.ProviderRetries > 0)
             {
-                pipeline.AddRetry(new RetryStrategyOptions
+                pipeline.AddRetry(new RetryStrategyOptions<ProviderResponse>
                 {
                     ShouldHandle = transient,
                     MaxRetryAttempts = options.ProviderRetries,
@@ -143,7 +158,7 @@ public static class StefnaServiceCollectionExtensions
             }
 
             pipeline
-                .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+                .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderResponse>
                 {
                     ShouldHandle = transient,
                     FailureRatio = options.CircuitBreakerFailureRatio,

@@ -33,4 +33,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "Job {Type}/{JobId} handed back to the queue by a stopping worker; attempt {Attempt} was returned")]
     public static partial void Released(ILogger logger, string type, Guid jobId, int attempt);
+
+    [LoggerMessage(11, LogLevel.Warning, "Renewing {Count} lease(s) of {Type} failed; retrying at the next renewal")]
+    public static partial void RenewalFailed(ILogger logger, Exception exception, string type, int count);
+
+    [LoggerMessage(12, LogLevel.Warning, "Job {Type}/{JobId} lost its lease (attempt {Attempt}); stopping the attempt")]
+    public static partial void LeaseLost(ILogger logger, string type, Guid jobId, int attempt);
 }

@@ -65,6 +65,10 @@ public sealed partial class GenerationTypeDefinition
     /// <summary>How rows of the legacy <c>media_assets</c> table are recognised as this type.</summary>
     public LegacyClassificationRule? LegacyRule { get; init; }
 
+    /// <summary>The inputs the type reads from a request (besides the prompt, image and tags), with their labels,
+    /// choices and defaults; front ends build their options and forms from these.</summary>
+    public IReadOnlyList<GenerationInput> Inputs { get; init; } = [];
+
     /// <summary>A reference table the <c>preset</c> column points at, if the type has one.</summary>
     public CatalogDefinition? Catalog { get; init; }
 

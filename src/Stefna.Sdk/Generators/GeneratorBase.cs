@@ -41,6 +41,14 @@ public abstract class GeneratorBase : IGenerator
     public async ValueTask<GenerationSpec> PrepareAsync(GenerationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+
+        // Count first: a list longer than the limit is refused before a single tag is read or compared (a 1 MB form
+        // carries ~170,000 tags). Duplicates are not worth a larger allowance.
+        if (request.Tags.Count > Options.MaxTags)
+        {
+            throw TooManyTags(request.Tags.Count);
+        }
+
         var prompt = NormalizePrompt(request.Prompt);
         var spec = await PrepareCoreAsync(request, prompt, cancellationToken).ConfigureAwait(false);
         return spec with { Tags = NormalizeTags(TypeTags.Concat(spec.Tags).Concat(request.Tags)) };
@@ -163,9 +171,10 @@ public abstract class GeneratorBase : IGenerator
                 : null;
         }
 
-        if (text.Length > MaxPromptLength)
+        // A cheap bound before any per-character work (normalisation composes at most a few characters into one).
+        if (text.Length > MaxPromptLength * 4L)
         {
-            throw new GenerationValidationException("prompt", $"The prompt is {text.Length} characters long; {Definition.DisplayName} accepts at most {MaxPromptLength}.", "prompt_too_long");
+            throw PromptTooLong(text.Length);
         }
 
         foreach (var rune in text.EnumerateRunes())
@@ -182,12 +191,19 @@ public abstract class GeneratorBase : IGenerator
             throw new GenerationValidationException("prompt", "The prompt contains a broken Unicode character; remove it and try again.", "prompt_bad_unicode");
         }
 
-        return text.Normalize(NormalizationForm.FormC);
+        // The limit applies to what is stored: NFC can lengthen a text (U+FB2C becomes three characters).
+        var normalized = text.Normalize(NormalizationForm.FormC);
+        return normalized.Length > MaxPromptLength ? throw PromptTooLong(normalized.Length) : normalized;
     }
+
+    private GenerationValidationException PromptTooLong(int length) =>
+        new("prompt", $"The prompt is {length} characters long; {Definition.DisplayName} accepts at most {MaxPromptLength}.", "prompt_too_long");
 
     private List<string> NormalizeTags(IEnumerable<string> tags)
     {
+        // Hashing, not pairwise comparison, finds duplicates; the loop stops as soon as the limit is passed.
         var result = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var raw in tags)
         {
             var tag = raw?.Trim().ToLowerInvariant().Replace(' ', '-');
@@ -210,19 +226,21 @@ public abstract class GeneratorBase : IGenerator
             }
 
             tag = tag.Normalize(NormalizationForm.FormC);
-            if (!result.Contains(tag, StringComparer.Ordinal))
+            if (seen.Add(tag))
             {
                 result.Add(tag);
+                if (result.Count > Options.MaxTags)
+                {
+                    throw TooManyTags(result.Count);
+                }
             }
-        }
-
-        if (result.Count > Options.MaxTags)
-        {
-            throw new GenerationValidationException("tags", $"A job may carry at most {Options.MaxTags} tags; {result.Count} were given.", "too_many_tags");
         }
 
         return result;
     }
+
+    private GenerationValidationException TooManyTags(int count) =>
+        new("tags", $"A job may carry at most {Options.MaxTags} tags; {(count > Options.MaxTags + 1 ? count.ToString("N0", CultureInfo.InvariantCulture) : "more")} were given.", "too_many_tags");
 
     private static bool IsBidiControl(int value) => value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069) or 0x200E or 0x200F or 0xFEFF;
 

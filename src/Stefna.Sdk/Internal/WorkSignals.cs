@@ -7,10 +7,22 @@ internal sealed class WorkSignals
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _work = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _finished = new();
-    private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
+    private readonly object _cancelersLock = new();
+
+    // The producers of this host, each able to stop a job it holds. Asked in turn, so no per-job entry is needed here.
+    private Func<Guid, bool>[] _cancelers = [];
+
+    /// <summary>Whether the store wakes this host's producers itself on every insert (PostgreSQL NOTIFY); in-process
+    /// wake-ups for new work are then left out, so one submit wakes a producer once.</summary>
+    public bool StoreNotifies { get; set; }
 
     public void NotifyWork(string type)
     {
+        if (StoreNotifies)
+        {
+            return;
+        }
+
         var signal = _work.GetOrAdd(type, _ => new SemaphoreSlim(0));
         if (signal.CurrentCount == 0)
         {
@@ -34,21 +46,32 @@ internal sealed class WorkSignals
 
     public void ForgetFinished(Guid jobId) => _finished.TryRemove(jobId, out _);
 
-    public void RegisterRunning(Guid jobId, CancellationTokenSource source) => _running[jobId] = source;
+    /// <summary>Adds a holder of running jobs that <see cref="CancelRunning"/> asks.</summary>
+    public void AddCanceler(Func<Guid, bool> canceler)
+    {
+        lock (_cancelersLock)
+        {
+            _cancelers = [.. _cancelers, canceler];
+        }
+    }
 
-    public void UnregisterRunning(Guid jobId) => _running.TryRemove(jobId, out _);
+    /// <summary>Removes a holder added by <see cref="AddCanceler"/>.</summary>
+    public void RemoveCanceler(Func<Guid, bool> canceler)
+    {
+        lock (_cancelersLock)
+        {
+            _cancelers = [.. _cancelers.Where(c => c != canceler)];
+        }
+    }
 
+    /// <summary>Stops the attempt of a job this host runs, if it runs one.</summary>
     public void CancelRunning(Guid jobId)
     {
-        if (_running.TryGetValue(jobId, out var source))
+        foreach (var canceler in Volatile.Read(ref _cancelers))
         {
-            try
+            if (canceler(jobId))
             {
-                source.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // The job finished in the meantime.
+                return;
             }
         }
     }

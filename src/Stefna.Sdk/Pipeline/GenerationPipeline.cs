@@ -48,10 +48,23 @@ internal sealed class GenerationPipeline(
         var spec = await generator.PrepareAsync(request, cancellationToken).ConfigureAwait(false);
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
+        // A file is read once, up front, so a repeated submit can be compared by content with the job it names.
+        if (request.Image?.FilePath is { } path)
+        {
+            request = WithImageBytes(request, await ImageFileReader.ReadAsync(path, _options.MaxImageBytes, cancellationToken).ConfigureAwait(false));
+        }
+
+        var fingerprint = request.IdempotencyKey is null ? null : IdempotencyFingerprint.Of(request);
         if (request.IdempotencyKey is not null
             && await store.FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
         {
+            IdempotencyFingerprint.EnsureSameRequest(earlier, spec, fingerprint!);
             return Ticket(earlier, existing: true);
+        }
+
+        if (fingerprint is not null)
+        {
+            spec = spec with { Meta = new Dictionary<string, string>(spec.Meta, StringComparer.Ordinal) { [IdempotencyFingerprint.MetaKey] = fingerprint } };
         }
 
         var image = await LoadImageAsync(request, generator.Definition, cancellationToken).ConfigureAwait(false);
@@ -92,6 +105,11 @@ internal sealed class GenerationPipeline(
             {
                 // Another submit with the same idempotency key won the race: keep nothing of ours.
                 await assets.DeleteAsync(source.Url, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (!result.Created)
+            {
+                IdempotencyFingerprint.EnsureSameRequest(result.Job, spec, fingerprint!);
             }
 
             if (result.Created)
@@ -222,10 +240,6 @@ internal sealed class GenerationPipeline(
         {
             bytes = inMemory;
         }
-        else if (input.FilePath is { } path)
-        {
-            bytes = await ReadFileAsync(path, cancellationToken).ConfigureAwait(false);
-        }
         else
         {
             bytes = await fetcher.FetchAsync(input.Url!, cancellationToken).ConfigureAwait(false);
@@ -242,29 +256,6 @@ internal sealed class GenerationPipeline(
         }
 
         return (bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
-    }
-
-    private async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken)
-    {
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            throw new GenerationValidationException("image", $"Image file not found: {path}", "image_not_found");
-        }
-
-        if (info.Length > _options.MaxImageBytes)
-        {
-            throw new GenerationValidationException("image", $"The image is {info.Length:N0} bytes; the limit is {_options.MaxImageBytes:N0}.", "image_too_large");
-        }
-
-        try
-        {
-            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new GenerationValidationException("image", $"The image file could not be read: {ex.Message}", "image_unreadable");
-        }
     }
 
     private async Task TryDeleteAsync(string url)
@@ -293,6 +284,18 @@ internal sealed class GenerationPipeline(
 
         return userId;
     }
+
+    private static GenerationRequest WithImageBytes(GenerationRequest request, byte[] bytes) => new()
+    {
+        Type = request.Type,
+        UserId = request.UserId,
+        Image = ImageInput.FromBytes(bytes, request.Image?.FileName),
+        Prompt = request.Prompt,
+        Preset = request.Preset,
+        Options = request.Options,
+        Tags = request.Tags,
+        IdempotencyKey = request.IdempotencyKey,
+    };
 
     private static GenerationTicket Ticket(GenerationJob job, bool existing) => new(job.Id, job.Type, job.Status, job.CreatedAt, existing);
 }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Configuration;
@@ -8,9 +9,11 @@ using Stefna.Sdk.Storage;
 namespace Stefna.Sdk.Pipeline;
 
 /// <summary>
-/// Claims and runs jobs: one loop per registered type, each with its own concurrency limit, so a slow or failing
-/// type never takes another type's slots. Runs in-process as a hosted service by default; any number of hosts may
-/// run it against one shared store.
+/// Claims and runs jobs. Per registered type, one producer claims up to the type's free in-flight capacity
+/// (<see cref="GenerationTypeOptions.MaxInFlight"/>) in one store call, runs each job as a task, and claims again when
+/// jobs finish or a wake-up arrives; one renewal loop per type extends every lease the host holds in one store call.
+/// A slow or failing type never takes another type's capacity. Runs in-process as a hosted service by default; any
+/// number of hosts may run it against one shared store.
 /// </summary>
 public sealed class GenerationWorker
 {
@@ -24,7 +27,11 @@ public sealed class GenerationWorker
     private readonly StefnaOptions _options;
     private readonly IOptionsMonitor<GenerationTypeOptions> _typeOptions;
     private readonly ILogger<GenerationWorker> _logger;
+    private readonly SemaphoreSlim _claimGate;
     private long _completedRuns;
+    private long _claimCalls;
+    private long _renewCalls;
+    private long _inFlight;
 
     internal GenerationWorker(
         GenerationTypeRegistry registry,
@@ -48,119 +55,380 @@ public sealed class GenerationWorker
         _options = options.Value;
         _typeOptions = typeOptions;
         _logger = logger;
+        _claimGate = new SemaphoreSlim(_options.MaxConcurrentClaims, _options.MaxConcurrentClaims);
+
+        // A store that notifies (PostgreSQL NOTIFY on insert) already wakes this host's producers on every submit; an
+        // in-process wake-up as well would make each submit cost two claims.
+        _signals.StoreNotifies = _notifications is not null;
     }
 
     /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued or discarded).</summary>
     public long CompletedRuns => Interlocked.Read(ref _completedRuns);
 
+    /// <summary>How many claim calls this worker has made to the store, across types (each claims a batch).</summary>
+    public long ClaimCalls => Interlocked.Read(ref _claimCalls);
+
+    /// <summary>How many lease-renewal calls this worker has made to the store, across types (each renews a batch).</summary>
+    public long RenewCalls => Interlocked.Read(ref _renewCalls);
+
+    /// <summary>How many jobs this worker holds right now, across types (claimed and not yet finished).</summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
     /// <summary>Runs the worker until canceled, or (with <paramref name="exitWhenIdle"/>) until no type has unfinished jobs.</summary>
     /// <param name="exitWhenIdle">Return once every type's queue is empty and nothing is running anywhere.</param>
     /// <param name="cancellationToken">Stops the worker; running jobs are handed back to the queue.</param>
-    /// <returns>A task that completes when the worker stops.</returns>
+    /// <returns>A task that completes when the worker stops and its jobs have ended.</returns>
     public async Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken)
     {
         await _initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         Log.WorkerStarted(_logger, string.Join(", ", _registry.Names));
-        await Task.WhenAll(_registry.Names.Select(type => RunTypeAsync(type, exitWhenIdle, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(_registry.Names.Select(type => new TypeProducer(this, type).RunAsync(exitWhenIdle, cancellationToken))).ConfigureAwait(false);
     }
 
-    private async Task RunTypeAsync(string type, bool exitWhenIdle, CancellationToken cancellationToken)
+    /// <summary>One type's producer on this host: claims in batches up to the free in-flight capacity, runs each job as
+    /// a task, and renews the leases of all its running jobs in one store call per renewal period.</summary>
+    private sealed class TypeProducer(GenerationWorker worker, string type) : IRunningJobOwner
     {
-        // Each type's slots run on their own tasks, so one type's slow store call never delays another's. Each slot
-        // claims and runs one job at a time, so a type never runs more than MaxConcurrency jobs on this host, and
-        // claims happen in parallel rather than one after another (a serial claim loop caps a host's throughput at
-        // one claim per database round trip).
-        await Task.Yield();
-        var slots = _typeOptions.Get(type).MaxConcurrency;
-        await Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(type, exitWhenIdle, cancellationToken))).ConfigureAwait(false);
-    }
+        private static readonly TimeSpan FirstErrorDelay = TimeSpan.FromMilliseconds(200);
+        private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
+        private const int MaxCompletionBatch = 500;
 
-    private async Task RunSlotAsync(string type, bool exitWhenIdle, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        var errorDelay = TimeSpan.FromMilliseconds(200);
-        try
+        private readonly int _limit = worker._typeOptions.Get(type).MaxInFlight;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RunningJob> _running = new();
+
+        // Released (at most to 1) when a job ends: capacity came free.
+        private readonly SemaphoreSlim _finished = new(0, 1);
+
+        // The batch completer's queue: jobs that finish while a batch is being written go together in the next one.
+        private readonly Channel<PendingCompletion> _completions = Channel.CreateUnbounded<PendingCompletion>(new UnboundedChannelOptions { SingleReader = true });
+        private int _inFlight;
+
+        public async Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken)
         {
-            while (!cancellationToken.IsCancellationRequested)
+            await Task.Yield();
+            using var renewing = new CancellationTokenSource();
+            var renewals = RenewLoopAsync(renewing.Token);
+            var completer = CompleteLoopAsync();
+            Func<Guid, bool> cancel = Cancel;
+            worker._signals.AddCanceler(cancel);
+
+            // Each job has its own small cancellation source; stopping the host cancels them all from here, rather than
+            // linking every job's source to the host's token.
+            using var stopping = cancellationToken.Register(static state => ((TypeProducer)state!).CancelAll(), this);
+            try
             {
-                JobLease? lease;
+                await ProduceAsync(exitWhenIdle, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopping: the running jobs see the same token and hand themselves back.
+            }
+            finally
+            {
+                // Leases stay renewed until the last job has ended (a job handing itself back stops its own renewals).
+                while (Volatile.Read(ref _inFlight) > 0)
+                {
+                    await _finished.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
+                worker._signals.RemoveCanceler(cancel);
+                _completions.Writer.Complete();
+                await completer.ConfigureAwait(false);
+                await renewing.CancelAsync().ConfigureAwait(false);
+                await renewals.ConfigureAwait(false);
+            }
+        }
+
+        public void StopRenewing(RunningJob job) => _running.TryRemove(new KeyValuePair<Guid, RunningJob>(job.Lease.Id, job));
+
+        public void Ended(RunningJob job)
+        {
+            Interlocked.Increment(ref worker._completedRuns);
+            Interlocked.Decrement(ref worker._inFlight);
+            Interlocked.Decrement(ref _inFlight);
+            Release(_finished);
+        }
+
+        public Task<bool> CompleteAsync(JobLease lease, JobResult result)
+        {
+            var pending = new PendingCompletion(new JobCompletion(lease, result));
+            if (!_completions.Writer.TryWrite(pending))
+            {
+                // Not expected: the queue closes only after the last job ended.
+                return worker._store.CompleteAsync(lease, result, CancellationToken.None);
+            }
+
+            return pending.Task;
+        }
+
+        private async Task CompleteLoopAsync()
+        {
+            await Task.Yield();
+            var reader = _completions.Reader;
+            var batch = new List<PendingCompletion>();
+            var completions = new List<JobCompletion>();
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                batch.Clear();
+                completions.Clear();
+                while (batch.Count < MaxCompletionBatch && reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    completions.Add(pending.Completion);
+                }
+
                 try
                 {
-                    lease = await _store.ClaimNextAsync(type, _options.LeaseDuration, _options.MaxAttempts, cancellationToken).ConfigureAwait(false);
-                    errorDelay = TimeSpan.FromMilliseconds(200);
+                    // Not canceled by the host stopping: a result already stored is worth recording.
+                    var lost = await worker._store.CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
+                    foreach (var pending in batch)
+                    {
+                        pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
+                    }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception ex)
                 {
-                    Log.LoopError(_logger, ex, type, errorDelay);
-                    await Task.Delay(errorDelay, _time, cancellationToken).ConfigureAwait(false);
-                    errorDelay = TimeSpan.FromTicks(Math.Min(errorDelay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-                    continue;
+                    // Each job handles the failure as its own (a storage failure: retried or failed by the runner).
+                    foreach (var pending in batch)
+                    {
+                        pending.TrySetException(ex);
+                    }
                 }
+            }
+        }
 
-                if (lease is null)
+        private bool Cancel(Guid jobId)
+        {
+            if (!_running.TryGetValue(jobId, out var job))
+            {
+                return false;
+            }
+
+            job.Cancel();
+            return true;
+        }
+
+        private void CancelAll()
+        {
+            foreach (var job in _running.Values)
+            {
+                job.Cancel();
+            }
+        }
+
+        private async Task ProduceAsync(bool exitWhenIdle, CancellationToken cancellationToken)
+        {
+            var options = worker._options;
+            var idleDelay = options.IdlePollInterval;
+            var errorDelay = FirstErrorDelay;
+            var lastClaim = long.MinValue;
+
+            // Whether a claim may find work: at start, after a wake-up or poll, and while the last claim filled its batch.
+            var mayHaveWork = true;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var free = _limit - Volatile.Read(ref _inFlight);
+                if (mayHaveWork && free > 0)
                 {
-                    // Unfinished jobs include those other slots (and hosts) are running, so every slot exits together.
-                    if (exitWhenIdle && await IsIdleAsync(type, cancellationToken).ConfigureAwait(false))
+                    // Coalesce: wake-ups and finished jobs within the cooldown of the last claim make one claim.
+                    if (lastClaim != long.MinValue)
+                    {
+                        var wait = options.FetchCooldown - worker._time.GetElapsedTime(lastClaim);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            await Task.Delay(wait, worker._time, cancellationToken).ConfigureAwait(false);
+                            free = _limit - Volatile.Read(ref _inFlight);
+                        }
+                    }
+
+                    IReadOnlyList<JobLease> leases;
+                    lastClaim = worker._time.GetTimestamp();
+                    try
+                    {
+                        leases = await ClaimAsync(free, cancellationToken).ConfigureAwait(false);
+                        errorDelay = FirstErrorDelay;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        Log.LoopError(worker._logger, ex, type, errorDelay);
+                        await Task.Delay(errorDelay, worker._time, cancellationToken).ConfigureAwait(false);
+                        errorDelay = TimeSpan.FromTicks(Math.Min(errorDelay.Ticks * 2, MaxErrorDelay.Ticks));
+                        continue;
+                    }
+
+                    foreach (var lease in leases)
+                    {
+                        Start(lease, cancellationToken);
+                    }
+
+                    // A full batch may have left more behind; a short one emptied the queue (as of now).
+                    mayHaveWork = leases.Count == free;
+                    if (leases.Count > 0)
+                    {
+                        idleDelay = options.IdlePollInterval;
+                        continue;
+                    }
+
+                    // Unfinished jobs include those running here and on other hosts, so the worker exits only when all end.
+                    if (exitWhenIdle && Volatile.Read(ref _inFlight) == 0 && await IsIdleAsync(cancellationToken).ConfigureAwait(false))
                     {
                         return;
                     }
+                }
 
-                    await WaitForWorkAsync(type, cancellationToken).ConfigureAwait(false);
+                if (mayHaveWork)
+                {
+                    // At capacity: the next claim waits for a job to end.
+                    await _finished.WaitAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
-                // There may be more: wake a sibling slot that is waiting (in-process wake-ups release one waiter).
-                _signals.NotifyWork(type);
-                await RunOneAsync(lease, cancellationToken).ConfigureAwait(false);
+                // Nothing claimable: wait for a wake-up or the poll, backing off while nothing turns up. An exiting worker
+                // also wakes when one of its jobs ends, to see whether everything is done.
+                var woken = await WaitForWorkAsync(idleDelay, exitWhenIdle, cancellationToken).ConfigureAwait(false);
+                mayHaveWork = true;
+                if (!woken)
+                {
+                    idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.MaxIdlePollInterval.Ticks));
+                }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
 
-    private async Task RunOneAsync(JobLease lease, CancellationToken cancellationToken)
-    {
-        try
+        private async Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
-            await _runner.RunAsync(lease, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.Unexpected(_logger, ex, lease.Type, lease.Id);
-        }
-        finally
-        {
-            Interlocked.Increment(ref _completedRuns);
-        }
-    }
-
-    private async Task<bool> IsIdleAsync(string type, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _store.CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private async Task WaitForWorkAsync(string type, CancellationToken cancellationToken)
-    {
-        var local = _signals.WaitForWorkAsync(type, _options.IdlePollInterval, cancellationToken);
-        if (_notifications is null)
-        {
-            await local.ConfigureAwait(false);
-            return;
+            var options = worker._options;
+            await worker._claimGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                Interlocked.Increment(ref worker._claimCalls);
+                return await worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                worker._claimGate.Release();
+            }
         }
 
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var remote = _notifications.WaitForWorkAsync([type], _options.IdlePollInterval, either.Token);
-        await Task.WhenAny(local, remote).ConfigureAwait(false);
-        await either.CancelAsync().ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
+        private void Start(JobLease lease, CancellationToken stoppingToken)
+        {
+            Interlocked.Increment(ref _inFlight);
+            Interlocked.Increment(ref worker._inFlight);
+            var job = new RunningJob(lease, this);
+            _running[lease.Id] = job;
+
+            // Stopping registers before it cancels what it sees: a job added after that sees the token instead.
+            if (stoppingToken.IsCancellationRequested)
+            {
+                job.Cancel();
+            }
+
+            _ = worker._runner.RunAsync(job, stoppingToken);
+        }
+
+        private async Task RenewLoopAsync(CancellationToken cancellationToken)
+        {
+            var options = worker._options;
+            var period = TimeSpan.FromTicks(options.LeaseDuration.Ticks / 3);
+            using var timer = new PeriodicTimer(period, worker._time);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (_running.IsEmpty)
+                    {
+                        continue;
+                    }
+
+                    var leases = new List<JobLease>(_running.Count);
+                    foreach (var running in _running.Values)
+                    {
+                        leases.Add(running.Lease);
+                    }
+
+                    try
+                    {
+                        // Bounded by the period, so a renewal that hangs gives way to the next tick's; the lease outlives
+                        // two missed renewals. Awaited, so renewals of a type never pile up.
+                        using var elapsed = new CancellationTokenSource(period, worker._time);
+                        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
+                        Interlocked.Increment(ref worker._renewCalls);
+                        var lost = await worker._store.RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        foreach (var lease in lost)
+                        {
+                            // Only the attempt that was lost: the same job may run again here under a newer lease.
+                            if (_running.TryGetValue(lease.Id, out var running) && running.Lease.Attempt == lease.Attempt)
+                            {
+                                Log.LeaseLost(worker._logger, type, lease.Id, lease.Attempt);
+                                running.Cancel();
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        Log.RenewalFailed(worker._logger, ex, type, leases.Count);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The producer stopped and its last job ended.
+            }
+        }
+
+        private async Task<bool> IsIdleAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await worker._store.CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        private async Task<bool> WaitForWorkAsync(TimeSpan timeout, bool orJobEnd, CancellationToken cancellationToken)
+        {
+            // The timeout runs on the worker's clock (a fake one in tests); the wake-up sources wait without their own.
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var poll = Task.Delay(timeout, worker._time, either.Token);
+            var local = worker._signals.WaitForWorkAsync(type, Timeout.InfiniteTimeSpan, either.Token);
+            var remote = worker._notifications?.WaitForWorkAsync([type], Timeout.InfiniteTimeSpan, either.Token);
+            var ended = orJobEnd ? _finished.WaitAsync(either.Token) : null;
+            Task[] waits = (remote, ended) switch
+            {
+                (null, null) => [poll, local],
+                (null, { } e) => [poll, local, e],
+                ({ } r, null) => [poll, local, r],
+                ({ } r, { } e) => [poll, local, r, e],
+            };
+            await Task.WhenAny(waits).ConfigureAwait(false);
+
+            // Cancel the waits that did not end, so none of them later swallows a wake-up meant for the next wait.
+            await either.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            return Woken(local) || (remote is not null && Woken(remote)) || ended?.IsCompletedSuccessfully == true;
+
+            static bool Woken(Task<bool> wait) => wait.IsCompletedSuccessfully && wait.Result;
+        }
+
+        private static void Release(SemaphoreSlim signal)
+        {
+            try
+            {
+                signal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled.
+            }
+        }
+
+        /// <summary>A job waiting in the batch completer's queue.</summary>
+        private sealed class PendingCompletion(JobCompletion completion) : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            public JobCompletion Completion => completion;
+        }
     }
 }

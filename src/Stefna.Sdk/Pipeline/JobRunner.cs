@@ -30,66 +30,74 @@ internal sealed class JobRunner(
     internal const string DownloadClientName = "Stefna.ProviderDownload";
     private readonly StefnaOptions _options = options.Value;
 
-    public async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
+    /// <summary>Runs one attempt to its end, whatever the outcome, then reports the end to the job's owner. Started
+    /// without being awaited by the type's producer; it yields first, so a batch of jobs starts without running each
+    /// one's first steps inline.</summary>
+    public async Task RunAsync(RunningJob running, CancellationToken stoppingToken)
     {
+        var lease = running.Lease;
         var job = lease.Job;
-        using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
-        activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
-        activity?.SetTag("stefna.job.id", job.Id);
-        activity?.SetTag("stefna.job.attempt", lease.Attempt);
-        var started = time.GetTimestamp();
-
-        using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        signals.RegisterRunning(job.Id, jobCancellation);
-        using var heartbeat = StartHeartbeat(lease, jobCancellation);
         try
         {
-            var result = await GenerateAndStoreAsync(lease, jobCancellation.Token).ConfigureAwait(false);
-            if (await store.CompleteAsync(lease, result.Result, CancellationToken.None).ConfigureAwait(false))
+            await Task.Yield();
+            using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
+            activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
+            activity?.SetTag("stefna.job.id", job.Id);
+            activity?.SetTag("stefna.job.attempt", lease.Attempt);
+            var started = time.GetTimestamp();
+            try
             {
-                var elapsed = time.GetElapsedTime(started);
-                StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
-                StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
-                Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
+                var result = await GenerateAndStoreAsync(lease, running.Token).ConfigureAwait(false);
+                if (await running.CompleteAsync(result.Result).ConfigureAwait(false))
+                {
+                    var elapsed = time.GetElapsedTime(started);
+                    StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
+                    StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
+                    Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
+                }
+                else
+                {
+                    // The lease was lost (expired and re-claimed, or the job canceled): keep no second copy. The asset is
+                    // named by job id and attempt, so this deletes only what this attempt stored, never the image of the
+                    // attempt that completed the job.
+                    await TryDeleteAsync(result.Asset.Url).ConfigureAwait(false);
+                    Log.Discarded(logger, job.Type, job.Id);
+                }
             }
-            else
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                // The lease was lost (expired and re-claimed, or the job canceled): keep no second copy. The asset is
-                // named by job id and attempt, so this deletes only what this attempt stored, never the image of the
-                // attempt that completed the job.
-                await TryDeleteAsync(result.Asset.Url).ConfigureAwait(false);
+                // Host shutting down: hand the job back at once rather than waiting for the lease to expire, and give the
+                // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). Renewals stop first:
+                // after the release the next claim reuses this attempt number, so this lease must write nothing more.
+                running.StopRenewing();
+                if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+                {
+                    Log.Released(logger, job.Type, job.Id, lease.Attempt);
+                }
+            }
+            catch (OperationCanceledException) when (running.IsCancellationRequested)
+            {
+                // Canceled by its user, or the batch renewal found the lease lost: the row already says so.
                 Log.Discarded(logger, job.Type, job.Id);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Host shutting down: hand the job back at once rather than waiting for the lease to expire, and give the
-            // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). The heartbeat stops
-            // first: after the release the next claim reuses this attempt number, so this lease must write nothing more.
-            heartbeat?.Dispose();
-            if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+            catch (LeaseLostException)
             {
-                Log.Released(logger, job.Type, job.Id, lease.Attempt);
+                // Recording the provider's job id found the lease lost: another attempt (or the user) owns the row now.
+                Log.Discarded(logger, job.Type, job.Id);
             }
-        }
-        catch (OperationCanceledException) when (jobCancellation.IsCancellationRequested)
-        {
-            // Canceled by its user, or the heartbeat found the lease lost: the row already says so.
-            Log.Discarded(logger, job.Type, job.Id);
-        }
-        catch (LeaseLostException)
-        {
-            // Recording the provider's job id found the lease lost: another attempt (or the user) owns the row now.
-            Log.Discarded(logger, job.Type, job.Id);
+            catch (Exception ex)
+            {
+                await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
-            await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false);
+            Log.Unexpected(logger, ex, job.Type, job.Id);
         }
         finally
         {
-            signals.UnregisterRunning(job.Id);
             signals.NotifyFinished(job.Id);
+            running.End();
         }
     }
 
@@ -159,7 +167,7 @@ internal sealed class JobRunner(
     private async Task<ProviderImage> CallProviderAsync(JobLease lease, ProviderRequest request, CancellationToken cancellationToken)
     {
         var provider = registry.GetProvider(lease.Type);
-        var pipeline = resilience.GetPipeline(lease.Type);
+        var pipeline = resilience.GetPipeline<ProviderResponse>(lease.Type);
         var response = lease.Job.ProviderJobId is { } resumed
             ? await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: resumed, Request: request), cancellationToken).ConfigureAwait(false)
             : await pipeline.ExecuteAsync((p, ct) => p.Provider.SubmitAsync(p.Request, ct), (Provider: provider, Request: request), cancellationToken).ConfigureAwait(false);
@@ -269,7 +277,10 @@ internal sealed class JobRunner(
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
 
-    internal static GenerationError Classify(Exception exception) => exception switch
+    // A job's error is shown to its user: no server path in it (see ServerPaths).
+    internal static GenerationError Classify(Exception exception) => ClassifyCore(exception) is var e && ServerPaths.Redact(e.Message) is var m && m != e.Message ? e with { Message = m } : e;
+
+    private static GenerationError ClassifyCore(Exception exception) => exception switch
     {
         GenerationException g => g.ToError(),
         BrokenCircuitException => new(GenerationErrorCategory.ProviderUnavailable, CircuitOpenCode, "The provider is failing repeatedly; its circuit is open, so this job failed fast. Try again shortly."),
@@ -279,46 +290,6 @@ internal sealed class JobRunner(
         TimeoutException t => new(GenerationErrorCategory.Timeout, "timeout", t.Message),
         _ => new(GenerationErrorCategory.Internal, "internal", $"Unexpected error: {exception.Message}"),
     };
-
-    private IDisposable? StartHeartbeat(JobLease lease, CancellationTokenSource jobCancellation)
-    {
-        var period = TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3);
-        var renewing = 0;
-        return time.CreateTimer(
-            async _ =>
-            {
-                // One renewal at a time: on a hung database, ticks are skipped rather than piling up callbacks.
-                if (Interlocked.Exchange(ref renewing, 1) == 1)
-                {
-                    return;
-                }
-
-                try
-                {
-                    // Bounded by the period, so a renewal that hangs gives way to the next tick's.
-                    using var timeout = new CancellationTokenSource(period, time);
-                    if (!await store.RenewLeaseAsync(lease, _options.LeaseDuration, timeout.Token).ConfigureAwait(false))
-                    {
-                        await jobCancellation.CancelAsync().ConfigureAwait(false);
-                    }
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The job finished.
-                }
-                catch (Exception)
-                {
-                    // A failed or timed-out heartbeat is retried at the next tick; the lease outlives two missed beats.
-                }
-                finally
-                {
-                    Volatile.Write(ref renewing, 0);
-                }
-            },
-            null,
-            period,
-            period);
-    }
 
     /// <summary>A write guarded by the lease found it lost: the attempt stops and leaves the row alone.</summary>
     private sealed class LeaseLostException : Exception

@@ -57,7 +57,7 @@ public sealed record ProviderRequest
     public string? ImageSize { get; init; }
 
     /// <summary>Type-specific parameters (style, emotion, preset) that providers may use.</summary>
-    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 }
 
 /// <summary>A provider's answer: an image, or a job still running.</summary>

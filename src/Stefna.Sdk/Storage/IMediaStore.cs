@@ -37,26 +37,34 @@ public interface IMediaStore
     /// <returns>The job, or <see langword="null"/>.</returns>
     Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken);
 
-    /// <summary>Claims the oldest claimable job of a type: queued and not backing off, or processing with an expired
-    /// lease and fewer than <paramref name="maxAttempts"/> attempts. Increments its attempts and sets its lease. Safe to
-    /// call from many workers and hosts at once.</summary>
+    /// <summary>Claims up to <paramref name="limit"/> of the oldest claimable jobs of a type in one store round trip:
+    /// queued and not backing off, or processing with an expired lease and fewer than <paramref name="maxAttempts"/>
+    /// attempts. Increments each one's attempts and sets its lease. Safe to call from many workers and hosts at once: no
+    /// two calls ever get the same attempt of a job (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>; SQLite: one write
+    /// transaction).</summary>
     /// <remarks>A processing job whose lease expired after <paramref name="maxAttempts"/> or more attempts (its worker
     /// died, was killed or hung on its last allowed attempt) is not claimed again: the call fails it with
     /// <see cref="GenerationError.LeaseExpired(int)"/> (code <see cref="GenerationError.LeaseExpiredCode"/>), so a job
-    /// that crashes its worker every time cannot be re-claimed forever.</remarks>
+    /// that crashes its worker every time cannot be re-claimed forever. Such jobs do not count against
+    /// <paramref name="limit"/>: the call keeps looking until it has <paramref name="limit"/> leases or nothing else is
+    /// claimable. Fewer leases than <paramref name="limit"/> therefore mean the queue had no more claimable jobs.</remarks>
     /// <param name="type">The type.</param>
-    /// <param name="leaseDuration">How long the lease holds before another worker may re-claim the job.</param>
+    /// <param name="limit">The most jobs to claim; at least 1.</param>
+    /// <param name="leaseDuration">How long each lease holds before another worker may re-claim the job.</param>
     /// <param name="maxAttempts">The most claims a job gets (<c>StefnaOptions.MaxAttempts</c>); at least 1.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The lease, or <see langword="null"/> when nothing is claimable.</returns>
-    Task<JobLease?> ClaimNextAsync(string type, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
+    /// <returns>The leases, oldest job first; empty when nothing is claimable.</returns>
+    Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
 
-    /// <summary>Extends a lease (heartbeat).</summary>
-    /// <param name="lease">The lease.</param>
+    /// <summary>Extends the leases a worker holds on jobs of one type, in one store round trip (the heartbeat of every
+    /// job the host runs of that type).</summary>
+    /// <param name="type">The type of every lease.</param>
+    /// <param name="leases">The leases to extend.</param>
     /// <param name="leaseDuration">The new duration from now.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns><see langword="false"/> when the lease was lost (re-claimed, canceled).</returns>
-    Task<bool> RenewLeaseAsync(JobLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken);
+    /// <returns>The leases that were lost (re-claimed by another attempt, canceled, finished); their holders must stop.
+    /// Empty when every lease was extended.</returns>
+    Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken);
 
     /// <summary>Records the provider's job id so a re-claimed job resumes polling instead of submitting again.</summary>
     /// <param name="lease">The lease.</param>
@@ -71,6 +79,29 @@ public interface IMediaStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="false"/> when the lease was lost; the caller must then discard its result.</returns>
     Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken);
+
+    /// <summary>Completes several jobs of one type in one store round trip, each guarded by its own lease exactly as
+    /// <see cref="CompleteAsync"/> is (the engine's batch completer: jobs that finish together are written together).</summary>
+    /// <remarks>The default implementation, for stores written before this member existed, completes the jobs one by one.</remarks>
+    /// <param name="type">The type of every job.</param>
+    /// <param name="completions">The jobs and their results; one entry per job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases that were lost (those jobs were not completed; their holders must discard their results).
+    /// Empty when every job was completed.</returns>
+    async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var lost = new List<JobLease>();
+        foreach (var completion in completions)
+        {
+            if (!await CompleteAsync(completion.Lease, completion.Result, cancellationToken).ConfigureAwait(false))
+            {
+                lost.Add(completion.Lease);
+            }
+        }
+
+        return lost;
+    }
 
     /// <summary>Puts a job back in the queue after a transient failure, not claimable before <paramref name="notBefore"/>.</summary>
     /// <param name="lease">The lease.</param>
@@ -130,6 +161,7 @@ public interface IJobNotificationSource
     /// <param name="types">The types the caller works on.</param>
     /// <param name="timeout">The longest wait.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>A task that completes on a notification or after the timeout.</returns>
-    Task WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken);
+    /// <returns><see langword="true"/> when a notification (or a reconnect, after which notifications may have been
+    /// missed) woke the wait; <see langword="false"/> at the timeout. One notification wakes one wait per type.</returns>
+    Task<bool> WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken);
 }

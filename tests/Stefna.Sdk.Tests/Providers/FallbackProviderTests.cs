@@ -94,7 +94,7 @@ public sealed class FallbackProviderTests
                 o.RunWorker = false;
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
             })
-            .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName, t => t.MaxConcurrency = 1) // one at a time: the circuit sees each outcome before the next call
+            .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName, t => t.MaxInFlight = 1) // one at a time: the circuit sees each outcome before the next call
             .UseSqlite(dir.File("stefna.db"))
             .UseLocalFileStorage(dir.File("images"))
             .UseProviders(PromptOnlyTestGenerator.TypeName, [_ => first, _ => second], o => o.MinimumThroughput = 2);

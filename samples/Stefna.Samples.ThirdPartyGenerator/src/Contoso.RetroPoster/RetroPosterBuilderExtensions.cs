@@ -29,6 +29,6 @@ public static class RetroPosterBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetroPosterOptions>, RetroPosterOptionsValidator>());
 
         // Everything shared (keyed generator, named GenerationTypeOptions, its own Polly pipeline) comes from the core.
-        return builder.AddGenerator<RetroPosterGenerator>(RetroPosterGenerator.TypeName);
+        return builder.AddGenerator<RetroPosterGenerator>();
     }
 }

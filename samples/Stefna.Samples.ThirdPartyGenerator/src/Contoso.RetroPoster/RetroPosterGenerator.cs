@@ -8,7 +8,7 @@ using Stefna.Sdk.Providers;
 namespace Contoso.RetroPoster;
 
 /// <summary>Retro Poster: a photo redrawn as a vintage poster of a chosen era, with an optional printed headline.</summary>
-public sealed class RetroPosterGenerator : GeneratorBase
+public sealed class RetroPosterGenerator : GeneratorBase, IGenerationType
 {
     /// <summary>The type's name.</summary>
     public const string TypeName = "retro-poster";
