@@ -52,6 +52,7 @@ public static class StefnaServiceCollectionExtensions
             sp.GetRequiredService<IOptions<StefnaOptions>>()));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
+        services.TryAddSingleton<CircuitStates>();
         services.TryAddSingleton<StefnaInitializer>();
         services.TryAddSingleton<JobRunner>();
         // Built explicitly: its constructor is internal, which ActivatorUtilities cannot see.
@@ -166,6 +167,7 @@ public static class StefnaServiceCollectionExtensions
                     SamplingDuration = options.CircuitBreakerSamplingDuration,
                     BreakDuration = options.CircuitBreakerBreakDuration,
                     Name = $"{type}-circuit",
+                    StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Create(type),
                 })
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = options.AttemptTimeout, Name = $"{type}-timeout" });
         });
