@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Assets;
+using Stefna.Sdk.Diagnostics;
 using Stefna.Sdk.Generators;
 
 namespace Stefna.Samples.Web;
@@ -78,23 +78,12 @@ internal static class StefnaWebApp
         builder.Services.AddAuthorization();
         builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>());
         builder.Services.AddSingleton<TypeCatalog>();
-        builder.Services.AddSingleton<GenerationOutcomeMonitor>();
 
-        // One health check per registered generation type, found from the keyed generators the plug-ins added.
-        var health = builder.Services.AddHealthChecks();
-        foreach (var type in builder.Services.Where(d => d.ServiceType == typeof(IGenerator) && d.IsKeyedService).Select(d => (string)d.ServiceKey!).Distinct().ToList())
-        {
-            health.Add(new HealthCheckRegistration(
-                type,
-                sp => new GenerationTypeHealthCheck(type, sp, sp.GetRequiredService<GenerationOutcomeMonitor>()),
-                failureStatus: HealthStatus.Unhealthy,
-                tags: ["stefna", type]));
-        }
+        // The SDK's health checks: one entry per type (store, circuit, oldest queued job, worker loop), types added by
+        // `configure` included.
+        builder.Services.AddHealthChecks().AddStefnaHealthChecks();
 
         var app = builder.Build();
-
-        // Created at start so the monitor sees outcomes from the first job on.
-        app.Services.GetRequiredService<GenerationOutcomeMonitor>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -122,8 +111,8 @@ internal static class StefnaWebApp
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
-            Predicate = r => r.Tags.Contains("stefna"),
-            ResponseWriter = GenerationTypeHealthCheck.WriteReportAsync,
+            Predicate = r => r.Tags.Contains(StefnaHealthCheckOptions.Tag),
+            ResponseWriter = HealthReportWriter.WriteAsync,
         });
         app.MapStefnaApi();
         if (app.Environment.IsDevelopment())
