@@ -387,8 +387,9 @@ public sealed class GenerationApiTests(WebAppFixture app)
         Assert.All(types.Values, t =>
         {
             Assert.Equal("Healthy", t.Str("status"));
-            Assert.Equal("reachable", t.GetProperty("data").Str("store"));
-            Assert.Equal("OfflineImageProvider", t.GetProperty("data").Str("provider"));
+            Assert.Equal("ok", t.GetProperty("data").Str("store"));
+            Assert.Equal("offline", t.GetProperty("data").Str("provider"));
+            Assert.Equal("running", t.GetProperty("data").Str("worker"));
             Assert.Equal("closed", t.GetProperty("data").Str("circuit"));
         });
     }

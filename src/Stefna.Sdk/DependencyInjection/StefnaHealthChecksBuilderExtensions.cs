@@ -36,7 +36,9 @@ public static class StefnaHealthChecksBuilderExtensions
     {
         public void Configure(HealthCheckServiceOptions options)
         {
-            foreach (var type in services.GetRequiredService<GenerationTypeRegistry>().Names)
+            // The registrations only, not the registry: building generators and providers here (when the health check
+            // service is first resolved, possibly before start-up validation) would turn an options error into theirs.
+            foreach (var type in services.GetServices<GeneratorRegistration>().Select(r => r.Type).Distinct(StringComparer.Ordinal))
             {
                 options.Registrations.Add(new HealthCheckRegistration(
                     StefnaHealthCheckOptions.NamePrefix + type,
