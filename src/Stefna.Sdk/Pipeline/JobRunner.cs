@@ -40,7 +40,8 @@ internal sealed class JobRunner(
         try
         {
             await Task.Yield();
-            using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
+            // Its own trace, linked to the submit's (stored with the job), whichever host submitted it.
+            using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate", ActivityKind.Consumer, default(ActivityContext), links: StefnaTelemetry.LinksFrom(job.Meta));
             activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
             activity?.SetTag("stefna.job.id", job.Id);
             activity?.SetTag("stefna.job.attempt", lease.Attempt);
@@ -87,7 +88,9 @@ internal sealed class JobRunner(
             }
             catch (Exception ex)
             {
-                await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false);
+                var error = Classify(ex);
+                StefnaTelemetry.Failed(activity, error);
+                await HandleFailureAsync(lease, error, ex).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
