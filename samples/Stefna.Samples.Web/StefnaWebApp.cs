@@ -13,6 +13,11 @@ namespace Stefna.Samples.Web;
 /// </summary>
 internal static class StefnaWebApp
 {
+    /// <summary>The page's content security policy: its own scripts, styles and API only; images also from https (Cloudinary)
+    /// and blob: (the preview of a chosen photo); never framed.</summary>
+    internal const string ContentSecurityPolicy =
+        "default-src 'self'; img-src 'self' blob: data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
     /// <summary>Builds the app from command-line arguments (<c>--urls</c>, <c>--Stefna:DataDirectory=…</c>, …).</summary>
     /// <param name="args">The arguments.</param>
     /// <param name="configure">Adjusts the builder after the SDK is composed and before health checks are added, so a
@@ -85,6 +90,21 @@ internal static class StefnaWebApp
 
         var app = builder.Build();
 
+        // Security headers on every answer (page, API, media, errors): set when the response starts, so the exception
+        // handler's reset cannot drop them. Images may come from Cloudinary (https:) or a chosen file (blob:).
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var headers = ((HttpContext)state).Response.Headers;
+                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                return Task.CompletedTask;
+            }, context);
+            return next(context);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
