@@ -271,7 +271,8 @@ public sealed class GenerationApiTests(WebAppFixture app)
     {
         using var alice = app.Client();
         using var response = await alice.PostAsJsonAsync("api/generations/neo-glitch", new { prompt = "hello" });
-        await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        var problem = await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("unsupported_media_type", problem.Str("code"));
     }
 
     [Theory]
