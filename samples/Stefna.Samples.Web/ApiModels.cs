@@ -85,19 +85,3 @@ internal sealed record FieldResponse(string Name, string Label, string Kind, boo
 /// <param name="Fields">The options the type understands.</param>
 internal sealed record TypeResponse(string Name, string DisplayName, string Description, bool RequiresImage, IReadOnlyList<FieldResponse> Fields);
 
-/// <summary>The multipart form of <c>POST /api/generations/{type}</c> (documentation only: the handler reads the form itself
-/// so it can enforce the size limit and answer wrong content types with ProblemDetails).</summary>
-internal sealed class GenerationForm
-{
-    /// <summary>The source photo (PNG, JPEG, WebP or GIF).</summary>
-    public IFormFile? Image { get; set; }
-
-    /// <summary>Or a public http(s) URL of the source photo.</summary>
-    public string? ImageUrl { get; set; }
-
-    /// <summary>A prompt.</summary>
-    public string? Prompt { get; set; }
-
-    /// <summary>Extra tags: comma-separated, or the field repeated.</summary>
-    public string? Tags { get; set; }
-}

@@ -19,7 +19,6 @@ internal static class GenerationApi
         api.MapPost("/generations/{type}", SubmitAsync)
             .WithName(GenerationOpenApi.SubmitOperationId)
             .WithSummary("Submit a generation: a form with image (or imageUrl), prompt, tags and the type's own inputs (see GET /api/types).")
-            .Accepts<GenerationForm>("multipart/form-data", "application/x-www-form-urlencoded")
             .Produces<SubmitResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -49,14 +49,17 @@ internal sealed class GenerationOpenApi : IOpenApiOperationTransformer
                 : Enum(description, group.SelectMany(x => x.Input.Choices.Select(c => c.Key)));
         }
 
-        if (operation.RequestBody is OpenApiRequestBody body)
+        // The endpoint declares no Accepts metadata (its matcher would answer another content type with the
+        // framework's 415, without our code), so the body is described here.
+        operation.RequestBody = new OpenApiRequestBody
         {
-            body.Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
             {
                 ["multipart/form-data"] = new() { Schema = form },
                 ["application/x-www-form-urlencoded"] = new() { Schema = form },
-            };
-        }
+            },
+        };
 
         return Task.CompletedTask;
     }

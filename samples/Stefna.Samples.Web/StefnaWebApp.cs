@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
-using Stefna.Sdk.Configuration;
+using Microsoft.Extensions.Options;
+using Stefna.Sdk.Assets;
+using Stefna.Sdk.Diagnostics;
 using Stefna.Sdk.Generators;
 
 namespace Stefna.Samples.Web;
@@ -12,6 +13,11 @@ namespace Stefna.Samples.Web;
 /// </summary>
 internal static class StefnaWebApp
 {
+    /// <summary>The page's content security policy: its own scripts, styles and API only; images also from https (Cloudinary)
+    /// and blob: (the preview of a chosen photo); never framed.</summary>
+    internal const string ContentSecurityPolicy =
+        "default-src 'self'; img-src 'self' blob: data: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
     /// <summary>Builds the app from command-line arguments (<c>--urls</c>, <c>--Stefna:DataDirectory=…</c>, …).</summary>
     /// <param name="args">The arguments.</param>
     /// <param name="configure">Adjusts the builder after the SDK is composed and before health checks are added, so a
@@ -26,19 +32,48 @@ internal static class StefnaWebApp
         var web = section.Get<WebOptions>() ?? new WebOptions();
         var data = Path.GetFullPath(web.DataDirectory, builder.Environment.ContentRootPath);
         var images = Path.Combine(data, "images");
-        Directory.CreateDirectory(images);
 
-        // The SDK: its options bind from the same "Stefna" section (MaxImageBytes, RunWorker, …).
-        builder.Services.AddStefna()
+        // The SDK, every option bound from the same "Stefna" section (appsettings.json shows the whole shape): the core
+        // at its root, each type under Types:<type>, each package under its own key. Values given here only fill in
+        // what configuration leaves empty (paths inside the data folder).
+        var stefna = builder.Services.AddStefna(section)
             .AddNeoGlitch()
             .AddEmotionMask()
             .AddPresets()
             .AddGhibliReaction()
-            .AddCustomPrompt()
-            .UseSqlite(Path.Combine(data, "stefna.db"))
-            .UseLocalFileStorage(images, "/media/")
-            .UseOfflineProvider();
-        builder.Services.Configure<StefnaOptions>(section);
+            .AddCustomPrompt();
+        if (string.Equals(web.Store, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            // Stefna:Postgres:ConnectionString, or an NpgsqlDataSource registered in the container (AddNpgsqlDataSource, Aspire).
+            stefna.UsePostgres();
+        }
+        else
+        {
+            stefna.UseSqlite(o => o.DatabasePath = string.IsNullOrWhiteSpace(o.DatabasePath) ? Path.Combine(data, "stefna.db") : o.DatabasePath);
+        }
+
+        if (string.Equals(web.Storage, "Cloudinary", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseCloudinary(); // Stefna:Cloudinary, else CLOUDINARY_URL
+        }
+        else
+        {
+            stefna.UseLocalFileStorage(o =>
+            {
+                o.RootPath = string.IsNullOrWhiteSpace(o.RootPath) ? images : o.RootPath;
+                o.PublicBaseUrl ??= "/media/";
+            });
+        }
+
+        if (string.Equals(web.Provider, "AimlApi", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseAimlApi(); // Stefna:AimlApi; the key from Stefna:AimlApi:ApiKey (user secrets, environment) or AIMLAPI_KEY
+        }
+        else
+        {
+            stefna.UseOfflineProvider();
+        }
+
         configure?.Invoke(builder);
 
         builder.Services.AddProblemDetails();
@@ -48,24 +83,28 @@ internal static class StefnaWebApp
         builder.Services.AddAuthorization();
         builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>());
         builder.Services.AddSingleton<TypeCatalog>();
-        builder.Services.AddSingleton<GenerationOutcomeMonitor>();
 
-        // One health check per registered generation type, found from the keyed generators the plug-ins added.
-        var health = builder.Services.AddHealthChecks();
-        foreach (var type in builder.Services.Where(d => d.ServiceType == typeof(IGenerator) && d.IsKeyedService).Select(d => (string)d.ServiceKey!).Distinct().ToList())
-        {
-            health.Add(new HealthCheckRegistration(
-                type,
-                sp => new GenerationTypeHealthCheck(type, sp, sp.GetRequiredService<GenerationOutcomeMonitor>()),
-                failureStatus: HealthStatus.Unhealthy,
-                tags: ["stefna", type]));
-        }
+        // The SDK's health checks: one entry per type (store, circuit, oldest queued job, worker loop), types added by
+        // `configure` included.
+        builder.Services.AddHealthChecks().AddStefnaHealthChecks();
 
         var app = builder.Build();
 
-        // Created at start so the monitor sees outcomes from the first job on.
-        app.Services.GetRequiredService<GenerationOutcomeMonitor>();
-
+        // Security headers on every answer (page, API, media, errors): set when the response starts, so the exception
+        // handler's reset cannot drop them. Images may come from Cloudinary (https:) or a chosen file (blob:).
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var headers = ((HttpContext)state).Response.Headers;
+                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                return Task.CompletedTask;
+            }, context);
+            return next(context);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
@@ -73,13 +112,18 @@ internal static class StefnaWebApp
         var page = new EmbeddedFileProvider(typeof(StefnaWebApp).Assembly, "wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
-        app.UseStaticFiles(new StaticFileOptions
+        if (!string.Equals(web.Storage, "Cloudinary", StringComparison.OrdinalIgnoreCase))
         {
-            FileProvider = new PhysicalFileProvider(images),
-            RequestPath = "/media",
-            ServeUnknownFileTypes = false,
-            OnPrepareResponse = ctx => ctx.Context.Response.Headers.XContentTypeOptions = "nosniff",
-        });
+            var media = Path.GetFullPath(app.Services.GetRequiredService<IOptions<LocalFileAssetStorageOptions>>().Value.RootPath);
+            Directory.CreateDirectory(media);
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = new PhysicalFileProvider(media),
+                RequestPath = "/media",
+                ServeUnknownFileTypes = false,
+                OnPrepareResponse = ctx => ctx.Context.Response.Headers.XContentTypeOptions = "nosniff",
+            });
+        }
 
         app.UseAuthentication();
         app.UseAuthorization();
@@ -87,8 +131,8 @@ internal static class StefnaWebApp
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
-            Predicate = r => r.Tags.Contains("stefna"),
-            ResponseWriter = GenerationTypeHealthCheck.WriteReportAsync,
+            Predicate = r => r.Tags.Contains(StefnaHealthCheckOptions.Tag),
+            ResponseWriter = HealthReportWriter.WriteAsync,
         });
         app.MapStefnaApi();
         if (app.Environment.IsDevelopment())

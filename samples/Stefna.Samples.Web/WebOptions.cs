@@ -13,6 +13,17 @@ internal sealed class WebOptions
     /// <summary>Development API keys: key → user id. Replace with real authentication in production.</summary>
     public Dictionary<string, string> ApiKeys { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The job store: <c>Sqlite</c> (default, <c>stefna.db</c> in the data folder unless
+    /// <c>Stefna:Sqlite:DatabasePath</c> says otherwise) or <c>Postgres</c> (<c>Stefna:Postgres</c>).</summary>
+    public string Store { get; set; } = "Sqlite";
+
+    /// <summary>Where images go: <c>LocalFiles</c> (default, <c>images/</c> in the data folder, served under <c>/media/</c>)
+    /// or <c>Cloudinary</c> (<c>Stefna:Cloudinary</c> or <c>CLOUDINARY_URL</c>).</summary>
+    public string Storage { get; set; } = "LocalFiles";
+
+    /// <summary>The image provider: <c>Offline</c> (default, no network, no keys) or <c>AimlApi</c> (<c>Stefna:AimlApi</c>).</summary>
+    public string Provider { get; set; } = "Offline";
+
     /// <summary>Form overhead allowed on top of <see cref="Stefna.Sdk.Configuration.StefnaOptions.MaxImageBytes"/>.</summary>
     public long FormOverheadBytes { get; set; } = 64 * 1024;
 }

@@ -7,16 +7,30 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Stores the SDK's images in Cloudinary.</summary>
 public static class CloudinaryBuilderExtensions
 {
-    /// <summary>Uses Cloudinary with the account in the <c>CLOUDINARY_URL</c> environment variable.</summary>
+    /// <summary>Uses Cloudinary with the account configured at <c>Stefna:Cloudinary</c> (<c>CloudName</c>, <c>ApiKey</c>,
+    /// <c>ApiSecret</c>, <c>ApiBaseUrl</c>, <c>FolderPrefix</c>, …) when the host binds configuration, else the one in
+    /// the <c>CLOUDINARY_URL</c> environment variable. Validated at start-up; failures name the configuration key.</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">The variable is not set.</exception>
+    /// <exception cref="FormatException"><c>CLOUDINARY_URL</c> is set and malformed (the message never repeats the secret).</exception>
     public static IStefnaBuilder UseCloudinary(this IStefnaBuilder builder)
     {
         var url = Environment.GetEnvironmentVariable(CloudinaryOptions.EnvironmentVariable);
-        return string.IsNullOrWhiteSpace(url)
-            ? throw new InvalidOperationException($"UseCloudinary() reads the account from {CloudinaryOptions.EnvironmentVariable}, which is not set.")
-            : builder.UseCloudinary(url);
+        var fromEnvironment = string.IsNullOrWhiteSpace(url) ? null : CloudinaryOptions.Parse(url);
+        return builder.UseCloudinary(o =>
+        {
+            // The variable is the fallback: an account named in configuration wins.
+            if (fromEnvironment is not null && string.IsNullOrWhiteSpace(o.CloudName) && string.IsNullOrWhiteSpace(o.ApiKey) && string.IsNullOrWhiteSpace(o.ApiSecret))
+            {
+                o.CloudName = fromEnvironment.CloudName;
+                o.ApiKey = fromEnvironment.ApiKey;
+                o.ApiSecret = fromEnvironment.ApiSecret;
+                if (o.ApiBaseUrl == CloudinaryOptions.DefaultApiBaseUrl)
+                {
+                    o.ApiBaseUrl = fromEnvironment.ApiBaseUrl;
+                }
+            }
+        });
     }
 
     /// <summary>Uses Cloudinary with the account in a <c>CLOUDINARY_URL</c>.</summary>
@@ -38,7 +52,7 @@ public static class CloudinaryBuilderExtensions
         });
     }
 
-    /// <summary>Uses Cloudinary configured in code.</summary>
+    /// <summary>Uses Cloudinary configured in code (applied after <c>Stefna:Cloudinary</c> when the host binds configuration).</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <param name="configure">Fills <see cref="CloudinaryOptions"/> (<see cref="CloudinaryOptions.ApplyUrl"/> reads a <c>CLOUDINARY_URL</c>).</param>
     /// <returns>The builder.</returns>
@@ -47,7 +61,7 @@ public static class CloudinaryBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.AddOptions<CloudinaryOptions>().Configure(configure).ValidateOnStart();
+        services.AddOptions<CloudinaryOptions>().BindStefnaConfiguration(CloudinaryOptions.ConfigurationKey).Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CloudinaryOptions>, CloudinaryOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 

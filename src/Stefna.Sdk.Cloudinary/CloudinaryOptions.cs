@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Configuration;
 
 namespace Stefna.Sdk.Cloudinary;
 
@@ -19,6 +20,9 @@ public enum CloudinarySignatureAlgorithm
 /// </summary>
 public sealed partial class CloudinaryOptions
 {
+    /// <summary>The key of these options under the Stefna configuration section: <c>Cloudinary</c>.</summary>
+    public const string ConfigurationKey = "Cloudinary";
+
     /// <summary>The scheme of a <c>CLOUDINARY_URL</c>.</summary>
     public const string UrlScheme = "cloudinary";
 
@@ -195,66 +199,67 @@ public sealed partial class CloudinaryOptions
 }
 
 /// <summary>Checks <see cref="CloudinaryOptions"/> at start-up.</summary>
-internal sealed class CloudinaryOptionsValidator : IValidateOptions<CloudinaryOptions>
+internal sealed class CloudinaryOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<CloudinaryOptions>
 {
     public ValidateOptionsResult Validate(string? name, CloudinaryOptions options)
     {
         var failures = new List<string>();
+        string K(string member) => keys.KeyOf<CloudinaryOptions>(name, member);
         if (string.IsNullOrWhiteSpace(options.CloudName))
         {
-            failures.Add("Cloudinary: CloudName is required (set it, or give a CLOUDINARY_URL cloudinary://API_KEY:API_SECRET@CLOUD_NAME).");
+            failures.Add($"{K(nameof(options.CloudName))} is required (set it, or give a CLOUDINARY_URL cloudinary://API_KEY:API_SECRET@CLOUD_NAME).");
         }
         else if (!CloudinaryOptions.CloudNamePattern().IsMatch(options.CloudName))
         {
             // Not echoed: a mis-split CLOUDINARY_URL can leave the secret in the cloud name.
-            failures.Add("Cloudinary: CloudName may contain only letters, digits, '-' and '_'.");
+            failures.Add($"{K(nameof(options.CloudName))} may contain only letters, digits, '-' and '_'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ApiKey))
         {
-            failures.Add("Cloudinary: ApiKey is required.");
+            failures.Add($"{K(nameof(options.ApiKey))} is required.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ApiSecret))
         {
-            failures.Add("Cloudinary: ApiSecret is required.");
+            failures.Add($"{K(nameof(options.ApiSecret))} is required.");
         }
 
-        CheckBase(failures, nameof(options.ApiBaseUrl), options.ApiBaseUrl);
-        CheckBase(failures, nameof(options.DeliveryBaseUrl), options.DeliveryBaseUrl);
+        CheckBase(failures, K(nameof(options.ApiBaseUrl)), options.ApiBaseUrl);
+        CheckBase(failures, K(nameof(options.DeliveryBaseUrl)), options.DeliveryBaseUrl);
         if (options.FolderPrefix.Length > 0 && !CloudinaryOptions.FolderPattern().IsMatch(options.FolderPrefix))
         {
-            failures.Add($"Cloudinary: FolderPrefix '{options.FolderPrefix}' must be folder names of letters, digits, '-' and '_' joined by '/', with no leading or trailing '/'.");
+            failures.Add($"{K(nameof(options.FolderPrefix))} '{options.FolderPrefix}' must be folder names of letters, digits, '-' and '_' joined by '/', with no leading or trailing '/'.");
         }
 
         if (options.UploadTimeout <= TimeSpan.Zero)
         {
-            failures.Add("Cloudinary: UploadTimeout must be positive.");
+            failures.Add($"{K(nameof(options.UploadTimeout))} must be positive.");
         }
 
         if (options.MaxRateLimitWait < TimeSpan.Zero)
         {
-            failures.Add("Cloudinary: MaxRateLimitWait must not be negative.");
+            failures.Add($"{K(nameof(options.MaxRateLimitWait))} must not be negative.");
         }
 
         if (options.MaxRateLimitRetries is < 0 or > 20)
         {
-            failures.Add("Cloudinary: MaxRateLimitRetries must be between 0 and 20.");
+            failures.Add($"{K(nameof(options.MaxRateLimitRetries))} must be between 0 and 20.");
         }
 
         if (options.MaxServerErrorRetries is < 0 or > 10)
         {
-            failures.Add("Cloudinary: MaxServerErrorRetries must be between 0 and 10.");
+            failures.Add($"{K(nameof(options.MaxServerErrorRetries))} must be between 0 and 10.");
         }
 
         if (options.ServerErrorBackoff < TimeSpan.Zero)
         {
-            failures.Add("Cloudinary: ServerErrorBackoff must not be negative.");
+            failures.Add($"{K(nameof(options.ServerErrorBackoff))} must not be negative.");
         }
 
         if (options.MaxReadBytes <= 0)
         {
-            failures.Add("Cloudinary: MaxReadBytes must be positive.");
+            failures.Add($"{K(nameof(options.MaxReadBytes))} must be positive.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -264,7 +269,7 @@ internal sealed class CloudinaryOptionsValidator : IValidateOptions<CloudinaryOp
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
-            failures.Add($"Cloudinary: {name} must be an absolute http(s) URL; got '{CloudinaryOptions.RedactUserInfo(value)}'.");
+            failures.Add($"{name} must be an absolute http(s) URL; got '{CloudinaryOptions.RedactUserInfo(value)}'.");
         }
     }
 }

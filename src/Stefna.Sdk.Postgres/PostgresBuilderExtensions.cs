@@ -30,7 +30,47 @@ public static class PostgresBuilderExtensions
         return builder.UsePostgres(o => o.DataSource = dataSource);
     }
 
-    /// <summary>Stores jobs in PostgreSQL, configured by <see cref="PostgresStoreOptions"/> (validated at start-up).
+    /// <summary>Stores jobs in PostgreSQL through the <see cref="NpgsqlDataSource"/> registered in the container
+    /// (<c>AddNpgsqlDataSource(...)</c> of Npgsql.DependencyInjection, or .NET Aspire's), unless a connection string is
+    /// configured at <c>Stefna:Postgres:ConnectionString</c> when the host binds configuration
+    /// (<c>AddStefna(configuration)</c>); the other options bind from <c>Stefna:Postgres</c> too. The container owns the
+    /// data source: the store never disposes it.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UsePostgres(this IStefnaBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.UsePostgres(_ => { });
+        // After every Configure: the container's data source only when neither code nor configuration gave a connection.
+        builder.Services.AddOptions<PostgresStoreOptions>().PostConfigure<IServiceProvider>((o, sp) =>
+        {
+            if (o.DataSource is null && string.IsNullOrWhiteSpace(o.ConnectionString))
+            {
+                o.DataSource = sp.GetService<NpgsqlDataSource>();
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Stores jobs in PostgreSQL through the keyed <see cref="NpgsqlDataSource"/> registered in the container
+    /// under <paramref name="serviceKey"/> (<c>AddNpgsqlDataSource(connectionString, serviceKey: ...)</c>, Aspire's
+    /// <c>AddKeyedNpgsqlDataSource</c>). The other options bind from <c>Stefna:Postgres</c> when the host binds
+    /// configuration. The container owns the data source: the store never disposes it.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="serviceKey">The data source's service key.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseKeyedPostgres(this IStefnaBuilder builder, object serviceKey)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(serviceKey);
+        builder.UsePostgres(_ => { });
+        builder.Services.AddOptions<PostgresStoreOptions>().Configure<IServiceProvider>((o, sp) =>
+            o.DataSource = sp.GetRequiredKeyedService<NpgsqlDataSource>(serviceKey));
+        return builder;
+    }
+
+    /// <summary>Stores jobs in PostgreSQL, configured by <see cref="PostgresStoreOptions"/> (applied after
+    /// <c>Stefna:Postgres</c> when the host binds configuration; validated at start-up).
     /// Registers the store as the <see cref="IMediaStore"/> and as the <see cref="IJobNotificationSource"/> workers
     /// wake on.</summary>
     /// <param name="builder">The Stefna builder.</param>
@@ -41,7 +81,7 @@ public static class PostgresBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.AddOptions<PostgresStoreOptions>().Configure(configure).ValidateOnStart();
+        services.AddOptions<PostgresStoreOptions>().BindStefnaConfiguration(PostgresStoreOptions.ConfigurationKey).Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresStoreOptions>, PostgresStoreOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PostgresMediaStore(

@@ -553,6 +553,18 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         return await Guard(async () => (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    public async Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT count(*), min(created_at) FROM {PostgresSchema.Identifier(Table(type).Definition.TableName)} WHERE status = 'queued'");
+        return await Guard(async () =>
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new QueueSnapshot(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+        }).ConfigureAwait(false);
+    }
+
     /// <summary>The shared LISTEN connection's state (for tests).</summary>
     internal NotificationListener Listener => _listener;
 

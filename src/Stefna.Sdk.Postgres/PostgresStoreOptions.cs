@@ -1,12 +1,16 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Stefna.Sdk.Configuration;
 
 namespace Stefna.Sdk.Postgres;
 
 /// <summary>Options of <see cref="PostgresMediaStore"/>. Validated at start-up.</summary>
 public sealed partial class PostgresStoreOptions
 {
+    /// <summary>The key of these options under the Stefna configuration section: <c>Postgres</c>.</summary>
+    public const string ConfigurationKey = "Postgres";
+
     /// <summary>The Npgsql connection string. Required unless <see cref="DataSource"/> is set. Never logged, and
     /// <see cref="ToString"/> shows it with its password and SSL key password masked.</summary>
     public string? ConnectionString { get; set; }
@@ -71,16 +75,22 @@ public sealed partial class PostgresStoreOptions
 }
 
 /// <summary>Checks <see cref="PostgresStoreOptions"/> at start-up. Messages never include the connection string.</summary>
-internal sealed class PostgresStoreOptionsValidator : IValidateOptions<PostgresStoreOptions>
+internal sealed class PostgresStoreOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<PostgresStoreOptions>
 {
+    public PostgresStoreOptionsValidator()
+        : this(StefnaConfigurationKeys.Unbound)
+    {
+    }
+
     public ValidateOptionsResult Validate(string? name, PostgresStoreOptions options)
     {
         var failures = new List<string>();
+        string K(string member) => keys.KeyOf<PostgresStoreOptions>(name, member);
         if (options.DataSource is null)
         {
             if (string.IsNullOrWhiteSpace(options.ConnectionString))
             {
-                failures.Add("A PostgreSQL connection is required: pass a connection string or NpgsqlDataSource to UsePostgres(...).");
+                failures.Add($"A PostgreSQL connection is required: set {K(nameof(options.ConnectionString))}, pass a connection string or NpgsqlDataSource to UsePostgres(...), or register an NpgsqlDataSource in the container (AddNpgsqlDataSource) and call UsePostgres().");
             }
             else
             {
@@ -89,20 +99,20 @@ internal sealed class PostgresStoreOptionsValidator : IValidateOptions<PostgresS
                     var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
                     if (string.IsNullOrWhiteSpace(builder.Host))
                     {
-                        failures.Add("The PostgreSQL connection string names no Host.");
+                        failures.Add($"{K(nameof(options.ConnectionString))} names no Host.");
                     }
                 }
                 catch (ArgumentException ex)
                 {
                     // The parser's message names the bad keyword, not the value.
-                    failures.Add($"The PostgreSQL connection string is not valid: {ex.Message}");
+                    failures.Add($"{K(nameof(options.ConnectionString))} is not a valid PostgreSQL connection string: {ex.Message}");
                 }
             }
         }
 
         if (!PostgresStoreOptions.ChannelPattern().IsMatch(options.NotificationChannel ?? string.Empty))
         {
-            failures.Add($"NotificationChannel must match {PostgresStoreOptions.ChannelPattern()}.");
+            failures.Add($"{K(nameof(options.NotificationChannel))} must match {PostgresStoreOptions.ChannelPattern()}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

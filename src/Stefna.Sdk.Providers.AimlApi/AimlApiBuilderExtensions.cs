@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
@@ -9,23 +10,30 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Chooses the AIML API as the image provider.</summary>
 public static class AimlApiBuilderExtensions
 {
+    /// <summary>The key of the default provider's options under the Stefna configuration section: <c>AimlApi</c>; a
+    /// per-type provider's are at <c>Types:&lt;type&gt;:AimlApi</c>.</summary>
+    public const string ConfigurationKey = "AimlApi";
+
     /// <summary>The named-options name of the default AIML API provider.</summary>
     public const string DefaultName = AimlApiImageProvider.ProviderName;
 
     /// <summary>Uses the AIML API for every type that has no provider of its own. The key comes from
-    /// <see cref="AimlApiOptions.ApiKey"/> or the <c>AIMLAPI_KEY</c> environment variable; options are validated at start-up.</summary>
+    /// <see cref="AimlApiOptions.ApiKey"/> or the <c>AIMLAPI_KEY</c> environment variable; options bind from
+    /// <c>Stefna:AimlApi</c> when the host binds configuration, <paramref name="configure"/> after them, and are
+    /// validated at start-up.</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <param name="configure">Configures the provider.</param>
     /// <returns>The builder.</returns>
     public static IStefnaBuilder UseAimlApi(this IStefnaBuilder builder, Action<AimlApiOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        Register(builder.Services, DefaultName, configure);
+        Register(builder.Services, DefaultName, ConfigurationKey, configure);
         return builder.UseProvider(sp => sp.GetRequiredKeyedService<AimlApiImageProvider>(DefaultName));
     }
 
     /// <summary>Uses the AIML API for one type only, with options, HTTP client and resilience of its own
-    /// (named options <c>aimlapi:&lt;type&gt;</c>).</summary>
+    /// (named options <c>aimlapi:&lt;type&gt;</c>, bound from <c>Stefna:Types:&lt;type&gt;:AimlApi</c> when the host binds
+    /// configuration).</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <param name="type">The generation type's name.</param>
     /// <param name="configure">Configures the provider.</param>
@@ -35,7 +43,7 @@ public static class AimlApiBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         var name = OptionsName(type);
-        Register(builder.Services, name, configure);
+        Register(builder.Services, name, ConfigurationPath.Combine("Types", type, ConfigurationKey), configure);
         return builder.UseProvider(type, sp => sp.GetRequiredKeyedService<AimlApiImageProvider>(name));
     }
 
@@ -49,9 +57,9 @@ public static class AimlApiBuilderExtensions
     /// <returns>The HTTP client's name.</returns>
     public static string HttpClientName(string optionsName) => "Stefna.AimlApi." + optionsName;
 
-    private static void Register(IServiceCollection services, string name, Action<AimlApiOptions>? configure)
+    private static void Register(IServiceCollection services, string name, string configurationKey, Action<AimlApiOptions>? configure)
     {
-        var options = services.AddOptions<AimlApiOptions>(name).ValidateOnStart();
+        var options = services.AddOptions<AimlApiOptions>(name).BindStefnaConfiguration(configurationKey).ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Configuration;
 
 namespace Stefna.Sdk.Providers.AimlApi;
 
@@ -70,38 +71,38 @@ public sealed class AimlApiOptions
         $"TotalTimeout = {TotalTimeout}, MaxRetryAttempts = {MaxRetryAttempts}, CircuitBreakerFailureRatio = {CircuitBreakerFailureRatio} }}";
 }
 
-internal sealed class AimlApiOptionsValidator : IValidateOptions<AimlApiOptions>
+internal sealed class AimlApiOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<AimlApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, AimlApiOptions options)
     {
         var failures = new List<string>();
-        var prefix = string.IsNullOrEmpty(name) ? string.Empty : $"[{name}] ";
+        string K(string member) => keys.KeyOf<AimlApiOptions>(name, member);
         if (options.ResolveApiKey() is not { } key)
         {
-            failures.Add(prefix + $"No AIML API key: set AimlApiOptions.ApiKey or the {AimlApiOptions.ApiKeyEnvironmentVariable} environment variable.");
+            failures.Add($"No AIML API key: set {K(nameof(options.ApiKey))} or the {AimlApiOptions.ApiKeyEnvironmentVariable} environment variable.");
         }
         else if (!IsHeaderSafe(key))
         {
             // Never echo the key: say what is wrong with it.
-            failures.Add(prefix + $"The AIML API key (AimlApiOptions.ApiKey or {AimlApiOptions.ApiKeyEnvironmentVariable}) contains a line break, space or other character that cannot go in an HTTP header; copy the key again.");
+            failures.Add($"The AIML API key ({K(nameof(options.ApiKey))} or {AimlApiOptions.ApiKeyEnvironmentVariable}) contains a line break, space or other character that cannot go in an HTTP header; copy the key again.");
         }
 
         if (options.BaseUrl is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
         {
-            failures.Add(prefix + "BaseUrl must be an absolute http or https URL.");
+            failures.Add($"{K(nameof(options.BaseUrl))} must be an absolute http or https URL.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.Model)) failures.Add(prefix + "Model must be set.");
-        if (string.IsNullOrWhiteSpace(options.ImageToImageModel)) failures.Add(prefix + "ImageToImageModel must be set.");
-        if (string.IsNullOrWhiteSpace(options.ImageSize)) failures.Add(prefix + "ImageSize must be set.");
-        if (options.DefaultStrength is < 0 or > 1 || double.IsNaN(options.DefaultStrength)) failures.Add(prefix + "DefaultStrength must be between 0 and 1.");
-        if (options.AttemptTimeout < TimeSpan.FromMilliseconds(100)) failures.Add(prefix + "AttemptTimeout must be at least 100 ms.");
-        if (options.TotalTimeout < options.AttemptTimeout) failures.Add(prefix + "TotalTimeout must be at least AttemptTimeout.");
-        if (options.MaxRetryAttempts is < 1 or > 10) failures.Add(prefix + "MaxRetryAttempts must be between 1 and 10.");
-        if (options.CircuitBreakerFailureRatio is <= 0 or > 1 || double.IsNaN(options.CircuitBreakerFailureRatio)) failures.Add(prefix + "CircuitBreakerFailureRatio must be over 0 and at most 1.");
-        if (options.RetryDelay < TimeSpan.Zero) failures.Add(prefix + "RetryDelay must not be negative.");
-        if (options.DefaultRetryAfter < TimeSpan.Zero) failures.Add(prefix + "DefaultRetryAfter must not be negative.");
-        if (options.MaxResponseBytes < 1024) failures.Add(prefix + "MaxResponseBytes must be at least 1024.");
+        if (string.IsNullOrWhiteSpace(options.Model)) failures.Add($"{K(nameof(options.Model))} must be set.");
+        if (string.IsNullOrWhiteSpace(options.ImageToImageModel)) failures.Add($"{K(nameof(options.ImageToImageModel))} must be set.");
+        if (string.IsNullOrWhiteSpace(options.ImageSize)) failures.Add($"{K(nameof(options.ImageSize))} must be set.");
+        if (options.DefaultStrength is < 0 or > 1 || double.IsNaN(options.DefaultStrength)) failures.Add($"{K(nameof(options.DefaultStrength))} must be between 0 and 1.");
+        if (options.AttemptTimeout < TimeSpan.FromMilliseconds(100)) failures.Add($"{K(nameof(options.AttemptTimeout))} must be at least 100 ms.");
+        if (options.TotalTimeout < options.AttemptTimeout) failures.Add($"{K(nameof(options.TotalTimeout))} must be at least AttemptTimeout.");
+        if (options.MaxRetryAttempts is < 1 or > 10) failures.Add($"{K(nameof(options.MaxRetryAttempts))} must be between 1 and 10.");
+        if (options.CircuitBreakerFailureRatio is <= 0 or > 1 || double.IsNaN(options.CircuitBreakerFailureRatio)) failures.Add($"{K(nameof(options.CircuitBreakerFailureRatio))} must be over 0 and at most 1.");
+        if (options.RetryDelay < TimeSpan.Zero) failures.Add($"{K(nameof(options.RetryDelay))} must not be negative.");
+        if (options.DefaultRetryAfter < TimeSpan.Zero) failures.Add($"{K(nameof(options.DefaultRetryAfter))} must not be negative.");
+        if (options.MaxResponseBytes < 1024) failures.Add($"{K(nameof(options.MaxResponseBytes))} must be at least 1024.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

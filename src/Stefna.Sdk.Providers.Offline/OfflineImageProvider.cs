@@ -19,7 +19,7 @@ public sealed class OfflineImageProvider : IImageProvider
     /// <summary>The provider's name, <c>offline</c>.</summary>
     public const string ProviderName = "offline";
 
-    private static readonly OfflineProviderOptionsValidator Validator = new();
+    private static readonly OfflineProviderOptionsValidator Validator = new(Stefna.Sdk.Configuration.StefnaConfigurationKeys.Unbound);
 
     private readonly OfflineProviderOptions _options;
     private readonly TimeProvider _time;

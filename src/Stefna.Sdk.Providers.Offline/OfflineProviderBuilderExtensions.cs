@@ -8,14 +8,15 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class OfflineProviderBuilderExtensions
 {
     /// <summary>Uses the offline provider (<c>offline</c>) as the default image provider: real, deterministic image
-    /// effects rendered locally, no network and no keys. Replaces any default provider chosen before.</summary>
+    /// effects rendered locally, no network and no keys. Replaces any default provider chosen before. Options bind
+    /// from <c>Stefna:Offline</c> when the host binds configuration.</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <returns>The builder.</returns>
     public static IStefnaBuilder UseOfflineProvider(this IStefnaBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        services.AddOptions<OfflineProviderOptions>().ValidateOnStart();
+        services.AddOptions<OfflineProviderOptions>().BindStefnaConfiguration(OfflineProviderOptions.ConfigurationKey).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OfflineProviderOptions>, OfflineProviderOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         return builder.UseProvider<OfflineImageProvider>();

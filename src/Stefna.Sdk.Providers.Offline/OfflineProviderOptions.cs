@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Configuration;
 
 namespace Stefna.Sdk.Providers.Offline;
 
 /// <summary>Settings of the offline image provider.</summary>
 public sealed class OfflineProviderOptions
 {
+    /// <summary>The key of these options under the Stefna configuration section: <c>Offline</c>.</summary>
+    public const string ConfigurationKey = "Offline";
+
     /// <summary>The smallest accepted <see cref="MaxDimension"/>.</summary>
     public const int MinimumDimension = 16;
 
@@ -26,7 +30,7 @@ public sealed class OfflineProviderOptions
 }
 
 /// <summary>Checks <see cref="OfflineProviderOptions"/> at start-up.</summary>
-internal sealed class OfflineProviderOptionsValidator : IValidateOptions<OfflineProviderOptions>
+internal sealed class OfflineProviderOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<OfflineProviderOptions>
 {
     private static readonly TimeSpan MaxLatency = TimeSpan.FromDays(1);
 
@@ -34,19 +38,20 @@ internal sealed class OfflineProviderOptionsValidator : IValidateOptions<Offline
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
+        string K(string member) => keys.KeyOf<OfflineProviderOptions>(name, member);
         if (options.MaxDimension is < OfflineProviderOptions.MinimumDimension or > OfflineProviderOptions.MaximumDimension)
         {
-            failures.Add($"Offline provider: MaxDimension must be between {OfflineProviderOptions.MinimumDimension} and {OfflineProviderOptions.MaximumDimension} (was {options.MaxDimension}).");
+            failures.Add($"{K(nameof(options.MaxDimension))} must be between {OfflineProviderOptions.MinimumDimension} and {OfflineProviderOptions.MaximumDimension} (was {options.MaxDimension}).");
         }
 
         if (options.MaxSourcePixels is <= 0 or > 500_000_000)
         {
-            failures.Add($"Offline provider: MaxSourcePixels must be between 1 and 500000000 (was {options.MaxSourcePixels}).");
+            failures.Add($"{K(nameof(options.MaxSourcePixels))} must be between 1 and 500000000 (was {options.MaxSourcePixels}).");
         }
 
         if (options.SimulatedLatency < TimeSpan.Zero || options.SimulatedLatency > MaxLatency)
         {
-            failures.Add($"Offline provider: SimulatedLatency must be between zero and one day (was {options.SimulatedLatency}).");
+            failures.Add($"{K(nameof(options.SimulatedLatency))} must be between zero and one day (was {options.SimulatedLatency}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

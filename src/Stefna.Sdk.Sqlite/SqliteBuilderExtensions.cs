@@ -18,8 +18,14 @@ public static class SqliteBuilderExtensions
         return builder.UseSqlite(options => options.DatabasePath = databasePath);
     }
 
-    /// <summary>Stores jobs in a SQLite database file configured by <paramref name="configure"/>; the options are
-    /// validated when the host starts.</summary>
+    /// <summary>Stores jobs in the SQLite database file configured at <c>Stefna:Sqlite</c> (<c>DatabasePath</c>,
+    /// <c>BusyTimeout</c>) when the host binds configuration (<c>AddStefna(configuration)</c>); validated at start-up.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseSqlite(this IStefnaBuilder builder) => builder.UseSqlite(_ => { });
+
+    /// <summary>Stores jobs in a SQLite database file configured by <paramref name="configure"/> (applied after
+    /// <c>Stefna:Sqlite</c> when the host binds configuration); the options are validated when the host starts.</summary>
     /// <param name="builder">The Stefna builder.</param>
     /// <param name="configure">Configures <see cref="SqliteStoreOptions"/>.</param>
     /// <returns>The builder.</returns>
@@ -28,7 +34,7 @@ public static class SqliteBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.AddOptions<SqliteStoreOptions>().Configure(configure).ValidateOnStart();
+        services.AddOptions<SqliteStoreOptions>().BindStefnaConfiguration(SqliteStoreOptions.ConfigurationKey).Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         services.TryAddSingleton(sp => new SqliteMediaStore(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,

@@ -578,6 +578,18 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 
+    /// <inheritdoc />
+    public async Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*), min(created_at) FROM {table.Quoted} WHERE status = {Queued}";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new QueueSnapshot(reader.GetInt64(0), reader.IsDBNull(1) ? null : new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero));
+    }
+
     /// <summary>Releases the pooled connections to the database file.</summary>
     public void Dispose()
     {

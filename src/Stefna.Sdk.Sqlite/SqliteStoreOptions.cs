@@ -1,10 +1,14 @@
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Configuration;
 
 namespace Stefna.Sdk.Sqlite;
 
 /// <summary>Options of <see cref="SqliteMediaStore"/>. Validated at start-up.</summary>
 public sealed class SqliteStoreOptions
 {
+    /// <summary>The key of these options under the Stefna configuration section: <c>Sqlite</c>.</summary>
+    public const string ConfigurationKey = "Sqlite";
+
     /// <summary>The database file. Required. Its folder is created when missing.</summary>
     public string DatabasePath { get; set; } = string.Empty;
 
@@ -14,23 +18,29 @@ public sealed class SqliteStoreOptions
 }
 
 /// <summary>Checks <see cref="SqliteStoreOptions"/> at start-up.</summary>
-internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStoreOptions>
+internal sealed class SqliteStoreOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<SqliteStoreOptions>
 {
+    public SqliteStoreOptionsValidator()
+        : this(StefnaConfigurationKeys.Unbound)
+    {
+    }
+
     public ValidateOptionsResult Validate(string? name, SqliteStoreOptions options)
     {
         var failures = new List<string>();
+        string K(string member) => keys.KeyOf<SqliteStoreOptions>(name, member);
         if (string.IsNullOrWhiteSpace(options.DatabasePath))
         {
-            failures.Add("SqliteStoreOptions.DatabasePath is required: pass the database file to UseSqlite(...).");
+            failures.Add($"{K(nameof(options.DatabasePath))} is required: the database file (or pass it to UseSqlite(...)).");
         }
         else if (options.DatabasePath.Contains('\0', StringComparison.Ordinal))
         {
-            failures.Add("SqliteStoreOptions.DatabasePath contains a NUL character.");
+            failures.Add($"{K(nameof(options.DatabasePath))} contains a NUL character.");
         }
 
         if (options.BusyTimeout < TimeSpan.FromMilliseconds(1) || options.BusyTimeout > TimeSpan.FromMinutes(10))
         {
-            failures.Add("SqliteStoreOptions.BusyTimeout must be between 1 ms and 10 minutes.");
+            failures.Add($"{K(nameof(options.BusyTimeout))} must be between 1 ms and 10 minutes.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

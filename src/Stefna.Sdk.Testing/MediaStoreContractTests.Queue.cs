@@ -620,4 +620,25 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(1, await store.CountUnfinishedAsync(ColumnsType.Name, Ct));
         Assert.Equal(0, await store.CountUnfinishedAsync(CatalogType.Name, Ct));
     }
+
+    /// <summary>The queue snapshot health checks read counts only queued jobs and names the oldest one's creation time;
+    /// an empty queue has no oldest.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Queue_snapshot_counts_queued_jobs_and_names_the_oldest()
+    {
+        var store = await NewStoreAsync();
+        Assert.Equal(new QueueSnapshot(0, null), await store.GetQueueSnapshotAsync(PlainType.Name, Ct));
+
+        await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(2)));
+        await InsertAsync(store, NewJob(PlainType, BaseTime));
+        await InsertAsync(store, NewJob(PlainType, BaseTime.AddMinutes(1)));
+        await InsertAsync(store, NewJob(ColumnsType, BaseTime.AddMinutes(-5)));
+        var claimed = await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts);
+        Assert.NotNull(claimed);
+
+        var snapshot = await store.GetQueueSnapshotAsync(PlainType.Name, Ct);
+        Assert.Equal(2, snapshot.Queued);
+        Assert.Equal(BaseTime.AddMinutes(1), snapshot.OldestQueuedAt);
+    }
 }

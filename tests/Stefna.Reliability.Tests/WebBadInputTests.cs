@@ -109,7 +109,7 @@ public sealed class WebBadInputTests(WebApiHost web) : IClassFixture<WebApiHost>
 
     private static readonly Dictionary<string, Case> Requests = new()
     {
-        ["JSON body instead of a form"] = new(() => new HttpRequestMessage(HttpMethod.Post, "api/generations/neo-glitch") { Content = new StringContent("{\"prompt\":\"x\"}", Encoding.UTF8, "application/json") }, HttpStatusCode.UnsupportedMediaType, null),
+        ["JSON body instead of a form"] = new(() => new HttpRequestMessage(HttpMethod.Post, "api/generations/neo-glitch") { Content = new StringContent("{\"prompt\":\"x\"}", Encoding.UTF8, "application/json") }, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type"),
         ["body larger than the image limit plus overhead"] = new(() => Form("neo-glitch", new byte[2_000_000]), HttpStatusCode.RequestEntityTooLarge, "request_too_large"),
         ["image over the configured limit"] = new(() => Form("neo-glitch", new byte[WebApiHost.MaxImageBytes + 10_000]), HttpStatusCode.BadRequest, "invalid_request.image_too_large"),
         ["empty image file"] = new(() => Form("neo-glitch", []), HttpStatusCode.BadRequest, "invalid_request.image_empty"),

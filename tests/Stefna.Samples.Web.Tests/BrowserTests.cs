@@ -35,7 +35,21 @@ public sealed class BrowserTests(WebAppFixture app)
             }
         };
 
-        await page.GotoAsync(app.BaseAddress.ToString());
+        var cspViolations = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                cspViolations.Add(message.Text);
+            }
+        };
+        var pageResponse = await page.GotoAsync(app.BaseAddress.ToString());
+        Assert.Contains("frame-ancestors 'none'", await pageResponse!.HeaderValueAsync("content-security-policy"), StringComparison.Ordinal);
+        Assert.Equal("nosniff", await pageResponse.HeaderValueAsync("x-content-type-options"));
+
+        // No broken-image box: the empty preview stays hidden until a photo is chosen, and every image shown has loaded.
+        Assert.False(await page.Locator("#preview").IsVisibleAsync());
+        Assert.True(await page.EvaluateAsync<bool>("() => [...document.images].filter(i => i.getClientRects().length > 0).every(i => i.complete && i.naturalWidth > 0)"));
 
         // Enter the API key and connect: the type list fills from /api/types.
         await page.GetByLabel("API key").FillAsync("dev-key-alice");
@@ -72,6 +86,7 @@ public sealed class BrowserTests(WebAppFixture app)
         await page.GetByLabel("Tag", new() { Exact = true }).FillAsync(string.Empty);
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Empty(cspViolations);
 
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         await page.ScreenshotAsync(new() { Path = ScreenshotPath, FullPage = true });

@@ -271,7 +271,8 @@ public sealed class GenerationApiTests(WebAppFixture app)
     {
         using var alice = app.Client();
         using var response = await alice.PostAsJsonAsync("api/generations/neo-glitch", new { prompt = "hello" });
-        await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        var problem = await ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("unsupported_media_type", problem.Str("code"));
     }
 
     [Theory]
@@ -387,8 +388,9 @@ public sealed class GenerationApiTests(WebAppFixture app)
         Assert.All(types.Values, t =>
         {
             Assert.Equal("Healthy", t.Str("status"));
-            Assert.Equal("reachable", t.GetProperty("data").Str("store"));
-            Assert.Equal("OfflineImageProvider", t.GetProperty("data").Str("provider"));
+            Assert.Equal("ok", t.GetProperty("data").Str("store"));
+            Assert.Equal("offline", t.GetProperty("data").Str("provider"));
+            Assert.Equal("running", t.GetProperty("data").Str("worker"));
             Assert.Equal("closed", t.GetProperty("data").Str("circuit"));
         });
     }

@@ -61,7 +61,7 @@ public class OfflineProviderRegistrationTests
         using var provider = services.BuildServiceProvider();
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
-        Assert.Contains("Offline provider", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("OfflineProviderOptions.", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

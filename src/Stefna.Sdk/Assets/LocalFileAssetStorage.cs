@@ -5,12 +5,23 @@ namespace Stefna.Sdk.Assets;
 /// <summary>Options of <see cref="LocalFileAssetStorage"/>.</summary>
 public sealed class LocalFileAssetStorageOptions
 {
+    /// <summary>The key of these options under the Stefna configuration section: <c>LocalFiles</c>.</summary>
+    public const string ConfigurationKey = "LocalFiles";
+
     /// <summary>The folder images are written under. Required.</summary>
     public string RootPath { get; set; } = string.Empty;
 
     /// <summary>A base URL (e.g. <c>/media/</c> or <c>https://host/media/</c>) under which a web host serves the
     /// root folder. When unset, assets are addressed by <c>file://</c> URLs.</summary>
     public string? PublicBaseUrl { get; set; }
+}
+
+internal sealed class LocalFileAssetStorageOptionsValidator(Stefna.Sdk.Configuration.StefnaConfigurationKeys keys) : IValidateOptions<LocalFileAssetStorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LocalFileAssetStorageOptions options) =>
+        string.IsNullOrWhiteSpace(options.RootPath)
+            ? ValidateOptionsResult.Fail($"{keys.KeyOf<LocalFileAssetStorageOptions>(name, nameof(options.RootPath))} is required: the folder images are written under.")
+            : ValidateOptionsResult.Success;
 }
 
 /// <summary>

@@ -114,46 +114,47 @@ public sealed class GenerationTypeOptions
     public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-internal sealed class StefnaOptionsValidator : IValidateOptions<StefnaOptions>
+internal sealed class StefnaOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<StefnaOptions>
 {
     public ValidateOptionsResult Validate(string? name, StefnaOptions options)
     {
         var failures = new List<string>();
-        if (options.MaxImageBytes <= 0) failures.Add("MaxImageBytes must be positive.");
-        if (options.MaxImagePixels <= 0) failures.Add("MaxImagePixels must be positive.");
-        if (options.MaxPromptLength is <= 0 or > 100_000) failures.Add("MaxPromptLength must be between 1 and 100000.");
-        if (options.MaxTags is < 0 or > 1000) failures.Add("MaxTags must be between 0 and 1000.");
-        if (options.MaxTagLength is <= 0 or > 200) failures.Add("MaxTagLength must be between 1 and 200.");
-        if (options.LeaseDuration < TimeSpan.FromSeconds(1)) failures.Add("LeaseDuration must be at least 1 second.");
-        if (options.MaxAttempts < 1) failures.Add("MaxAttempts must be at least 1.");
-        if (options.RetryBackoff < TimeSpan.Zero) failures.Add("RetryBackoff must not be negative.");
-        if (options.IdlePollInterval <= TimeSpan.Zero) failures.Add("IdlePollInterval must be positive.");
-        if (options.MaxIdlePollInterval < options.IdlePollInterval) failures.Add("MaxIdlePollInterval must be at least IdlePollInterval.");
-        if (options.FetchCooldown < TimeSpan.Zero || options.FetchCooldown > TimeSpan.FromSeconds(10)) failures.Add("FetchCooldown must be between 0 and 10 seconds.");
-        if (options.MaxConcurrentClaims is < 1 or > 64) failures.Add("MaxConcurrentClaims must be between 1 and 64.");
-        if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add("ProviderPollInterval must be positive.");
-        if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add("GenerationTimeout must be positive.");
-        if (options.ImageFetchTimeout <= TimeSpan.Zero) failures.Add("ImageFetchTimeout must be positive.");
-        if (options.ImageMemoryBudgetBytes < StefnaOptions.MinImageMemoryBudgetBytes) failures.Add($"ImageMemoryBudgetBytes must be at least {StefnaOptions.MinImageMemoryBudgetBytes} (16 MiB); was {options.ImageMemoryBudgetBytes}.");
+        string K(string member) => keys.KeyOf<StefnaOptions>(name, member);
+        if (options.MaxImageBytes <= 0) failures.Add($"{K(nameof(options.MaxImageBytes))} must be positive.");
+        if (options.MaxImagePixels <= 0) failures.Add($"{K(nameof(options.MaxImagePixels))} must be positive.");
+        if (options.MaxPromptLength is <= 0 or > 100_000) failures.Add($"{K(nameof(options.MaxPromptLength))} must be between 1 and 100000.");
+        if (options.MaxTags is < 0 or > 1000) failures.Add($"{K(nameof(options.MaxTags))} must be between 0 and 1000.");
+        if (options.MaxTagLength is <= 0 or > 200) failures.Add($"{K(nameof(options.MaxTagLength))} must be between 1 and 200.");
+        if (options.LeaseDuration < TimeSpan.FromSeconds(1)) failures.Add($"{K(nameof(options.LeaseDuration))} must be at least 1 second.");
+        if (options.MaxAttempts < 1) failures.Add($"{K(nameof(options.MaxAttempts))} must be at least 1.");
+        if (options.RetryBackoff < TimeSpan.Zero) failures.Add($"{K(nameof(options.RetryBackoff))} must not be negative.");
+        if (options.IdlePollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.IdlePollInterval))} must be positive.");
+        if (options.MaxIdlePollInterval < options.IdlePollInterval) failures.Add($"{K(nameof(options.MaxIdlePollInterval))} must be at least IdlePollInterval.");
+        if (options.FetchCooldown < TimeSpan.Zero || options.FetchCooldown > TimeSpan.FromSeconds(10)) failures.Add($"{K(nameof(options.FetchCooldown))} must be between 0 and 10 seconds.");
+        if (options.MaxConcurrentClaims is < 1 or > 64) failures.Add($"{K(nameof(options.MaxConcurrentClaims))} must be between 1 and 64.");
+        if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.ProviderPollInterval))} must be positive.");
+        if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.GenerationTimeout))} must be positive.");
+        if (options.ImageFetchTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.ImageFetchTimeout))} must be positive.");
+        if (options.ImageMemoryBudgetBytes < StefnaOptions.MinImageMemoryBudgetBytes) failures.Add($"{K(nameof(options.ImageMemoryBudgetBytes))} must be at least {StefnaOptions.MinImageMemoryBudgetBytes} (16 MiB); was {options.ImageMemoryBudgetBytes}.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 
-internal sealed class GenerationTypeOptionsValidator : IValidateOptions<GenerationTypeOptions>
+internal sealed class GenerationTypeOptionsValidator(StefnaConfigurationKeys keys) : IValidateOptions<GenerationTypeOptions>
 {
     public ValidateOptionsResult Validate(string? name, GenerationTypeOptions options)
     {
         var failures = new List<string>();
-        var prefix = string.IsNullOrEmpty(name) ? string.Empty : $"[{name}] ";
-        if (options.MaxInFlight is < 1 or > GenerationTypeOptions.MaxInFlightLimit) failures.Add(prefix + $"MaxInFlight must be between 1 and {GenerationTypeOptions.MaxInFlightLimit}.");
-        if (options.MaxOutstanding is < 1 or > 1_000_000) failures.Add(prefix + "MaxOutstanding must be between 1 and 1,000,000 (or unset for no limit).");
-        if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add(prefix + "AttemptTimeout must be positive.");
-        if (options.ProviderRetries is < 0 or > 20) failures.Add(prefix + "ProviderRetries must be between 0 and 20.");
-        if (options.ProviderRetryDelay < TimeSpan.Zero) failures.Add(prefix + "ProviderRetryDelay must not be negative.");
-        if (options.CircuitBreakerFailureRatio is <= 0 or > 1) failures.Add(prefix + "CircuitBreakerFailureRatio must be in (0, 1].");
-        if (options.CircuitBreakerMinimumThroughput < 2) failures.Add(prefix + "CircuitBreakerMinimumThroughput must be at least 2.");
-        if (options.CircuitBreakerSamplingDuration < TimeSpan.FromMilliseconds(500)) failures.Add(prefix + "CircuitBreakerSamplingDuration must be at least 500 ms.");
-        if (options.CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) failures.Add(prefix + "CircuitBreakerBreakDuration must be at least 500 ms.");
+        string K(string member) => keys.KeyOf<GenerationTypeOptions>(name, member);
+        if (options.MaxInFlight is < 1 or > GenerationTypeOptions.MaxInFlightLimit) failures.Add($"{K(nameof(options.MaxInFlight))} must be between 1 and {GenerationTypeOptions.MaxInFlightLimit}.");
+        if (options.MaxOutstanding is < 1 or > 1_000_000) failures.Add($"{K(nameof(options.MaxOutstanding))} must be between 1 and 1,000,000 (or unset for no limit).");
+        if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.AttemptTimeout))} must be positive.");
+        if (options.ProviderRetries is < 0 or > 20) failures.Add($"{K(nameof(options.ProviderRetries))} must be between 0 and 20.");
+        if (options.ProviderRetryDelay < TimeSpan.Zero) failures.Add($"{K(nameof(options.ProviderRetryDelay))} must not be negative.");
+        if (options.CircuitBreakerFailureRatio is <= 0 or > 1) failures.Add($"{K(nameof(options.CircuitBreakerFailureRatio))} must be in (0, 1].");
+        if (options.CircuitBreakerMinimumThroughput < 2) failures.Add($"{K(nameof(options.CircuitBreakerMinimumThroughput))} must be at least 2.");
+        if (options.CircuitBreakerSamplingDuration < TimeSpan.FromMilliseconds(500)) failures.Add($"{K(nameof(options.CircuitBreakerSamplingDuration))} must be at least 500 ms.");
+        if (options.CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500)) failures.Add($"{K(nameof(options.CircuitBreakerBreakDuration))} must be at least 500 ms.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

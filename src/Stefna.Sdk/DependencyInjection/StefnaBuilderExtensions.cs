@@ -17,11 +17,34 @@ public static class StefnaBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
-        builder.Services.Configure<LocalFileAssetStorageOptions>(o =>
+        return builder.UseLocalFileStorage(o =>
         {
             o.RootPath = rootPath;
             o.PublicBaseUrl = publicBaseUrl;
         });
+    }
+
+    /// <summary>Stores images as files under the folder configured at <c>Stefna:LocalFiles</c> (<c>RootPath</c>,
+    /// <c>PublicBaseUrl</c>) when the host binds configuration; validated at start-up.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseLocalFileStorage(this IStefnaBuilder builder) => builder.UseLocalFileStorage(_ => { });
+
+    /// <summary>Stores images as files under a folder configured in code (after <c>Stefna:LocalFiles</c>, when the host
+    /// binds configuration); validated at start-up.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the options after configuration is bound.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseLocalFileStorage(this IStefnaBuilder builder, Action<LocalFileAssetStorageOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<LocalFileAssetStorageOptions>()
+            .BindStefnaConfiguration(LocalFileAssetStorageOptions.ConfigurationKey)
+            .Configure(configure)
+            .ValidateOnStart();
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<LocalFileAssetStorageOptions>, LocalFileAssetStorageOptionsValidator>());
         builder.Services.TryAddSingleton<LocalFileAssetStorage>();
         return builder.UseAssetStorage(sp => sp.GetRequiredService<LocalFileAssetStorage>());
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -37,7 +38,8 @@ public static class StefnaServiceCollectionExtensions
         }
 
         services.AddSingleton<StefnaMarker>();
-        services.AddOptions<StefnaOptions>().ValidateOnStart();
+        StefnaConfigurationKeys.In(services);
+        services.AddOptions<StefnaOptions>().BindStefnaConfiguration(string.Empty).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StefnaOptions>, StefnaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GenerationTypeOptions>, GenerationTypeOptionsValidator>());
         services.AddLogging();
@@ -53,6 +55,7 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddSingleton<IImageMemoryBudget>(sp => new ImageMemoryBudget(sp.GetRequiredService<IOptions<StefnaOptions>>().Value.ImageMemoryBudgetBytes));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
+        services.TryAddSingleton<CircuitStates>();
         services.TryAddSingleton<StefnaInitializer>();
         services.TryAddSingleton<JobRunner>();
         // Built explicitly: its constructor is internal, which ActivatorUtilities cannot see.
@@ -71,6 +74,16 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StefnaHostedService>());
         return new StefnaBuilder(services);
     }
+
+    /// <summary>Adds the SDK and binds every Stefna option from <paramref name="configuration"/>, the Stefna section
+    /// (<c>builder.Configuration.GetSection("Stefna")</c>): the core's options at its root, each type's under
+    /// <c>Types:&lt;type&gt;</c>, each store, storage and provider package's under its own key. The same as
+    /// <c>AddStefna().BindConfiguration(configuration)</c>.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The Stefna section.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddStefna(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddStefna().BindConfiguration(configuration);
 
     /// <summary>Adds the SDK and configures its options.</summary>
     /// <param name="services">The services.</param>
@@ -110,6 +123,8 @@ public static class StefnaServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         var services = builder.Services;
+        // Configuration first, so options set in code win.
+        services.AddOptions<GenerationTypeOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type));
         if (configure is not null)
         {
             services.Configure(type, configure);
@@ -155,6 +170,7 @@ public static class StefnaServiceCollectionExtensions
                     SamplingDuration = options.CircuitBreakerSamplingDuration,
                     BreakDuration = options.CircuitBreakerBreakDuration,
                     Name = $"{type}-circuit",
+                    StateProvider = context.ServiceProvider.GetRequiredService<CircuitStates>().Create(type),
                 })
                 .AddTimeout(new TimeoutStrategyOptions { Timeout = options.AttemptTimeout, Name = $"{type}-timeout" });
         });

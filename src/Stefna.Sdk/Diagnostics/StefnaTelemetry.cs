@@ -16,6 +16,16 @@ public static class StefnaTelemetry
     /// <summary>The tag holding a failure's category.</summary>
     public const string ErrorCategoryTag = "stefna.error.category";
 
+    /// <summary>The tag holding a failure's code (e.g. <c>provider_unavailable.circuit_open</c>).</summary>
+    public const string ErrorCodeTag = "stefna.error.code";
+
+    /// <summary>The job meta key holding the W3C <c>traceparent</c> of the submit, so the worker's activity (on any
+    /// host) links to it.</summary>
+    public const string TraceParentMetaKey = "traceparent";
+
+    /// <summary>The job meta key holding the submit's W3C <c>tracestate</c>, when it had one.</summary>
+    public const string TraceStateMetaKey = "tracestate";
+
     /// <summary>The activity source.</summary>
     public static ActivitySource ActivitySource { get; } = new(Name, typeof(StefnaTelemetry).Assembly.GetName().Version?.ToString());
 
@@ -35,4 +45,25 @@ public static class StefnaTelemetry
     internal static Histogram<double> JobDuration { get; } = Meter.CreateHistogram<double>("stefna.job.duration", "s", "Time from claim to completion of one attempt.");
 
     internal static TagList TypeTags(string type) => new() { { TypeTag, type } };
+
+    /// <summary>Marks an activity failed: error status, the category and code as tags. Returns false, so it can sit in
+    /// an exception filter without catching anything.</summary>
+    internal static bool Failed(Activity? activity, GenerationError error)
+    {
+        if (activity is not null)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, error.Code);
+            activity.SetTag(ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
+            activity.SetTag(ErrorCodeTag, error.Code);
+        }
+
+        return false;
+    }
+
+    /// <summary>The submit's trace context from a job's meta, to link the worker's activity to it.</summary>
+    internal static ActivityLink[]? LinksFrom(IReadOnlyDictionary<string, string> meta) =>
+        meta.TryGetValue(TraceParentMetaKey, out var parent)
+        && ActivityContext.TryParse(parent, meta.GetValueOrDefault(TraceStateMetaKey), isRemote: true, out var context)
+            ? [new ActivityLink(context)]
+            : null;
 }

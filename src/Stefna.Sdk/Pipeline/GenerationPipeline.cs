@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,8 +42,20 @@ internal sealed class GenerationPipeline(
             throw new GenerationValidationException("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} characters.", "bad_idempotency_key");
         }
 
-        using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.submit");
+        using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.submit", ActivityKind.Producer);
         activity?.SetTag(StefnaTelemetry.TypeTag, type);
+        try
+        {
+            return await SubmitCoreAsync(request, type, userId, activity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GenerationException ex) when (StefnaTelemetry.Failed(activity, ex.ToError()))
+        {
+            throw; // Not reached: the filter only marks the activity.
+        }
+    }
+
+    private async Task<GenerationTicket> SubmitCoreAsync(GenerationRequest request, string type, string userId, Activity? activity, CancellationToken cancellationToken)
+    {
         var generator = registry.GetGenerator(type);
 
         // Cheap checks first: the generator's validation needs no I/O.
@@ -68,8 +81,21 @@ internal sealed class GenerationPipeline(
             spec = spec with { Meta = new Dictionary<string, string>(spec.Meta, StringComparer.Ordinal) { [IdempotencyFingerprint.MetaKey] = fingerprint } };
         }
 
+        // The submit's trace context travels with the job, so the worker's activity links to it on any host.
+        if ((activity ?? Activity.Current) is { IdFormat: ActivityIdFormat.W3C, Id: { } traceParent } traced)
+        {
+            var meta = new Dictionary<string, string>(spec.Meta, StringComparer.Ordinal) { [StefnaTelemetry.TraceParentMetaKey] = traceParent };
+            if (traced.TraceStateString is { Length: > 0 } traceState)
+            {
+                meta[StefnaTelemetry.TraceStateMetaKey] = traceState;
+            }
+
+            spec = spec with { Meta = meta };
+        }
+
         var image = await LoadImageAsync(request, generator.Definition, cancellationToken).ConfigureAwait(false);
         var id = Guid.CreateVersion7(time.GetUtcNow());
+        activity?.SetTag("stefna.job.id", id);
         StoredAsset? source = null;
         try
         {

@@ -35,6 +35,9 @@ public sealed class GenerationWorker
     private long _parkedRuns;
     private long _inFlight;
 
+    // Each type's producer on this host, for health checks: whether its loop runs and when it last turned.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ProducerStatus> _producers = new(StringComparer.Ordinal);
+
     internal GenerationWorker(
         GenerationTypeRegistry registry,
         StefnaInitializer initializer,
@@ -82,6 +85,9 @@ public sealed class GenerationWorker
     /// <summary>How many jobs this worker holds right now, across types (claimed and not yet finished).</summary>
     public long InFlight => Interlocked.Read(ref _inFlight);
 
+    /// <summary>The state of one type's producer on this host, or <see langword="null"/> when this worker never ran it.</summary>
+    internal ProducerStatus? GetProducerStatus(string type) => _producers.TryGetValue(type, out var status) ? status : null;
+
     /// <summary>Runs the worker until canceled, or (with <paramref name="exitWhenIdle"/>) until no type has unfinished jobs.</summary>
     /// <param name="exitWhenIdle">Return once every type's queue is empty and nothing is running anywhere.</param>
     /// <param name="cancellationToken">Stops the worker; running jobs are handed back to the queue.</param>
@@ -118,7 +124,22 @@ public sealed class GenerationWorker
         private readonly Channel<PendingCompletion> _completions = Channel.CreateUnbounded<PendingCompletion>(new UnboundedChannelOptions { SingleReader = true });
         private int _inFlight;
 
+        private readonly ProducerStatus _status = worker._producers[type] = new ProducerStatus(worker._time);
+
         public async Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken)
+        {
+            _status.Started(() => Volatile.Read(ref _inFlight));
+            try
+            {
+                await RunCoreAsync(exitWhenIdle, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _status.Stopped();
+            }
+        }
+
+        private async Task RunCoreAsync(bool exitWhenIdle, CancellationToken cancellationToken)
         {
             await Task.Yield();
             using var renewing = new CancellationTokenSource();
@@ -270,6 +291,7 @@ public sealed class GenerationWorker
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                _status.Turned();
                 var free = _limit - Volatile.Read(ref _inFlight);
                 if (mayHaveWork && free > 0)
                 {
@@ -593,4 +615,32 @@ public sealed class GenerationWorker
             public JobCompletion Completion => completion;
         }
     }
+}
+
+/// <summary>One type's producer as a health check sees it: running or not, when its loop last turned, how many jobs it holds.</summary>
+internal sealed class ProducerStatus(TimeProvider time)
+{
+    private long _lastTurn = time.GetTimestamp();
+    private int _running;
+    private Func<int> _inFlight = static () => 0;
+
+    /// <summary>Whether the producer's loop is running.</summary>
+    public bool Running => Volatile.Read(ref _running) == 1;
+
+    /// <summary>How many jobs the producer holds.</summary>
+    public int InFlight => _inFlight();
+
+    /// <summary>How long ago the loop last turned (claimed, or woke from a wait).</summary>
+    public TimeSpan SinceLastTurn => time.GetElapsedTime(Interlocked.Read(ref _lastTurn));
+
+    internal void Started(Func<int> inFlight)
+    {
+        _inFlight = inFlight;
+        Turned();
+        Volatile.Write(ref _running, 1);
+    }
+
+    internal void Turned() => Interlocked.Exchange(ref _lastTurn, time.GetTimestamp());
+
+    internal void Stopped() => Volatile.Write(ref _running, 0);
 }

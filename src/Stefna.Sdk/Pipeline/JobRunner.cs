@@ -40,7 +40,8 @@ internal sealed class JobRunner(
         try
         {
             await Task.Yield();
-            using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate");
+            // Its own trace, linked to the submit's (stored with the job), whichever host submitted it.
+            using var activity = StefnaTelemetry.ActivitySource.StartActivity("stefna.generate", ActivityKind.Consumer, default(ActivityContext), links: StefnaTelemetry.LinksFrom(job.Meta));
             activity?.SetTag(StefnaTelemetry.TypeTag, job.Type);
             activity?.SetTag("stefna.job.id", job.Id);
             activity?.SetTag("stefna.job.attempt", lease.Attempt);
@@ -111,7 +112,9 @@ internal sealed class JobRunner(
             {
                 // Recording the result failed (the database went away mid-completion, say): once the row says for
                 // certain that the job was requeued or failed, this attempt's result is referenced by nothing.
-                if (await HandleFailureAsync(lease, Classify(ex), ex).ConfigureAwait(false) && stored is not null)
+                var error = Classify(ex);
+                StefnaTelemetry.Failed(activity, error);
+                if (await HandleFailureAsync(lease, error, ex).ConfigureAwait(false) && stored is not null)
                 {
                     await TryDeleteAsync(stored.Url).ConfigureAwait(false);
                 }

@@ -201,6 +201,15 @@ public interface IMediaStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The count.</returns>
     Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken);
+
+    /// <summary>A type's waiting jobs, for health checks: how many are queued and when the oldest was created. Also
+    /// proves the store answers and the type's table is there. The default counts unfinished jobs and cannot tell the
+    /// oldest; the shipped stores answer both in one query.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The snapshot.</returns>
+    async Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken) =>
+        new(await CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false), null);
 }
 
 /// <summary>What <see cref="IMediaStore.ClaimParkedAsync"/> took, and when the parked jobs it left are next due.</summary>
@@ -212,6 +221,12 @@ public sealed record ParkedClaim(IReadOnlyList<JobLease> Leases, DateTimeOffset?
     /// <summary>Nothing taken and nothing parked.</summary>
     public static ParkedClaim None { get; } = new([], null);
 }
+
+/// <summary>A type's waiting jobs at one moment.</summary>
+/// <param name="Queued">How many jobs are queued (waiting for a worker, or for a retry's back-off).</param>
+/// <param name="OldestQueuedAt">When the oldest queued job was created; <see langword="null"/> when none is queued or the
+/// store cannot tell.</param>
+public sealed record QueueSnapshot(long Queued, DateTimeOffset? OldestQueuedAt);
 
 /// <summary>Optional: a store that can tell workers in any process that new work has arrived (PostgreSQL LISTEN/NOTIFY).</summary>
 public interface IJobNotificationSource
