@@ -79,7 +79,7 @@ public sealed class ParkingTests : IDisposable
         }
     }
 
-    private ServiceProvider Compose(IImageProvider provider, int maxInFlight = 1000, int? maxOutstanding = null)
+    private ServiceProvider Compose(IImageProvider provider, int maxInFlight = 1000, int? maxOutstanding = null, TimeSpan? generationTimeout = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -90,6 +90,7 @@ public sealed class ParkingTests : IDisposable
                 o.IdlePollInterval = TimeSpan.FromHours(1);
                 o.MaxIdlePollInterval = TimeSpan.FromHours(1);
                 o.FetchCooldown = TimeSpan.Zero;
+                o.GenerationTimeout = generationTimeout ?? o.GenerationTimeout;
             })
             .AddGenerator<PromptOnlyTestGenerator>(TypeName, t =>
             {
@@ -271,5 +272,27 @@ public sealed class ParkingTests : IDisposable
         await stop.CancelAsync();
         await running;
         Assert.Equal(2, provider.MostOutstanding);
+    }
+
+    [Fact]
+    public async Task A_parked_job_past_its_deadline_fails_as_timed_out_for_good_without_another_submit()
+    {
+        var provider = new AsyncProvider();
+        await using var services = Compose(provider, generationTimeout: TimeSpan.FromSeconds(25));
+        var (worker, pipeline) = (services.GetRequiredService<GenerationWorker>(), services.GetRequiredService<IGenerationPipeline>());
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
+        var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "slow" })).Id;
+
+        // Checks at 10 s and 20 s find it running; the deadline (25 s after the first park) caps the next check.
+        await AdvanceUntilAsync(() => pipeline.GetStatusAsync(TypeName, id, "u").Result!.Status == GenerationStatus.Failed, TimeSpan.FromSeconds(5));
+        await stop.CancelAsync();
+        await running;
+
+        var failed = (await pipeline.GetStatusAsync(TypeName, id, "u"))!;
+        Assert.Equal(GenerationErrorCategory.Timeout, failed.Error!.Category);
+        Assert.Equal("timeout.provider_deadline", failed.Error.Code);
+        Assert.Equal(1, failed.Attempts);
+        Assert.Equal(1, provider.Submits[id]);
     }
 }

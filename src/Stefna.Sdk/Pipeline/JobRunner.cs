@@ -254,7 +254,8 @@ internal sealed class JobRunner(
         var deadline = job.ProviderJobId == pending.ProviderJobId && job.ProviderDeadline is { } known ? known : now + _options.GenerationTimeout;
         if (now >= deadline)
         {
-            throw new GenerationException(GenerationErrorCategory.Timeout, $"The provider did not finish within {_options.GenerationTimeout.TotalSeconds:0} s (last status '{pending.ProviderStatus}').");
+            // For good: trying again would only poll the same provider job past its deadline.
+            throw new GenerationException(GenerationErrorCategory.Timeout, $"The provider did not finish within {_options.GenerationTimeout.TotalSeconds:0} s (last status '{pending.ProviderStatus}').", ProviderDeadlineCode);
         }
 
         var wait = pending.RetryAfter is { } hint && hint > TimeSpan.Zero ? hint : _options.ProviderPollInterval;
@@ -328,6 +329,7 @@ internal sealed class JobRunner(
 
         var retryable = error.Category is GenerationErrorCategory.ProviderUnavailable or GenerationErrorCategory.Timeout or GenerationErrorCategory.StorageFailure
             && error.Code != CircuitOpenCode
+            && error.Code != ProviderDeadlineCode
             && lease.Attempt < _options.MaxAttempts;
         if (retryable)
         {
@@ -358,6 +360,8 @@ internal sealed class JobRunner(
     }
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
+
+    internal const string ProviderDeadlineCode = "timeout.provider_deadline";
 
     // A job's error is shown to its user: no server path in it (see ServerPaths).
     internal static GenerationError Classify(Exception exception) => ClassifyCore(exception) is var e && ServerPaths.Redact(e.Message) is var m && m != e.Message ? e with { Message = m } : e;
