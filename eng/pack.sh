@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Packs every project under src/ (including ones added later) into NuGet packages (.nupkg + .snupkg).
+# Packs every project under src/ (including ones added later) into NuGet packages (.nupkg + .snupkg), and every
+# template package under templates/ (content only: no assembly, no symbols).
 #
 #   eng/pack.sh [VERSION] [OUTPUT_DIR]
 #     VERSION     package version, default 0.1.0-ci
@@ -21,7 +22,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
 projects=()
-for p in src/*/*.csproj; do [ -f "$p" ] && projects+=("$root/$p"); done
+for p in src/*/*.csproj templates/*/*.csproj; do [ -f "$p" ] && projects+=("$root/$p"); done
 [ ${#projects[@]} -gt 0 ] || { echo "pack: no project under src/" >&2; exit 2; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/stefna-pack.XXXXXX")"
@@ -45,7 +46,9 @@ for p in "${projects[@]}"; do
   nupkg="$out/$id.$version.nupkg"
   snupkg="$out/$id.$version.snupkg"
   [ -f "$nupkg" ] || { fail "missing $id.$version.nupkg"; continue; }
-  [ -f "$snupkg" ] || fail "missing $id.$version.snupkg"
+  template=0
+  case "$p" in "$root"/templates/*) template=1 ;; esac
+  [ "$template" = 1 ] || [ -f "$snupkg" ] || fail "missing $id.$version.snupkg"
 
   files="$(unzip -Z1 "$nupkg")"
   nuspec="$(unzip -p "$nupkg" "$id.nuspec")" || { fail "$id: no $id.nuspec in the package"; continue; }
@@ -60,6 +63,13 @@ for p in "${projects[@]}"; do
   grep -qF "url=\"$repo_url\"" <<<"$repository" || fail "$id: <repository> url is not $repo_url: ${repository:-none}"
   grep -qE 'commit="[0-9a-f]{40}"' <<<"$repository" || fail "$id: <repository> has no commit: ${repository:-none}"
 
+  if [ "$template" = 1 ]; then
+    # A template package: content/<template>/.template.config/template.json, stamped with this version.
+    grep -q '^content/[^/]*/\.template\.config/template\.json$' <<<"$files" || fail "$id: no content/*/.template.config/template.json"
+    unzip -p "$nupkg" 'content/*/.template.config/template.json' | grep -qF "\"defaultValue\": \"$version\"" \
+      || fail "$id: its templates do not default to the SDK version $version"
+    continue
+  fi
   dlls="$(grep -E '^lib/[^/]+/[^/]+\.dll$' <<<"$files" || true)"
   [ -n "$dlls" ] || fail "$id: no assembly under lib/"
   for dll in $dlls; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves a third party can build a generation type on the PACKED packages alone: packs every src/ project with a
 # unique prerelease version into a clean local feed, makes sure no cached copy of that version exists, then restores,
-# builds and tests samples/Stefna.Samples.ThirdPartyGenerator against exactly those packages. Exits non-zero on failure.
+# builds and tests samples/Stefna.Samples.ThirdPartyGenerator against exactly those packages, then runs eng/test-template.sh
+# (the dotnet new stefna-type template) on the same feed. Exits non-zero on failure.
 #
 #   eng/test-third-party.sh
 #
@@ -51,3 +52,7 @@ done
 
 echo "third-party: testing"
 dotnet test "$tests" --no-restore -p:StefnaVersion="$version" --logger "trx;LogFileName=third-party.trx" --results-directory "$results"
+
+# The `dotnet new stefna-type` template, from the same packed feed: makes Acme.Sticker and runs the kit on it (xunit v3).
+echo "third-party: the stefna-type template"
+STEFNA_TEMPLATE_FEED="$feed" STEFNA_TEMPLATE_VERSION="$version" TEST_RESULTS_DIR="$results" "$root/eng/test-template.sh"

@@ -27,13 +27,17 @@ namespace Stefna.Benchmarks;
 /// <item>idle queries per second: 5 types, limit 1,000 each, 30 s idle, transactions counted by PostgreSQL
 /// (<c>pg_stat_database</c>); and idle store calls per second on SQLite, counted by a proxy around the store;</item>
 /// <item>bytes per in-flight job: managed heap after a forced GC with 1,000 jobs held at the provider, minus the same
-/// host idle.</item>
+/// host idle;</item>
+/// <item>parked bytes per job: 10,000 jobs accepted by an asynchronous provider and parked in the store, managed heap
+/// after a forced GC minus the same host idle (after 1,000 jobs went through parking and completion once), ÷ 10,000; then
+/// every parked job is made due and completed (checked: all completed, one submit each).</item>
 /// </list>
 /// <code>dotnet run -c Release --project bench/Stefna.Benchmarks -- engine [--postgres "&lt;conn&gt;"] [--jobs 1000] [--idle-seconds 30]</code>
 /// </summary>
 internal static class EngineBenchmark
 {
     private static readonly TimeSpan ProviderLatency = TimeSpan.FromSeconds(2);
+    private const int ParkedJobs = 10_000;
 
     public static async Task<int> RunAsync(string postgres, int jobs, int idleSeconds)
     {
@@ -113,6 +117,9 @@ internal static class EngineBenchmark
                 await running;
             }
 
+            // Memory per parked job.
+            var parkedBytesPerJob = await ParkedAsync(connectionString, jobs);
+
             // Idle cost, PostgreSQL and SQLite side by side in the same 30 s.
             var (pgPerSecond, pgStoreCalls, sqlitePerSecond) = await IdleAsync(postgres, connectionString, database, sqliteDir, jobs, idleSeconds);
 
@@ -123,6 +130,7 @@ internal static class EngineBenchmark
             Console.WriteLine($"P3 idle queries per second: {pgPerSecond:F2} (goal <= 5.5)");
             Console.WriteLine($"P3 idle store calls per second sqlite: {sqlitePerSecond:F2} (goal <= 5.5)");
             Console.WriteLine($"P3 bytes per in-flight job: {bytesPerJob:F0} (goal <= 4096)");
+            Console.WriteLine($"P3 parked bytes per job: {parkedBytesPerJob:F0} (goal <= 1024)");
             return 0;
         }
         finally
@@ -167,6 +175,46 @@ internal static class EngineBenchmark
         await Task.WhenAll(pgRunning, sqliteRunning);
         Console.WriteLine($"  idle run: {elapsed:F1} s; PostgreSQL {xact} transactions (incl. {11} s after), {pgCalls} store calls; SQLite {sqliteCalls} store calls");
         return (perSecond, pgCalls / elapsed, sqliteCalls / elapsed);
+    }
+
+    private static async Task<double> ParkedAsync(string connectionString, int limit)
+    {
+        var type = SlowTypes.Definitions[3];
+        var provider = new ParkingProvider();
+        await using var host = await Host.CreateAsync(connectionString, [type], limit, provider);
+        using var stop = new CancellationTokenSource();
+        var running = host.Worker.RunAsync(exitWhenIdle: false, stop.Token);
+
+        // Warm-up: 1,000 jobs parked, made due, completed.
+        await host.SubmitAsync(limit, type.Name);
+        await host.WaitForParkedAsync(limit);
+        await host.MakeParkedDueAsync(type);
+        await host.WaitForCompletedCountAsync(type, limit);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var idle = Heap();
+
+        var parkStart = Stopwatch.GetTimestamp();
+        await host.SubmitAsync(ParkedJobs, type.Name);
+        await host.WaitForParkedAsync(limit + ParkedJobs);
+        var parkWall = Stopwatch.GetElapsedTime(parkStart);
+        var held = Heap();
+        var parkedRows = await host.CountAsync(type, "status = 'processing' AND next_check_at IS NOT NULL AND lease_until IS NULL");
+        Console.WriteLine($"  parked run: {ParkedJobs} submitted and parked in {parkWall.TotalSeconds:F1} s ({parkedRows} parked rows, {host.Worker.InFlight} held); heap idle {idle / 1024.0:F0} KiB, parked {held / 1024.0:F0} KiB");
+
+        var completeStart = Stopwatch.GetTimestamp();
+        await host.MakeParkedDueAsync(type);
+        await host.WaitForCompletedCountAsync(type, limit + ParkedJobs);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var after = Heap();
+        Console.WriteLine($"  parked jobs made due: all {limit + ParkedJobs} completed in {Stopwatch.GetElapsedTime(completeStart).TotalSeconds:F1} s; provider submits {provider.Submits}, polls {provider.Polls}; parked-claim calls {host.Worker.ParkedClaimCalls}; heap after {after / 1024.0:F0} KiB");
+        if (provider.Submits != limit + ParkedJobs)
+        {
+            throw new InvalidOperationException($"expected one submit per job, saw {provider.Submits} for {limit + ParkedJobs} jobs");
+        }
+
+        await stop.CancelAsync();
+        await running;
+        return (held - idle) / (double)ParkedJobs;
     }
 
     private static long Heap()
@@ -260,6 +308,37 @@ internal static class EngineBenchmark
             }
         }
 
+        public async Task WaitForParkedAsync(long runs)
+        {
+            while (Worker.ParkedRuns < runs || Worker.InFlight > 0)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        // Stands in for the provider's hint running out: every parked job of the type is due now.
+        public async Task MakeParkedDueAsync(GenerationTypeDefinition type)
+        {
+            var store = _services.GetRequiredService<PostgresMediaStore>();
+            await using var command = store.DataSource.CreateCommand($"UPDATE {type.TableName} SET next_check_at = now() WHERE next_check_at IS NOT NULL");
+            await command.ExecuteNonQueryAsync();
+        }
+
+        public async Task WaitForCompletedCountAsync(GenerationTypeDefinition type, long count)
+        {
+            while (await CountAsync(type, "status = 'completed'") < count)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        public async Task<long> CountAsync(GenerationTypeDefinition type, string where)
+        {
+            var store = _services.GetRequiredService<PostgresMediaStore>();
+            await using var command = store.DataSource.CreateCommand($"SELECT count(*) FROM {type.TableName} WHERE {where}");
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
         public async Task SubmitAsync(int jobs, string type)
         {
             var pipeline = _services.GetRequiredService<IGenerationPipeline>();
@@ -323,6 +402,31 @@ internal static class EngineBenchmark
         }
 
         public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    /// <summary>An asynchronous provider: accepts every job with an id to check in an hour; a check answers the image.</summary>
+    private sealed class ParkingProvider : IImageProvider
+    {
+        private int _submits;
+        private int _polls;
+
+        public string Name => "parking";
+
+        public int Submits => Volatile.Read(ref _submits);
+
+        public int Polls => Volatile.Read(ref _polls);
+
+        public ValueTask<ProviderResponse> SubmitAsync(ProviderRequest request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _submits);
+            return ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Pending("gen-" + request.JobId.ToString("N"), "queued", TimeSpan.FromHours(1)));
+        }
+
+        public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _polls);
+            return ValueTask.FromResult(NoopProvider.Response);
+        }
     }
 
     /// <summary>Holds every call until opened; counts the calls that entered.</summary>

@@ -20,6 +20,9 @@ public sealed class CustomPromptGenerator : GeneratorBase, IGenerationType
     /// <summary>The type's dedicated table.</summary>
     public const string TableName = "custom_prompt_media";
 
+    /// <summary>The offline look: a hue turn and a duotone whose colours come from the prompt, so prompts look apart.</summary>
+    public const string Look = "hue(auto) duotone(auto, auto, 0.7)";
+
     /// <summary>The type's definition.</summary>
     public static GenerationTypeDefinition TypeDefinition { get; } = new(TypeName, TableName, "Custom Prompt")
     {
@@ -80,6 +83,7 @@ public sealed class CustomPromptGenerator : GeneratorBase, IGenerationType
         {
             Strength = imageToImage ? 0.7 : null,
             Parameters = new Dictionary<string, string> { ["mode"] = imageToImage ? "image-to-image" : "text-to-image" },
+            Look = Look,
         };
     }
 }

@@ -96,6 +96,7 @@ public sealed class PresetsGenerator : GeneratorBase, IGenerationType
             Strength = preset.Strength,
             ImageSize = preset.ImageSize,
             Parameters = new Dictionary<string, string> { ["preset"] = preset.Key },
+            Look = preset.Look,
         };
     }
 }

@@ -48,8 +48,8 @@ public static class PostgresBuilderExtensions
             sp.GetRequiredService<IOptions<PostgresStoreOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PostgresMediaStore>>()));
-        services.RemoveAll<IJobNotificationSource>();
-        services.AddSingleton<IJobNotificationSource>(sp => sp.GetRequiredService<PostgresMediaStore>());
-        return builder.UseMediaStore(sp => sp.GetRequiredService<PostgresMediaStore>());
+        builder.UseMediaStore(sp => sp.GetRequiredService<PostgresMediaStore>());
+        services.AddSingleton<IJobNotificationSource>(sp => sp.GetRequiredService<PostgresMediaStore>()); // after: UseMediaStore drops the previous store's source
+        return builder;
     }
 }

@@ -153,6 +153,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     {
         ArgumentNullException.ThrowIfNull(job);
         var sql = Table(job.Type);
+        MediaStoreChecks.CheckInsert(sql.Definition, job);
         await using (var command = _dataSource.CreateCommand(sql.Insert))
         {
             var p = command.Parameters;
@@ -207,7 +208,31 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
+        ClaimAsync(type, limit, leaseDuration, maxAttempts, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        var sql = Table(type);
+
+        // The count and the claim under the type's advisory lock, in one transaction: claims of other hosts wait, and
+        // the claim's statement (a new snapshot) sees every claim committed before the lock was granted.
+        await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter<long>("key", sql.ClaimLockKey));
+            await Guard(lockCommand.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+        }
+
+        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, maxOutstanding), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return leases;
+    }
+
+    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int MaxOutstanding)? limited, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -219,9 +244,14 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             var wanted = limit - (leases?.Count ?? 0);
             var failed = 0;
             var rows = 0;
-            await using (var command = _dataSource.CreateCommand(sql.Claim))
+            await using (var command = limited is { } within ? new NpgsqlCommand(sql.ClaimLimited, within.Connection, within.Transaction) : _dataSource.CreateCommand(sql.Claim))
             {
                 command.Parameters.Add(new NpgsqlParameter<int>("limit", wanted));
+                if (limited is { } most)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<int>("max_outstanding", most.MaxOutstanding));
+                }
+
                 command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
                 command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
                 command.Parameters.Add(Text("error_code", exhausted.Code));
@@ -295,6 +325,50 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         return GuardedWriteAsync(Table(lease.Type).SetProviderJobId, lease, cancellationToken, new NpgsqlParameter<string>("provider_job_id", providerJobId));
+    }
+
+    /// <inheritdoc />
+    public bool SupportsParking => true;
+
+    /// <inheritdoc />
+    public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentException.ThrowIfNullOrEmpty(providerJobId);
+        var delay = nextCheckAt - _time.GetUtcNow();
+        return GuardedWriteAsync(Table(lease.Type).Park, lease, cancellationToken,
+            new NpgsqlParameter<string>("provider_job_id", providerJobId),
+            new NpgsqlParameter<TimeSpan>("delay", delay < TimeSpan.Zero ? TimeSpan.Zero : delay),
+            new NpgsqlParameter<DateTimeOffset>("next_check_at", nextCheckAt.ToUniversalTime()),
+            new NpgsqlParameter<DateTimeOffset>("deadline", deadline.ToUniversalTime()));
+    }
+
+    /// <inheritdoc />
+    public async Task<ParkedClaim> ClaimParkedAsync(string type, int limit, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var sql = Table(type);
+        await using var command = _dataSource.CreateCommand(sql.ClaimParked);
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
+        AddNow(command);
+        return await Guard(async () =>
+        {
+            List<JobLease>? leases = null;
+            TimeSpan? nextIn = null;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                nextIn = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
+                if (!reader.IsDBNull(1))
+                {
+                    (leases ??= new List<JobLease>(limit)).Add(new JobLease(Read(reader, sql.Definition, offset: 1)));
+                }
+            }
+
+            // The distance, not the database's time: the caller waits on its own clock.
+            return new ParkedClaim(leases ?? (IReadOnlyList<JobLease>)[], nextIn is { } wait ? _time.GetUtcNow() + wait : null);
+        }).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -387,26 +461,14 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     /// <inheritdoc />
     public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentException.ThrowIfNullOrWhiteSpace(query.UserId);
-        var limit = Math.Clamp(query.Limit, 1, FeedQuery.MaxLimit);
+        var cursor = MediaStoreChecks.CheckFeedQuery(query);
+        var limit = query.Limit;
         var tables = query.Types is { Count: > 0 } types
             ? types.Distinct(StringComparer.Ordinal).Select(Table).ToArray()
             : [.. _tables.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)];
         if (tables.Length == 0)
         {
             return new FeedPage([], null);
-        }
-
-        FeedCursor? cursor = null;
-        if (query.Cursor is not null)
-        {
-            if (!FeedCursor.TryDecode(query.Cursor, out var decoded))
-            {
-                throw new ArgumentException("The feed cursor is not valid.", nameof(query));
-            }
-
-            cursor = decoded;
         }
 
         // Each table contributes at most limit + 1 rows through its own (user_id, created_at desc, id desc) index,
@@ -633,7 +695,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             || (exception.InnerException is NpgsqlException inner && IsConnectionLoss(inner)),
     };
 
-    private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition)
+    private static GenerationJob Read(NpgsqlDataReader reader, GenerationTypeDefinition definition, int offset = 0)
     {
         var extras = definition.ExtraColumns;
         Dictionary<string, string?>? columns = null;
@@ -642,12 +704,12 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             columns = new Dictionary<string, string?>(extras.Count, StringComparer.Ordinal);
             for (var i = 0; i < extras.Count; i++)
             {
-                var ordinal = TableSql.CommonColumnCount + i;
+                var ordinal = offset + TableSql.CommonColumnCount + i;
                 columns[extras[i]] = reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
             }
         }
 
-        return ReadCommon(reader, 0, definition.Name, columns);
+        return ReadCommon(reader, offset, definition.Name, columns);
     }
 
     private static GenerationJob ReadFeedRow(NpgsqlDataReader reader)
@@ -691,6 +753,8 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             LegacyId = NullableString(reader, o + 15),
             CreatedAt = reader.GetFieldValue<DateTimeOffset>(o + 16),
             UpdatedAt = reader.GetFieldValue<DateTimeOffset>(o + 17),
+            NextCheckAt = reader.IsDBNull(o + 18) ? null : reader.GetFieldValue<DateTimeOffset>(o + 18),
+            ProviderDeadline = reader.IsDBNull(o + 19) ? null : reader.GetFieldValue<DateTimeOffset>(o + 19),
             Columns = columns ?? EmptyColumns,
         };
     }

@@ -70,6 +70,13 @@ internal static class PostgresSchema
             CREATE UNIQUE INDEX IF NOT EXISTS {Identifier(Name(table, "idempotency_idx"))} ON {t} (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
             CREATE UNIQUE INDEX IF NOT EXISTS {Identifier(Name(table, "legacy_id_idx"))} ON {t} (legacy_id) WHERE legacy_id IS NOT NULL;
             """);
+
+        // Parked jobs (an asynchronous provider accepted them): when to check next and until when to wait. Nullable
+        // columns without a default, so adding them rewrites no row; the partial index holds parked rows only.
+        yield return (2, "parked jobs", $"""
+            ALTER TABLE {t} ADD COLUMN IF NOT EXISTS next_check_at timestamptz, ADD COLUMN IF NOT EXISTS provider_deadline timestamptz;
+            CREATE INDEX IF NOT EXISTS {Identifier(Name(table, "parked_idx"))} ON {t} (next_check_at) WHERE next_check_at IS NOT NULL;
+            """);
     }
 
     /// <summary>Applies every missing migration for the given types under the advisory lock.</summary>

@@ -9,9 +9,9 @@ internal sealed class TableSql
     // Column order of every SELECT/RETURNING list; Read() relies on it.
     internal const string CommonColumns =
         "id, user_id, status, prompt, preset, source_image_url, image_url, tags, meta, error_code, error_message, " +
-        "attempts, lease_until, provider_job_id, idempotency_key, legacy_id, created_at, updated_at";
+        "attempts, lease_until, provider_job_id, idempotency_key, legacy_id, created_at, updated_at, next_check_at, provider_deadline";
 
-    internal const int CommonColumnCount = 18;
+    internal const int CommonColumnCount = 20;
 
     public TableSql(GenerationTypeDefinition definition, bool databaseClock)
     {
@@ -47,14 +47,14 @@ internal sealed class TableSql
         // claimed; the caller sees it come back failed and claims again for the places it took. The CASEs read the row
         // as it was.
         const string exhausted = "status = 'processing' AND attempts >= @max_attempts";
-        Claim = $"""
+        string ClaimStatement(string limit) => $"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {t}
                 WHERE {PostgresSchema.UnfinishedPredicate}
                   AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
                     OR (status = 'processing' AND lease_until < {now}))
                 ORDER BY created_at, id
-                LIMIT @limit
+                LIMIT {limit}
                 FOR UPDATE SKIP LOCKED)
             UPDATE {t} SET
                 status = CASE WHEN {exhausted} THEN 'failed' ELSE 'processing' END,
@@ -66,22 +66,56 @@ internal sealed class TableSql
             WHERE id IN (SELECT id FROM picked)
             RETURNING {columns}
             """;
+        Claim = ClaimStatement("@limit");
+
+        // With a limit of jobs outstanding at the provider: no more than it leaves room for. Run under the type's advisory
+        // lock in its own transaction, so the count sees every other host's committed claim.
+        ClaimLimited = ClaimStatement($"GREATEST(0, LEAST(@limit, @max_outstanding - (SELECT count(*) FROM {t} WHERE status = 'processing')))");
+        ClaimLockKey = BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("stefna-claim:" + definition.TableName)), 0);
 
         // Every lease the host holds on this type in one statement; the ids that come back were renewed, the rest lost.
         RenewMany = $"""
             UPDATE {t} AS j SET lease_until = {now} + @lease, updated_at = {now}
             FROM unnest(@ids, @attempts) AS l(id, attempt)
-            WHERE j.id = l.id AND j.status = 'processing' AND j.attempts = l.attempt
+            WHERE j.id = l.id AND j.status = 'processing' AND j.attempts = l.attempt AND j.next_check_at IS NULL
             RETURNING j.id
             """;
 
-        const string guard = "WHERE id = @id AND status = 'processing' AND attempts = @attempt";
+        // The lease guard: only the claim that made this attempt may write, while it runs. A parked row (next_check_at
+        // set) has no holder, so nothing writes to it under its old lease.
+        const string guard = "WHERE id = @id AND status = 'processing' AND attempts = @attempt AND next_check_at IS NULL";
         SetProviderJobId = $"UPDATE {t} SET provider_job_id = @provider_job_id, updated_at = {now} {guard}";
+
+        // Parking gives up the lease; the next check travels as a delay from the host's now with the database clock.
+        Park = $"""
+            UPDATE {t} SET provider_job_id = @provider_job_id, next_check_at = {(databaseClock ? "now() + @delay" : "@next_check_at")},
+                provider_deadline = @deadline, lease_until = NULL, updated_at = {now}
+            {guard}
+            """;
+
+        // Due parked rows, earliest first, skipping rows another poller holds locked, leased without spending an
+        // attempt. The outer LEFT JOIN always yields one row, so the same round trip also tells how far away the
+        // earliest parked row left behind is (read in the same snapshot: rows taken here still show as due, hence > now).
+        ClaimParked = $"""
+            WITH picked AS MATERIALIZED (
+                SELECT id FROM {t}
+                WHERE status = 'processing' AND next_check_at <= {now}
+                ORDER BY next_check_at, id
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED),
+            taken AS (
+                UPDATE {t} SET lease_until = {now} + @lease, next_check_at = NULL, updated_at = {now}
+                WHERE id IN (SELECT id FROM picked)
+                RETURNING {columns})
+            SELECT (SELECT min(next_check_at) FROM {t} WHERE status = 'processing' AND next_check_at > {now}) - {now} AS next_in, taken.*
+            FROM (SELECT 1) AS one LEFT JOIN taken ON true
+            """;
         // Many jobs at once (the batch completer); each row keeps its own lease guard. The ids that come back completed.
         CompleteMany = $"""
-            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, lease_until = NULL, updated_at = {now}
+            UPDATE {t} AS j SET status = 'completed', image_url = c.image_url, meta = j.meta || c.meta, error_code = NULL, error_message = NULL,
+                lease_until = NULL, updated_at = {now}
             FROM unnest(@ids, @attempts, @image_urls, @metas) AS c(id, attempt, image_url, meta)
-            WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt
+            WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt AND j.next_check_at IS NULL
             RETURNING j.id
             """;
         Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}";
@@ -102,7 +136,7 @@ internal sealed class TableSql
         // One round trip: cancel when unfinished; otherwise read the row as it is.
         Cancel = $"""
             WITH canceled AS (
-                UPDATE {t} SET status = 'canceled', lease_until = NULL, updated_at = {now}
+                UPDATE {t} SET status = 'canceled', lease_until = NULL, next_check_at = NULL, updated_at = {now}
                 WHERE id = @id AND user_id = @user_id AND {PostgresSchema.UnfinishedPredicate}
                 RETURNING {columns})
             SELECT * FROM canceled
@@ -129,9 +163,18 @@ internal sealed class TableSql
 
     public string Claim { get; }
 
+    public string ClaimLimited { get; }
+
+    /// <summary>The advisory lock key that serialises limited claims of this table across hosts.</summary>
+    public long ClaimLockKey { get; }
+
     public string RenewMany { get; }
 
     public string SetProviderJobId { get; }
+
+    public string Park { get; }
+
+    public string ClaimParked { get; }
 
     public string CompleteMany { get; }
 

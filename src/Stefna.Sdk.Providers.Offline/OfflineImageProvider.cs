@@ -10,9 +10,9 @@ namespace Stefna.Sdk.Providers.Offline;
 /// <summary>
 /// An image provider that needs no network and no keys: it applies a real, deterministic image effect to the source
 /// photo with SkiaSharp (or, with no source, draws a canvas from the prompt and applies the effect to that) and
-/// answers at once with a PNG. The effect is chosen by the request's type (<c>neo-glitch</c>, <c>emotion-mask</c>,
-/// <c>presets</c>, <c>ghibli-reaction</c>, <c>custom-prompt</c>; any other type name gets a generic look of its own),
-/// and the same request with the same source bytes always gives byte-identical output. Thread-safe.
+/// answers at once with a PNG. The effect is the request's <see cref="ProviderRequest.Look"/>, a recipe the type's
+/// package wrote (the provider names no type); a request without one gets a generic look from its type's name. The
+/// same request with the same source bytes always gives byte-identical output. Thread-safe.
 /// </summary>
 public sealed class OfflineImageProvider : IImageProvider
 {

@@ -28,7 +28,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     [
         "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta",
         "error_code", "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key",
-        "legacy_id", "created_at", "updated_at",
+        "legacy_id", "created_at", "updated_at", "next_check_at", "provider_deadline",
     ];
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -77,6 +77,34 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath => _databasePath;
 
+    // The 16-byte header every SQLite 3 database file starts with.
+    private static ReadOnlySpan<byte> SqliteHeader => "SQLite format 3\0"u8;
+
+    // A file that exists but is empty (truncated) or holds something else is never initialised over: SQLite would
+    // happily turn a zero-byte file into a new, empty database and every job in it would be gone without a word.
+    private void RefuseAnythingButADatabase()
+    {
+        var file = new FileInfo(_databasePath);
+        if (!file.Exists)
+        {
+            return;
+        }
+
+        if (file.Length == 0)
+        {
+            throw new InvalidOperationException($"The SQLite database file '{_databasePath}' exists but is empty (0 bytes), so it holds no jobs: it may have been truncated. It is not initialised as a new database; restore it from a backup, or delete it to start with an empty one.");
+        }
+
+        Span<byte> header = stackalloc byte[16];
+        using (var stream = new FileStream(_databasePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.SequenceEqual(SqliteHeader))
+            {
+                throw new InvalidOperationException($"The file '{_databasePath}' is not a SQLite database; the SQLite store does not open or overwrite it. Point the store at a database file (or a path where none exists yet).");
+            }
+        }
+    }
+
     /// <inheritdoc />
     public async Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
     {
@@ -89,6 +117,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             }
         }
 
+        RefuseAnythingButADatabase();
         await WriteAsync("initialize", async connection =>
         {
             // WAL lets readers run beside the single writer; the setting is stored in the file.
@@ -116,13 +145,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(job);
         var table = Table(job.Type);
-        foreach (var column in job.Columns.Keys)
-        {
-            if (!table.Definition.ExtraColumns.Contains(column, StringComparer.Ordinal))
-            {
-                throw new ArgumentException($"'{column}' is not a column of the {job.Type} table; its columns are: {string.Join(", ", table.Definition.ExtraColumns)}.", nameof(job));
-            }
-        }
+        MediaStoreChecks.CheckInsert(table.Definition, job);
 
         var created = await WriteAsync("insert", async connection =>
         {
@@ -177,7 +200,17 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
+        ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding: null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        return ClaimAsync(type, limit, leaseDuration, maxAttempts, (int?)maxOutstanding, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -209,12 +242,18 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                         WHERE (status = {Queued} AND (lease_until IS NULL OR lease_until <= @now))
                            OR (status = {Processing} AND lease_until < @now)
                         ORDER BY created_at, id
-                        LIMIT @limit)
+                        LIMIT {(maxOutstanding is null ? "@limit" : $"max(0, min(@limit, @max_outstanding - (SELECT count(*) FROM {table.Quoted} WHERE status = {Processing})))")})
                     RETURNING {table.SelectList}
                     """;
                 command.Parameters.AddWithValue("@now", now.UtcTicks);
                 command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
                 command.Parameters.AddWithValue("@max_attempts", maxAttempts);
+                if (maxOutstanding is { } most)
+                {
+                    // In the same write as the claim, so no other claimer counts in between.
+                    command.Parameters.AddWithValue("@max_outstanding", most);
+                }
+
                 command.Parameters.AddWithValue("@code", exhausted.Code);
                 command.Parameters.AddWithValue("@message", exhausted.Message);
                 command.Parameters.AddWithValue("@limit", wanted);
@@ -278,7 +317,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = $"""
                 UPDATE {table.Quoted} SET lease_until = @until, updated_at = @now
-                WHERE status = {Processing} AND (id, attempts) IN (SELECT key, value FROM json_each(@leases))
+                WHERE status = {Processing} AND next_check_at IS NULL AND (id, attempts) IN (SELECT key, value FROM json_each(@leases))
                 RETURNING id
                 """;
             command.Parameters.AddWithValue("@now", now.UtcTicks);
@@ -302,6 +341,60 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         return GuardedUpdateAsync(lease, "provider_job_id = @provider", cancellationToken, ("@provider", providerJobId));
+    }
+
+    /// <inheritdoc />
+    public bool SupportsParking => true;
+
+    /// <inheritdoc />
+    public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(providerJobId);
+        return GuardedUpdateAsync(
+            lease,
+            "provider_job_id = @provider, next_check_at = @next, provider_deadline = @deadline, lease_until = NULL",
+            cancellationToken,
+            ("@provider", providerJobId),
+            ("@next", nextCheckAt.UtcTicks),
+            ("@deadline", deadline.UtcTicks));
+    }
+
+    /// <inheritdoc />
+    public async Task<ParkedClaim> ClaimParkedAsync(string type, int limit, TimeSpan leaseDuration, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var table = Table(type);
+        return await WriteAsync("claim-parked", async connection =>
+        {
+            var now = _time.GetUtcNow();
+            var leases = new List<JobLease>();
+            using (var command = connection.CreateCommand())
+            {
+                // Due parked jobs, earliest first, leased in one atomic write without spending an attempt.
+                command.CommandText = $"""
+                    UPDATE {table.Quoted} SET lease_until = @until, next_check_at = NULL, updated_at = @now
+                    WHERE id IN (
+                        SELECT id FROM {table.Quoted}
+                        WHERE status = {Processing} AND next_check_at <= @now
+                        ORDER BY next_check_at, id
+                        LIMIT @limit)
+                    RETURNING {table.SelectList}
+                    """;
+                command.Parameters.AddWithValue("@now", now.UtcTicks);
+                command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
+                command.Parameters.AddWithValue("@limit", limit);
+                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    leases.Add(new JobLease(Read(reader, table.Definition.Name, offset: 0)));
+                }
+            }
+
+            using var next = connection.CreateCommand();
+            next.CommandText = $"SELECT min(next_check_at) FROM {table.Quoted} WHERE status = {Processing} AND next_check_at IS NOT NULL";
+            var earliest = await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return new ParkedClaim(leases, earliest is long ticks ? Time(ticks) : null);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -335,7 +428,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             command.CommandText = $"""
                 UPDATE {table.Quoted} SET status = 'completed', image_url = @image, meta = json_patch(meta, @meta), lease_until = NULL,
                     error_code = NULL, error_message = NULL, updated_at = @now
-                WHERE id = @id AND status = {Processing} AND attempts = @attempt
+                WHERE id = @id AND status = {Processing} AND attempts = @attempt AND next_check_at IS NULL
                 """;
             command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
             var id = command.Parameters.Add("@id", SqliteType.Text);
@@ -398,7 +491,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
         {
             using var command = connection.CreateCommand();
             command.CommandText = $"""
-                UPDATE {table.Quoted} SET status = 'canceled', lease_until = NULL, updated_at = @now
+                UPDATE {table.Quoted} SET status = 'canceled', lease_until = NULL, next_check_at = NULL, updated_at = @now
                 WHERE id = @id AND user_id = @user AND status IN ({Queued}, {Processing})
                 RETURNING {table.SelectList}
                 """;
@@ -413,17 +506,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     /// <inheritdoc />
     public async Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        if (query.Limit is < 1 or > FeedQuery.MaxLimit)
-        {
-            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"The page size must be between 1 and {FeedQuery.MaxLimit}.");
-        }
-
-        FeedCursor? cursor = null;
-        if (query.Cursor is not null && !FeedCursor.TryDecode(query.Cursor, out cursor))
-        {
-            throw new ArgumentException("The cursor is not one this feed produced.", nameof(query));
-        }
+        var cursor = MediaStoreChecks.CheckFeedQuery(query);
 
         var tables = (query.Types is { Count: > 0 } ? query.Types.Distinct(StringComparer.Ordinal).Select(Table) : _types.Values.OrderBy(t => t.Definition.Name, StringComparer.Ordinal)).ToList();
         if (tables.Count == 0)
@@ -550,7 +633,9 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 idempotency_key TEXT,
                 legacy_id TEXT,
                 created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL{columns}
+                updated_at INTEGER NOT NULL,
+                next_check_at INTEGER,
+                provider_deadline INTEGER{columns}
             ) STRICT;
             """, cancellationToken, transaction).ConfigureAwait(false);
 
@@ -568,6 +653,13 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             }
         }
 
+        // Parking (next check, provider deadline) came after the first release: older tables gain the columns.
+        foreach (var parking in new[] { "next_check_at", "provider_deadline" }.Where(c => !existing.Contains(c)))
+        {
+            await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {parking} INTEGER;", cancellationToken, transaction).ConfigureAwait(false);
+            Log.ColumnAdded(_logger, definition.TableName, parking);
+        }
+
         foreach (var extra in definition.ExtraColumns.Where(c => !existing.Contains(c)))
         {
             await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {Quote(extra)} TEXT;", cancellationToken, transaction).ConfigureAwait(false);
@@ -578,6 +670,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
         await ExecuteAsync(connection, $"""
             CREATE INDEX IF NOT EXISTS {Quote("ix_" + name + "_claim")} ON {table} (status, lease_until, created_at);
             CREATE INDEX IF NOT EXISTS {Quote("ix_" + name + "_feed")} ON {table} (user_id, created_at DESC, id DESC);
+            CREATE INDEX IF NOT EXISTS {Quote("ix_" + name + "_parked")} ON {table} (next_check_at) WHERE next_check_at IS NOT NULL;
             CREATE UNIQUE INDEX IF NOT EXISTS {Quote("ux_" + name + "_idempotency")} ON {table} (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
             """, cancellationToken, transaction).ConfigureAwait(false);
     }
@@ -591,7 +684,8 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             using var command = connection.CreateCommand();
 
             // The lease guard: only the claim that made this attempt may write, and only while it still runs.
-            command.CommandText = $"UPDATE {table.Quoted} SET {set}, updated_at = @now WHERE id = @id AND status = {Processing} AND attempts = @attempt";
+            // A parked job (next_check_at set) has no holder: nothing may write to it under its old lease.
+            command.CommandText = $"UPDATE {table.Quoted} SET {set}, updated_at = @now WHERE id = @id AND status = {Processing} AND attempts = @attempt AND next_check_at IS NULL";
             command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
             command.Parameters.AddWithValue("@id", Id(lease.Id));
             command.Parameters.AddWithValue("@attempt", lease.Attempt);
@@ -709,7 +803,9 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             LegacyId = Text(15),
             CreatedAt = Time(reader.GetInt64(offset + 16)),
             UpdatedAt = Time(reader.GetInt64(offset + 17)),
-            Columns = JsonSerializer.Deserialize<Dictionary<string, string?>>(reader.GetString(offset + 18), Json) ?? [],
+            NextCheckAt = reader.IsDBNull(offset + 18) ? null : Time(reader.GetInt64(offset + 18)),
+            ProviderDeadline = reader.IsDBNull(offset + 19) ? null : Time(reader.GetInt64(offset + 19)),
+            Columns = JsonSerializer.Deserialize<Dictionary<string, string?>>(reader.GetString(offset + 20), Json) ?? [],
         };
     }
 

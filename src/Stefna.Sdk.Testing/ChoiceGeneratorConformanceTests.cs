@@ -1,4 +1,9 @@
+using Microsoft.Extensions.Options;
+using SkiaSharp;
 using Stefna.Sdk.Generators;
+using Stefna.Sdk.Imaging;
+using Stefna.Sdk.Providers;
+using Stefna.Sdk.Providers.Offline;
 using Xunit;
 
 namespace Stefna.Sdk.Testing;
@@ -132,6 +137,61 @@ public abstract class ChoiceGeneratorConformanceTests : GeneratorConformanceTest
         Assert.Equal(type.Choices.Select(c => (c.Key, c.Label)), input.Choices.Select(c => (c.Key, c.Label)));
         Assert.Equal(type.Default, input.Default);
         Assert.Equal(type.Default is null, input.Required);
+    }
+
+    /// <summary>The mean absolute difference (per colour channel, of 255) that any two choices' offline renderings of
+    /// the kit's sample image must exceed.</summary>
+    protected virtual double DistinctChoiceLooks => 8;
+
+    /// <summary>The look belongs to the type: every choice's provider request carries its offline look, and the offline
+    /// provider renders any two choices visibly differently (mean absolute difference above
+    /// <see cref="DistinctChoiceLooks"/>) from one sample image.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Every_choice_has_an_offline_look_and_any_two_look_visibly_different()
+    {
+        var generator = await GeneratorAsync();
+        var type = await ChoiceTypeAsync();
+        var source = SampleImages.Png(160, 120, seed: 5);
+        var content = new ImageContent(source, ImageInspector.Inspect(source));
+        var provider = new OfflineImageProvider(Options.Create(new OfflineProviderOptions()));
+        var renders = new List<(string Key, byte[] Rgba)>();
+        foreach (var choice in type.Choices)
+        {
+            var spec = await generator.PrepareAsync(For(choice.Key), Ct);
+            var request = generator.CreateProviderRequest(JobFrom(spec, new Guid("0193c9a2-5f1e-7c3a-9b1d-4e2f6a8b0c13")), content);
+            Assert.False(string.IsNullOrWhiteSpace(request.Look), $"Choice '{choice.Key}' has no offline look: give it a PromptChoice.Look (or the type a Look).");
+            Assert.Equal(type.LookOf(choice), request.Look);
+            var response = Assert.IsType<ProviderResponse.Completed>(await provider.SubmitAsync(request, Ct));
+            renders.Add((choice.Key, Pixels(response.Image.Bytes!.Value.ToArray())));
+        }
+
+        for (var i = 0; i < renders.Count; i++)
+        {
+            for (var j = i + 1; j < renders.Count; j++)
+            {
+                var difference = MeanAbsoluteDifference(renders[i].Rgba, renders[j].Rgba);
+                Assert.True(difference > DistinctChoiceLooks, $"'{renders[i].Key}' and '{renders[j].Key}' render alike offline: mean absolute difference {difference:0.00}, not above {DistinctChoiceLooks}.");
+            }
+        }
+    }
+
+    private static byte[] Pixels(byte[] png)
+    {
+        using var bitmap = SKBitmap.Decode(png, new SKImageInfo(160, 120, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Assert.NotNull(bitmap);
+        return bitmap.GetPixelSpan().ToArray();
+    }
+
+    private static double MeanAbsoluteDifference(byte[] a, byte[] b)
+    {
+        long sum = 0;
+        for (var i = 0; i < a.Length; i += 4)
+        {
+            sum += Math.Abs(a[i] - b[i]) + Math.Abs(a[i + 1] - b[i + 1]) + Math.Abs(a[i + 2] - b[i + 2]);
+        }
+
+        return sum / (a.Length / 4 * 3.0);
     }
 
     private GenerationRequest For(string? choice, string? preset = null, string? prompt = null) => new()

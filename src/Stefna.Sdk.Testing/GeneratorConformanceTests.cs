@@ -99,11 +99,19 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
     protected CancellationToken Ct => _timeout.Token;
 
     /// <inheritdoc />
+#if XUNIT_V3
+    public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
+#else
     public virtual Task InitializeAsync() => Task.CompletedTask;
+#endif
 
     /// <summary>Disposes the hosts the facts created. Overrides must call the base.</summary>
     /// <returns>A task that completes when everything is disposed.</returns>
+#if XUNIT_V3
+    public virtual async ValueTask DisposeAsync()
+#else
     public virtual async Task DisposeAsync()
+#endif
     {
         foreach (var disposable in _disposables)
         {
@@ -475,7 +483,7 @@ public abstract partial class GeneratorConformanceTests : IAsyncLifetime
         var text = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"job={request.JobId}|type={request.Type}|prompt={request.Prompt}|model={request.Model}")
             .Append(CultureInfo.InvariantCulture, $"|strength={request.Strength}|seed={request.Seed}|size={request.ImageSize}|sourceUrl={request.SourceImageUrl}")
-            .Append(CultureInfo.InvariantCulture, $"|parameters={Pairs(request.Parameters)}");
+            .Append(CultureInfo.InvariantCulture, $"|parameters={Pairs(request.Parameters)}|look={request.Look}");
         if (request.SourceImage is { } image)
         {
             text.Append(CultureInfo.InvariantCulture, $"|source={image.Info}:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image.Bytes.Span))}");

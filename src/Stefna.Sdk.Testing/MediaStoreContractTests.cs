@@ -88,11 +88,19 @@ public abstract partial class MediaStoreContractTests : IAsyncLifetime
     protected abstract Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types);
 
     /// <inheritdoc />
+#if XUNIT_V3
+    public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
+#else
     public virtual Task InitializeAsync() => Task.CompletedTask;
+#endif
 
     /// <summary>Disposes the stores the fact created. Overrides must call the base.</summary>
     /// <returns>A task that completes when everything is disposed.</returns>
+#if XUNIT_V3
+    public virtual async ValueTask DisposeAsync()
+#else
     public virtual async Task DisposeAsync()
+#endif
     {
         foreach (var store in _stores)
         {

@@ -48,6 +48,15 @@ public sealed record GenerationJob
     /// <summary>The provider's job id, for providers that are polled.</summary>
     public string? ProviderJobId { get; init; }
 
+    /// <summary>When a parked job (accepted by an asynchronous provider, waiting there) is next checked; <see langword="null"/>
+    /// unless the job is parked. A parked job reads as <see cref="GenerationStatus.Processing"/>, holds no lease and is
+    /// resumed by any host's parked-job poller once this time has come.</summary>
+    public DateTimeOffset? NextCheckAt { get; init; }
+
+    /// <summary>When the provider job recorded in <see cref="ProviderJobId"/> stops being waited for (set when the job is
+    /// first parked: then plus <c>StefnaOptions.GenerationTimeout</c>); the job then fails as timed out.</summary>
+    public DateTimeOffset? ProviderDeadline { get; init; }
+
     /// <summary>The idempotency key given at submit.</summary>
     public string? IdempotencyKey { get; init; }
 

@@ -321,4 +321,46 @@ public sealed class BadInputTests
             }
         }
     }
+
+    public static TheoryData<string, string> UnstorableText => new()
+    {
+        { "sqlite", "user" }, { "sqlite", "user-surrogate" }, { "sqlite", "key" }, { "sqlite", "tag" }, { "sqlite", "prompt" }, { "sqlite", "option" },
+        { "postgres", "user" }, { "postgres", "user-surrogate" }, { "postgres", "key" }, { "postgres", "tag" }, { "postgres", "prompt" }, { "postgres", "option" },
+    };
+
+    /// <summary>A NUL or an unpaired surrogate anywhere in a request is invalid_request on every store (before: SQLite
+    /// stored it, PostgreSQL threw a raw PostgresException 22021 / EncoderFallbackException), and nothing is written.</summary>
+    [Theory]
+    [MemberData(nameof(UnstorableText))]
+    public async Task A_NUL_or_an_unpaired_surrogate_is_invalid_request_on_every_store(string store, string field)
+    {
+        var request = new GenerationRequest { Type = "custom-prompt", UserId = "user-text", Prompt = "a lighthouse" };
+        request = field switch
+        {
+            "user" => new GenerationRequest { Type = request.Type, UserId = "user\0text", Prompt = request.Prompt },
+            "user-surrogate" => new GenerationRequest { Type = request.Type, UserId = "user-\ud800", Prompt = request.Prompt },
+            "key" => new GenerationRequest { Type = request.Type, UserId = request.UserId, Prompt = request.Prompt, IdempotencyKey = "k\0" },
+            "tag" => new GenerationRequest { Type = request.Type, UserId = request.UserId, Prompt = request.Prompt, Tags = ["ok", "t\udc01"] },
+            "prompt" => new GenerationRequest { Type = request.Type, UserId = request.UserId, Prompt = "a lighthouse \ud83d" },
+            _ => new GenerationRequest { Type = request.Type, UserId = request.UserId, Prompt = request.Prompt, Options = new Dictionary<string, string> { ["mood"] = "calm\0" } },
+        };
+
+        var database = store == "postgres" ? await PostgresServer.CreateDatabaseAsync("stefna_rel_text") : null;
+        try
+        {
+            await using var host = SdkHost.Start(postgres: database, runWorker: false);
+            var refused = await Assert.ThrowsAnyAsync<GenerationException>(() => host.Pipeline.SubmitAsync(request));
+
+            Assert.Equal(GenerationErrorCategory.InvalidRequest, refused.Category);
+            Assert.Equal(0, await host.CountRowsAsync());
+            Assert.Empty(host.StoredFiles());
+        }
+        finally
+        {
+            if (database is not null)
+            {
+                await PostgresServer.DropDatabaseAsync(database);
+            }
+        }
+    }
 }

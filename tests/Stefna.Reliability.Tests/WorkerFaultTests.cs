@@ -33,7 +33,10 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         try
         {
             await PrepareAsync(connectionString, jobs);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "15", "--lease-seconds", "2", "--concurrency", "4"];
+            // Each kill costs a job in flight at most one attempt, so with more attempts than kills no job can run out
+            // of attempts through kills alone, however the kills fall (under load a replacement can be killed again
+            // while it re-runs the jobs it took over). The proof is about jobs lost and results stored twice.
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "15", "--lease-seconds", "2", "--concurrency", "4", "--max-attempts", (maxKills + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)];
             WorkerProcess[] current = [WorkerProcess.Start(args), WorkerProcess.Start(args)];
             workers.AddRange(current);
             await Task.WhenAll(current.Select(w => w.WaitReadyAsync(StartTimeout)));
@@ -67,6 +70,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
             // Completions beyond one per job: each is a result stored twice.
             var (audited, duplicated, _) = await CompletionAudit.ReadAsync(connectionString);
             var reclaimed = await CountAsync(connectionString, "attempts > 1");
+            var failedJobs = await CountAsync(connectionString, "status = 'failed'");
             // Result files are named {job}-{attempt}.png: one per completed row. A killed attempt may have stored one
             // before it could complete; the attempt that completed the job deletes those (and half-written temp files).
             var resultFiles = ResultFiles(images.Path);
@@ -74,7 +78,7 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
             var referenced = urls.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(u => Path.GetFullPath(new Uri(u).LocalPath)).ToHashSet(StringComparer.Ordinal);
             var missing = referenced.Count(f => !File.Exists(f));
             var orphans = resultFiles.Where(f => !referenced.Contains(f)).ToList();
-            output.WriteLine($"seed {seed}: {jobs} jobs, {kills} SIGKILLs, {reclaimed} jobs re-claimed after a kill, {completedJobs} completed, {audited} completions audited, {duplicated} duplicated, {resultFiles.Count} result files ({referenced.Count} referenced by completed rows, {missing} of those missing, {orphans.Count} stray), {clock.Elapsed.TotalSeconds:0.0} s");
+            output.WriteLine($"seed {seed}: {jobs} jobs, {kills} SIGKILLs, {reclaimed} jobs re-claimed after a kill, {completedJobs} completed, {failedJobs} failed, {audited} completions audited, {duplicated} duplicated, {resultFiles.Count} result files ({referenced.Count} referenced by completed rows, {missing} of those missing, {orphans.Count} stray), {clock.Elapsed.TotalSeconds:0.0} s");
             Figures.Record(nameof(Workers_killed_with_SIGKILL_at_random_moments_lose_no_job_and_store_no_result_twice), new Dictionary<string, object>
             {
                 ["jobs_run"] = jobs, ["faults_injected"] = kills, ["fault"] = "SIGKILL of a worker process", ["jobs_reclaimed"] = reclaimed,

@@ -19,7 +19,7 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
         Assert.True(first >= 1);
         Assert.Equal(0, second);
         var history = await TestTypes.ScalarAsync<long>(database.ConnectionString, "SELECT count(*) FROM stefna_schema_migrations WHERE scope = @s", ("s", "table:" + type.TableName));
-        Assert.Equal(1, history);
+        Assert.Equal(2, history); // create table, parked jobs
 
         var columns = new Dictionary<string, string>();
         await using (var connection = new NpgsqlConnection(database.ConnectionString))
@@ -64,6 +64,9 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
         Assert.Contains(indexes, i => i.Contains("USING gin (tags)", StringComparison.Ordinal));
         Assert.Contains(indexes, i => i.StartsWith("CREATE UNIQUE INDEX", StringComparison.Ordinal) && i.Contains("(user_id, idempotency_key) WHERE (idempotency_key IS NOT NULL)", StringComparison.Ordinal));
         Assert.Contains(indexes, i => i.StartsWith("CREATE UNIQUE INDEX", StringComparison.Ordinal) && i.Contains("(legacy_id) WHERE (legacy_id IS NOT NULL)", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("(next_check_at) WHERE (next_check_at IS NOT NULL)", StringComparison.Ordinal));
+        Assert.Equal("timestamptz", columns["next_check_at"]);
+        Assert.Equal("timestamptz", columns["provider_deadline"]);
     }
 
     [Fact]
@@ -83,9 +86,9 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
 
             var applied = await Task.WhenAll(runs);
 
-            // core v1 + the table's v1, applied by exactly one of them.
-            Assert.Equal(2, applied.Sum());
-            Assert.Equal(2L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
+            // core v1 + the table's v1 and v2, applied by exactly one of them.
+            Assert.Equal(3, applied.Sum());
+            Assert.Equal(3L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
             Assert.Equal(1L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_tables WHERE tablename = @t", ("t", type.TableName)));
             foreach (var store in stores)
             {

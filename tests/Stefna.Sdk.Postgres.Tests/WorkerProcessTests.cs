@@ -28,9 +28,7 @@ public sealed class WorkerProcessTests
             var exits = await Task.WhenAll(first.WaitForExitAsync(TimeSpan.FromMinutes(3)), second.WaitForExitAsync(TimeSpan.FromMinutes(3)));
 
             Assert.True(exits.All(e => e == 0), $"exit codes {string.Join(",", exits)}\n{first.Output}\n{second.Output}");
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed'"));
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit"));
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit"));
+            await AssertEveryJobCompletedOnceAsync(connectionString, jobs);
             var byFirst = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var bySecond = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", second.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             Assert.True(byFirst >= jobs / 10 && bySecond >= jobs / 10, $"work not shared: {byFirst} / {bySecond} (each process must complete at least 10 %)");
@@ -69,15 +67,59 @@ public sealed class WorkerProcessTests
             var exit = await survivor.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
             Assert.True(exit == 0, survivor.Output);
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed'"));
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit"));
-            Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit"));
+            await AssertEveryJobCompletedOnceAsync(connectionString, jobs);
             var survivorPid = survivor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
             foreach (var id in inFlight)
             {
                 Assert.Equal(survivorPid, await TestTypes.ScalarAsync<string>(connectionString, "SELECT meta->>'worker_pid' FROM queue_test_media WHERE id = @id", ("id", id)));
                 Assert.True(await TestTypes.ScalarAsync<int>(connectionString, "SELECT attempts FROM queue_test_media WHERE id = @id", ("id", id)) >= 2);
             }
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+    }
+
+    [Fact]
+    public async Task Parked_async_jobs_of_a_killed_host_are_completed_by_another_host_with_exactly_one_submit_each()
+    {
+        const int jobs = 40;
+        var connectionString = await PostgresServer.CreateDatabaseAsync("stefna_parked_kill");
+        await using var aiml = await Stefna.Sdk.Testing.Fakes.AimlApiEmulator.StartAsync();
+        using var images = new TempDirectory();
+        try
+        {
+            await PrepareAsync(connectionString, jobs);
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--lease-seconds", "2", "--concurrency", "8", "--async-base", aiml.BaseUrl.AbsoluteUri, "--async-key", aiml.ApiKey];
+            using var doomed = WorkerProcess.Start(args);
+            await doomed.WaitReadyAsync(StartTimeout);
+
+            // Every job submitted and parked (fewer in-flight places than jobs), and the host busy re-checking them.
+            const string parked = "SELECT count(*) FROM queue_test_media WHERE status = 'processing' AND provider_job_id IS NOT NULL AND lease_until IS NULL AND next_check_at IS NOT NULL";
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await TestTypes.ScalarAsync<long>(connectionString, parked) < jobs || aiml.AsyncPolls < 2 * jobs) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            doomed.Kill();
+            await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(jobs, aiml.AsyncSubmits);
+            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status <> 'processing' OR provider_job_id IS NULL"));
+
+            aiml.CompleteAsyncGenerations();
+            using var survivor = WorkerProcess.Start(args);
+            var exit = await survivor.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+            Assert.True(exit == 0, survivor.Output);
+            await AssertEveryJobCompletedOnceAsync(connectionString, jobs);
+
+            // The survivor only polled: exactly one submit per job, ever.
+            Assert.Equal(jobs, aiml.AsyncSubmits);
+            var byJob = aiml.AsyncSubmitsByKey;
+            Assert.Equal(jobs, byJob.Count);
+            Assert.All(byJob.Values, n => Assert.Equal(1, n));
         }
         finally
         {
@@ -103,15 +145,23 @@ public sealed class WorkerProcessTests
             var applied = new[] { first.Output, second.Output }
                 .Select(o => int.Parse(o.Split('\n').Single(l => l.StartsWith("MIGRATED ", StringComparison.Ordinal))[9..], System.Globalization.CultureInfo.InvariantCulture))
                 .ToArray();
-            Assert.Equal(2, applied.Sum());
+            Assert.Equal(3, applied.Sum()); // core v1, the table's v1 and v2
             Assert.Contains(0, applied);
-            Assert.Equal(2L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
+            Assert.Equal(3L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
             Assert.Equal(1L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_tables WHERE tablename = 'queue_test_media'"));
         }
         finally
         {
             await PostgresServer.DropDatabaseAsync(connectionString);
         }
+    }
+
+    // Every job completed, and each completed exactly once (the audit trigger logs every transition to completed).
+    private static async Task AssertEveryJobCompletedOnceAsync(string connectionString, int jobs)
+    {
+        Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed'"));
+        Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM completion_audit"));
+        Assert.Equal((long)jobs, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(DISTINCT job_id) FROM completion_audit"));
     }
 
     // Migrates, adds the test-only audit trigger (one row per transition to completed), and queues the jobs.

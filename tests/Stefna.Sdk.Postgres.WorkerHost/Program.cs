@@ -13,6 +13,9 @@
 // shipped custom-prompt type (Stefna.Generators.CustomPrompt) on the real AIML API provider pointed at that base URL
 // (the loopback AIML API emulator the test runs on 127.0.0.1), with the provider-fault tests' resilience settings:
 // 3 in-provider retries 20 ms apart, 5 s per attempt, 20 s in total; the HTTP circuit breaker keeps the provider's default.
+// With --async-base (and --async-key), the queue-test type runs on the asynchronous test provider against the kit's
+// AIML API emulator in its asynchronous mode at that base URL instead: jobs park in the store while the emulator says
+// "generating", polled every 200 ms.
 // With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
 // the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 using System.Globalization;
@@ -47,10 +50,20 @@ var builder = services.AddStefna(o =>
         o.LeaseDuration = lease;
         o.IdlePollInterval = TimeSpan.FromMilliseconds(250);
         o.RetryBackoff = TimeSpan.FromMilliseconds(100);
+        o.ProviderPollInterval = TimeSpan.FromMilliseconds(200);
     })
     .AddGenerator<QueueTestGenerator>(QueueTestGenerator.TypeName, t => t.MaxInFlight = concurrency)
-    .UsePostgres(connection)
-    .UseProvider(_ => new PidImageProvider(delay, jitter, failPercent));
+    .UsePostgres(connection);
+if (options.GetValueOrDefault("async-base") is { } asyncBase)
+{
+    var asyncKey = options.GetValueOrDefault("async-key") ?? throw new ArgumentException("--async-key is required with --async-base");
+    builder.UseProvider(_ => new Stefna.TestUtils.EmulatorAsyncImageProvider(new HttpClient(), new Uri(asyncBase), asyncKey));
+}
+else
+{
+    builder.UseProvider(_ => new PidImageProvider(delay, jitter, failPercent));
+}
+
 if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
 {
     var apiBase = options.GetValueOrDefault("cloudinary-api-base") ?? throw new ArgumentException("--cloudinary-api-base is required with --cloudinary");

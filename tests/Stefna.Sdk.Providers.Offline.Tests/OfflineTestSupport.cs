@@ -1,5 +1,11 @@
 using Microsoft.Extensions.Options;
 using SkiaSharp;
+using Stefna.Generators.CustomPrompt;
+using Stefna.Generators.EmotionMask;
+using Stefna.Generators.GhibliReaction;
+using Stefna.Generators.NeoGlitch;
+using Stefna.Generators.Presets;
+using Stefna.Sdk.Generators;
 using Stefna.Sdk;
 using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Providers;
@@ -36,7 +42,55 @@ internal static class OfflineTestSupport
             SourceImage = content,
             Seed = seed,
             Parameters = parameters ?? new Dictionary<string, string>(),
+            Look = LookOf(type, parameters),
         };
+    }
+
+    /// <summary>The look a built-in type's package gives a request with these parameters (as its generator does); none
+    /// for other type names.</summary>
+    public static string? LookOf(string type, IReadOnlyDictionary<string, string>? parameters)
+    {
+        string? Value(string key) => parameters?.FirstOrDefault(p => string.Equals(p.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
+        string? Choice(ChoiceTypeDefinition t) => t.LookOf(t.Resolve(Value(t.Column)));
+        return type switch
+        {
+            NeoGlitchGenerator.TypeName => Choice(NeoGlitchGenerator.Type),
+            EmotionMaskGenerator.TypeName => Choice(EmotionMaskGenerator.Type),
+            GhibliReactionGenerator.TypeName => Choice(GhibliReactionGenerator.Type),
+            PresetsGenerator.TypeName => (PresetCatalog.TryGet(Value("preset"), out var preset) ? preset : PresetCatalog.All[0]).Look,
+            CustomPromptGenerator.TypeName => CustomPromptGenerator.Look,
+            _ => null,
+        };
+    }
+
+    /// <summary>Every built-in type's choices with their looks: the choice types' choices and the preset catalogue.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<(string Key, string? Look)>> BuiltInChoices { get; } = new Dictionary<string, IReadOnlyList<(string, string?)>>
+    {
+        [NeoGlitchGenerator.TypeName] = [.. NeoGlitchGenerator.Type.Choices.Select(c => (c.Key, NeoGlitchGenerator.Type.LookOf(c)))],
+        [EmotionMaskGenerator.TypeName] = [.. EmotionMaskGenerator.Type.Choices.Select(c => (c.Key, EmotionMaskGenerator.Type.LookOf(c)))],
+        [GhibliReactionGenerator.TypeName] = [.. GhibliReactionGenerator.Type.Choices.Select(c => (c.Key, GhibliReactionGenerator.Type.LookOf(c)))],
+        [PresetsGenerator.TypeName] = [.. PresetCatalog.All.Select(p => (p.Key, p.Look))],
+    };
+
+    /// <summary>Where the sample portrait is: samples/images/portrait.png of the repository (declared first: static
+    /// initialisers run in order).</summary>
+    public static string PortraitPath { get; } = FindPortrait();
+
+    /// <summary>The sample portrait's bytes.</summary>
+    public static byte[] Portrait { get; } = File.ReadAllBytes(PortraitPath);
+
+    private static string FindPortrait()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "samples", "images", "portrait.png");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("samples/images/portrait.png not found above the test's folder.");
     }
 
     public static async Task<byte[]> RenderAsync(this OfflineImageProvider provider, ProviderRequest request)

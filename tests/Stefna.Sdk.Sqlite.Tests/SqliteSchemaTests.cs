@@ -11,7 +11,7 @@ public sealed class SqliteSchemaTests : IDisposable
     private static readonly string[] CommonColumns =
     [
         "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta", "error_code",
-        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at",
+        "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key", "legacy_id", "created_at", "updated_at", "next_check_at", "provider_deadline",
     ];
 
     private static readonly GenerationTypeDefinition Mask = new("schema-mask", "schema_mask_media", "Schema mask") { ExtraColumns = ["emotion"] };
@@ -31,6 +31,53 @@ public sealed class SqliteSchemaTests : IDisposable
         _folder.Dispose();
     }
 
+    /// <summary>An existing database file of zero bytes (a truncated database) is refused with an error naming the file,
+    /// never initialised as a new empty database (before: it silently became one and its jobs were gone).</summary>
+    [Fact]
+    public async Task An_existing_empty_database_file_is_refused_not_reinitialised()
+    {
+        var path = _folder.File("truncated.db");
+        await File.WriteAllBytesAsync(path, []);
+        using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync([Plain], CancellationToken.None));
+
+        Assert.Contains(Path.GetFullPath(path), refused.Message, StringComparison.Ordinal);
+        Assert.Contains("empty", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, new FileInfo(path).Length);
+    }
+
+    /// <summary>A file that is not a SQLite database is refused with an error naming it, and left as it was.</summary>
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_refused_and_left_untouched()
+    {
+        var path = _folder.File("notes.db");
+        var content = System.Text.Encoding.UTF8.GetBytes("these are my notes, not a database; keep them\n");
+        await File.WriteAllBytesAsync(path, content);
+        using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync([Plain], CancellationToken.None));
+
+        Assert.Contains(Path.GetFullPath(path), refused.Message, StringComparison.Ordinal);
+        Assert.Contains("not a SQLite database", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+    }
+
+    /// <summary>An existing database is opened as before: a second store on the same file sees the first one's table.</summary>
+    [Fact]
+    public async Task An_existing_database_file_is_opened_again()
+    {
+        var path = _folder.File("again.db");
+        using (var first = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path }))
+        {
+            await first.InitializeAsync([Plain], CancellationToken.None);
+        }
+
+        using var second = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
+        await second.InitializeAsync([Plain], CancellationToken.None);
+        Assert.Equal(0, await second.CountUnfinishedAsync(Plain.Name, CancellationToken.None));
+    }
+
     [Fact]
     public async Task Initialize_creates_one_table_per_type_with_common_and_extra_columns()
     {
@@ -43,7 +90,7 @@ public sealed class SqliteSchemaTests : IDisposable
     }
 
     [Fact]
-    public async Task Initialize_creates_claim_feed_and_idempotency_indexes()
+    public async Task Initialize_creates_claim_feed_parked_and_idempotency_indexes()
     {
         var store = await StoreAsync([Plain]);
 
@@ -53,6 +100,7 @@ public sealed class SqliteSchemaTests : IDisposable
             indexes,
             claim => Assert.Contains("(status, lease_until, created_at)", claim, StringComparison.Ordinal),
             feed => Assert.Contains("(user_id, created_at DESC, id DESC)", feed, StringComparison.Ordinal),
+            parked => Assert.Contains("(next_check_at) WHERE next_check_at IS NOT NULL", parked, StringComparison.Ordinal),
             unique =>
             {
                 Assert.StartsWith("ux_schema_plain_media_idempotency:CREATE UNIQUE INDEX", unique, StringComparison.Ordinal);
@@ -100,7 +148,7 @@ public sealed class SqliteSchemaTests : IDisposable
         var read = await reopened.GetAsync(Mask.Name, job.Id, job.UserId, CancellationToken.None);
         Assert.Equal("joy", read?.GetColumn("emotion"));
         Assert.Equal(CommonColumns.Length + 1, (await ColumnsAsync(reopened, "schema_mask_media")).Count);
-        Assert.Equal(3, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
+        Assert.Equal(4, (await QueryAsync(reopened, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'schema_mask_media' AND sql IS NOT NULL")).Count);
     }
 
     [Fact]
@@ -124,6 +172,36 @@ public sealed class SqliteSchemaTests : IDisposable
         var freshRead = await upgraded.GetAsync(after.Name, fresh.Id, fresh.UserId, CancellationToken.None);
         Assert.Equal("awe", freshRead?.GetColumn("emotion"));
         Assert.Equal("high", freshRead?.GetColumn("intensity"));
+    }
+
+    [Fact]
+    public async Task A_table_from_before_parking_gains_the_parking_columns_and_its_jobs_can_be_parked()
+    {
+        // The table as releases before parking created it: no next_check_at, no provider_deadline.
+        await using (var connection = new SqliteConnection($"Data Source={_folder.File("schema.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE "schema_plain_media" (
+                    id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'canceled')),
+                    prompt TEXT, preset TEXT, source_image_url TEXT, image_url TEXT, tags TEXT NOT NULL DEFAULT '[]',
+                    meta TEXT NOT NULL DEFAULT '{}', error_code TEXT, error_message TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                    lease_until INTEGER, provider_job_id TEXT, idempotency_key TEXT, legacy_id TEXT,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT;
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var store = await StoreAsync([Plain]);
+
+        Assert.Equal(CommonColumns.Order(StringComparer.Ordinal), (await ColumnsAsync(store, "schema_plain_media")).Order(StringComparer.Ordinal));
+        var job = NewJob(Plain, new Dictionary<string, string?>());
+        await store.InsertAsync(job, CancellationToken.None);
+        var lease = Assert.Single(await store.ClaimAsync(Plain.Name, 1, TimeSpan.FromMinutes(1), 3, CancellationToken.None));
+        Assert.True(await store.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), CancellationToken.None));
+        Assert.Equal(job.Id, Assert.Single((await store.ClaimParkedAsync(Plain.Name, 5, TimeSpan.FromMinutes(1), CancellationToken.None)).Leases).Id);
     }
 
     [Fact]

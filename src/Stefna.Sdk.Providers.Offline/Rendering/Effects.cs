@@ -1,191 +1,307 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace Stefna.Sdk.Providers.Offline.Rendering;
 
-/// <summary>One look per generation type, chosen by the request's type name. Every effect is a pure function of the
-/// pixels, the request's parameters and a seed, so the same request gives the same image.</summary>
-internal static class Effects
+/// <summary>
+/// Applies a request's look: the recipe its type's package wrote (<see cref="ProviderRequest.Look"/>), a list of image
+/// operations such as <c>saturate(1.3) posterize(5) outline(#3e2c26, 0.6)</c>, or, when the request carries none, a
+/// generic look of the type's own. No type is named here: the looks belong to the types. Every operation is a pure
+/// function of the pixels, its arguments and the seed, so the same request gives the same image.
+/// </summary>
+internal static partial class Effects
 {
-    /// <summary>Applies the effect for the request's type and says which one (for the job's metadata).</summary>
+    /// <summary>Applies the request's look and says which one (for the job's metadata).</summary>
+    /// <exception cref="GenerationException">The look names an unknown operation or has a malformed argument
+    /// (<see cref="GenerationErrorCategory.InvalidRequest"/>).</exception>
     public static string Apply(Raster raster, ProviderRequest request, ulong seed)
     {
-        var type = StableHash.Normalize(request.Type);
-        var random = new DeterministicRandom(StableHash.Combine(seed, StableHash.Of(type)));
-        return type switch
+        if (string.IsNullOrWhiteSpace(request.Look))
         {
-            "neo-glitch" => NeoGlitch(raster, Parameter(request, "style"), random),
-            "emotion-mask" => EmotionMask(raster, Parameter(request, "emotion")),
-            "presets" => Preset(raster, Parameter(request, "preset") ?? request.Model ?? request.Prompt),
-            "ghibli-reaction" => GhibliReaction(raster, Parameter(request, "reaction")),
-            "custom-prompt" => CustomPrompt(raster, request.Prompt),
-            _ => Generic(raster, type, random),
-        };
-    }
-
-    private static string? Parameter(ProviderRequest request, string key)
-    {
-        foreach (var pair in request.Parameters)
-        {
-            if (string.Equals(pair.Key, key, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrWhiteSpace(pair.Value))
-            {
-                return StableHash.Normalize(pair.Value);
-            }
+            var type = StableHash.Normalize(request.Type);
+            return Generic(raster, type, new DeterministicRandom(StableHash.Combine(seed, StableHash.Of(type))));
         }
 
-        return null;
+        // The look alone decides (with the seed and, for `auto` arguments, the prompt): not the type's name.
+        var steps = Parse(request.Look);
+        var context = new LookContext(raster, new DeterministicRandom(seed), StableHash.Of(StableHash.Normalize(request.Prompt)));
+        foreach (var step in steps)
+        {
+            Run(context, step);
+        }
+
+        return $"look:{string.Join('+', steps.Select(s => s.Name))}";
     }
 
-    // Sizes below are given for a 256-pixel image and scaled, so the look is the same at any resolution.
+    /// <summary>The operations a look may use, with their arguments; unknown names are refused.</summary>
+    public static IReadOnlyList<string> Operations { get; } =
+    [
+        "grayscale()", "invert()", "saturate(amount)", "contrast(amount)", "brightness(offset)", "hue(degrees|auto)",
+        "sepia(amount)", "lift(amount)", "tint(#rgb, amount)", "duotone(#dark|auto, #light|auto, amount)",
+        "tritone(#shadows, #midtones, #highlights, amount)", "split-tone(#shadows, #highlights, amount)",
+        "posterize(levels)", "blur(radius)", "glow(radius, amount)", "edges()", "outline(#rgb, strength[, threshold])",
+        "sketch(strength)", "pixelate(block)", "halftone(cell, #ink, #paper)", "rgb-split(shift)", "slices(count, shift)",
+        "scanlines(period, factor)", "grain(amount)", "vignette(#rgb, strength)", "oval-mask(#rgb)", "visor(#rgb)",
+        "circuits(count)", "frame(#rgb, width)",
+    ];
+
+    /// <summary>One parsed operation.</summary>
+    internal sealed record Step(string Name, IReadOnlyList<string> Arguments);
+
+    /// <summary>Parses a look into its steps; throws an invalid-request error naming what is wrong.</summary>
+    internal static IReadOnlyList<Step> Parse(string look)
+    {
+        var steps = new List<Step>();
+        var position = 0;
+        foreach (Match match in StepPattern().Matches(look))
+        {
+            if (match.Index != position || match.Length == 0)
+            {
+                break;
+            }
+
+            var name = match.Groups["name"].Value;
+            var arguments = match.Groups["args"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (!Operations.Any(o => o.StartsWith(name + "(", StringComparison.Ordinal)))
+            {
+                throw Invalid($"unknown operation '{name}'");
+            }
+
+            steps.Add(new Step(name, arguments));
+            position = match.Index + match.Length;
+        }
+
+        if (position != look.Length)
+        {
+            throw Invalid($"cannot read '{Truncate(look[position..])}'");
+        }
+
+        return steps;
+    }
+
+    [GeneratedRegex(@"\G\s*(?<name>[a-z][a-z-]*)\((?<args>[^()]*)\)\s*", RegexOptions.CultureInvariant)]
+    private static partial Regex StepPattern();
+
+    private static GenerationException Invalid(string what) =>
+        new(GenerationErrorCategory.InvalidRequest, $"The offline look is not valid: {what}. Operations: {string.Join(", ", Operations)}.", "invalid_look");
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    private sealed class LookContext(Raster raster, DeterministicRandom random, uint promptHash)
+    {
+        public Raster Raster { get; } = raster;
+
+        public DeterministicRandom Random { get; } = random;
+
+        public uint PromptHash { get; } = promptHash;
+
+        public float[]? Edges { get; set; }
+    }
+
+    private static void Run(LookContext c, Step step)
+    {
+        var r = c.Raster;
+        var a = step.Arguments;
+        switch (step.Name)
+        {
+            case "grayscale": PixelOps.Saturate(r, 0f); break;
+            case "invert": PixelOps.Blend(r, 1f, x => new Rgb(255f - x.R, 255f - x.G, 255f - x.B)); break;
+            case "saturate": PixelOps.Saturate(r, Number(step, 0)); break;
+            case "contrast": PixelOps.ContrastBrightness(r, Number(step, 0), 0f); break;
+            case "brightness": PixelOps.ContrastBrightness(r, 1f, Number(step, 0)); break;
+            case "hue": PixelOps.HueRotate(r, IsAuto(step, 0) ? 60 + (c.PromptHash >> 17) % 240 : Number(step, 0)); break;
+            case "sepia": PixelOps.Blend(r, Number(step, 0), Sepia); break;
+            case "lift": var lift = Number(step, 0); PixelOps.Blend(r, lift, _ => Rgb.White); break;
+            case "tint":
+                var tint = Color(step, 0, c);
+                PixelOps.Blend(r, Number(step, 1), x => tint.Scale(Math.Min(1.2f, x.Luma / 255f * 1.15f)));
+                break;
+            case "duotone":
+                var dark = IsAuto(step, 0) ? Rgb.FromHsv(c.PromptHash % 360, 0.85f, 0.22f) : Color(step, 0, c);
+                var light = IsAuto(step, 1) ? Rgb.FromHsv((c.PromptHash % 360) + 120 + ((c.PromptHash >> 9) % 120), 0.45f, 1f) : Color(step, 1, c);
+                PixelOps.Blend(r, Number(step, 2), x => PixelOps.Duotone(x, dark, light));
+                break;
+            case "tritone":
+                var (s, m, h) = (Color(step, 0, c), Color(step, 1, c), Color(step, 2, c));
+                PixelOps.Blend(r, Number(step, 3), x =>
+                {
+                    var t = x.Luma / 255f;
+                    return t < 0.5f ? Rgb.Lerp(s, m, t * 2f) : Rgb.Lerp(m, h, (t - 0.5f) * 2f);
+                });
+                break;
+            case "split-tone":
+                var (shadows, highlights) = (Color(step, 0, c), Color(step, 1, c));
+                PixelOps.Blend(r, Number(step, 2), x => PixelOps.Overlay(x, Rgb.Lerp(shadows, highlights, x.Luma / 255f)));
+                break;
+            case "posterize": PixelOps.Posterize(r, (int)Number(step, 0)); break;
+            case "blur": PixelOps.BoxBlur(r, Scaled(r, Number(step, 0)), passes: 2); break;
+            case "glow": Glow(r, Scaled(r, Number(step, 0)), Number(step, 1)); break;
+            case "edges": c.Edges = PixelOps.EdgeMagnitude(r); break;
+            case "outline":
+                PixelOps.Outline(r, c.Edges ?? PixelOps.EdgeMagnitude(r), a.Count > 2 ? Number(step, 2) : 48f, Color(step, 0, c), Number(step, 1));
+                break;
+            case "sketch": Sketch(r, Number(step, 0)); break;
+            case "pixelate": Pixelate(r, Scaled(r, Number(step, 0))); break;
+            case "halftone": Halftone(r, Math.Max(3, Scaled(r, Number(step, 0))), Color(step, 1, c), Color(step, 2, c)); break;
+            case "rgb-split": PixelOps.ChannelSplit(r, Scaled(r, Number(step, 0)), Scaled(r, 1)); break;
+            case "slices":
+                var shift = Number(step, 1);
+                PixelOps.DisplaceSlices(r, c.Random, count: (int)Number(step, 0), minHeight: Scaled(r, 2), maxHeight: Scaled(r, shift * 0.9f), maxShift: Scaled(r, shift));
+                break;
+            case "scanlines": PixelOps.Scanlines(r, period: Math.Max(2, Scaled(r, Number(step, 0))), darkRows: Scaled(r, 1), factor: Number(step, 1)); break;
+            case "grain": PixelOps.Grain(r, c.Random, Number(step, 0)); break;
+            case "vignette": PixelOps.Vignette(r, Color(step, 0, c), Number(step, 1)); break;
+            case "oval-mask": OvalMask(r, Color(step, 0, c)); break;
+            case "visor": DrawVisor(r, Color(step, 0, c)); break;
+            case "circuits": DrawCircuits(r, c.Random, (int)Number(step, 0)); break;
+            case "frame": Frame(r, Color(step, 0, c), Scaled(r, Number(step, 1))); break;
+            default: throw Invalid($"unknown operation '{step.Name}'"); // Parse refuses these first
+        }
+    }
+
+    private static bool IsAuto(Step step, int index) => index < step.Arguments.Count && step.Arguments[index] == "auto";
+
+    private static float Number(Step step, int index)
+    {
+        if (index >= step.Arguments.Count || !float.TryParse(step.Arguments[index], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !float.IsFinite(value))
+        {
+            throw Invalid($"{step.Name}() needs a number as argument {index + 1}");
+        }
+
+        return value;
+    }
+
+    private static Rgb Color(Step step, int index, LookContext context)
+    {
+        if (IsAuto(step, index))
+        {
+            return Rgb.FromHsv((context.PromptHash + ((uint)index * 97)) % 360, 0.7f, 0.9f);
+        }
+
+        var text = index < step.Arguments.Count ? step.Arguments[index] : string.Empty;
+        if (text.Length == 7 && text[0] == '#' && uint.TryParse(text.AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var rgb))
+        {
+            return new Rgb((rgb >> 16) & 0xFF, (rgb >> 8) & 0xFF, rgb & 0xFF);
+        }
+
+        throw Invalid($"{step.Name}() needs a colour #rrggbb as argument {index + 1}");
+    }
+
+    // Sizes in looks are given for a 256-pixel image and scaled, so a look is the same at any resolution.
     private static int Scaled(Raster raster, float pixelsAt256) => Math.Max(1, (int)MathF.Round(pixelsAt256 * raster.LongSide / 256f));
 
-    private static readonly Rgb NeonMagenta = new(255, 20, 190);
-    private static readonly Rgb NeonCyan = new(0, 240, 255);
-    private static readonly Rgb NeonViolet = new(30, 0, 60);
+    private static Rgb Sepia(Rgb c) => new(
+        (0.393f * c.R) + (0.769f * c.G) + (0.189f * c.B),
+        (0.349f * c.R) + (0.686f * c.G) + (0.168f * c.B),
+        (0.272f * c.R) + (0.534f * c.G) + (0.131f * c.B));
 
-    /// <summary>Neo Tokyo glitch: neon magenta/cyan grade, style overlay, RGB split, displaced slices, scan lines.</summary>
-    internal static string NeoGlitch(Raster raster, string? style, DeterministicRandom random)
+    // Bloom: a blurred copy screened over the image.
+    private static void Glow(Raster raster, int radius, float amount)
     {
-        style = style is "visor" or "tattoos" or "scanlines" ? style : "base";
-        var heavy = style == "scanlines";
-
-        PixelOps.ContrastBrightness(raster, 1.2f, -6f);
-        PixelOps.Blend(raster, heavy ? 0.7f : 0.6f, NeonTone);
-
-        if (style == "visor")
+        var blurred = raster.Clone();
+        PixelOps.BoxBlur(blurred, radius, passes: 2);
+        var p = raster.Pixels;
+        var q = blurred.Pixels;
+        for (var i = 0; i < p.Length; i += 4)
         {
-            DrawVisor(raster);
-        }
-        else if (style == "tattoos")
-        {
-            DrawCircuitTattoos(raster, random);
-        }
-
-        PixelOps.ChannelSplit(raster, Scaled(raster, heavy ? 6 : 3), Scaled(raster, 1));
-        PixelOps.DisplaceSlices(
-            raster,
-            random,
-            count: heavy ? 14 : 7,
-            minHeight: Scaled(raster, 2),
-            maxHeight: Scaled(raster, heavy ? 24 : 14),
-            maxShift: Scaled(raster, heavy ? 28 : 16));
-        if (heavy)
-        {
-            PixelOps.Scanlines(raster, period: Math.Max(3, Scaled(raster, 3)), darkRows: Math.Max(1, Scaled(raster, 1)), factor: 0.45f);
-        }
-        else
-        {
-            PixelOps.Scanlines(raster, period: Math.Max(2, Scaled(raster, 4)), darkRows: Math.Max(1, Scaled(raster, 1)), factor: 0.8f);
-        }
-
-        return "neo-glitch:" + style;
-    }
-
-    // Neon tri-tone by luminance: violet shadows, magenta mid-tones, cyan highlights.
-    private static Rgb NeonTone(Rgb c)
-    {
-        var t = c.Luma / 255f;
-        return t < 0.5f ? Rgb.Lerp(NeonViolet, NeonMagenta, t * 2f) : Rgb.Lerp(NeonMagenta, NeonCyan, (t - 0.5f) * 2f);
-    }
-
-    // A glowing holographic band across the eye line with HUD rules.
-    private static void DrawVisor(Raster raster)
-    {
-        var top = (int)(raster.Height * 0.34f);
-        var height = Math.Max(4, (int)(raster.Height * 0.12f));
-        var left = (int)(raster.Width * 0.12f);
-        var width = (int)(raster.Width * 0.76f);
-        PixelOps.FillRect(raster, left, top, width, height, new Rgb(0, 255, 235), 0.55f);
-        var rule = Scaled(raster, 1);
-        for (var y = top; y < top + height; y += Scaled(raster, 4))
-        {
-            PixelOps.FillRect(raster, left, y, width, rule, new Rgb(200, 255, 255), 0.5f);
-        }
-
-        PixelOps.FillRect(raster, left, top, width, rule * 2, Rgb.White, 0.85f);
-        PixelOps.FillRect(raster, left, top + height - (rule * 2), width, rule * 2, NeonMagenta, 0.85f);
-    }
-
-    // Luminous circuit traces: a few right-angled paths ending in pads.
-    private static void DrawCircuitTattoos(Raster raster, DeterministicRandom random)
-    {
-        var thickness = Scaled(raster, 1.5f);
-        var pad = thickness * 3;
-        for (var trace = 0; trace < 16; trace++)
-        {
-            var color = trace % 2 == 0 ? NeonCyan : NeonMagenta;
-            var x = random.Next(0, raster.Width);
-            var y = random.Next(0, raster.Height);
-            var segments = random.Next(3, 6);
-            for (var s = 0; s < segments; s++)
+            for (var k = 0; k < 3; k++)
             {
-                var length = random.Next(Scaled(raster, 12), Scaled(raster, 48));
-                var horizontal = s % 2 == 0;
-                var sign = random.NextFloat() < 0.5f ? -1 : 1;
-                if (horizontal)
+                var screen = 255f - ((255f - p[i + k]) * (255f - q[i + k]) / 255f);
+                p[i + k] = Rgb.ToByte(p[i + k] + ((screen - p[i + k]) * amount));
+            }
+        }
+    }
+
+    // Pencil sketch: grey, then a colour dodge of the grey by its blurred negative (lines where the tone changes).
+    private static void Sketch(Raster raster, float strength)
+    {
+        PixelOps.Saturate(raster, 0f);
+        var negative = raster.Clone();
+        PixelOps.Blend(negative, 1f, x => new Rgb(255f - x.R, 255f - x.G, 255f - x.B));
+        PixelOps.BoxBlur(negative, Scaled(raster, 3), passes: 2);
+        var p = raster.Pixels;
+        var q = negative.Pixels;
+        for (var i = 0; i < p.Length; i += 4)
+        {
+            var dodge = q[i] >= 255 ? 255f : Math.Min(255f, p[i] * 255f / (255f - q[i]));
+            var v = p[i] + ((dodge - p[i]) * strength);
+            p[i] = p[i + 1] = p[i + 2] = Rgb.ToByte(v);
+        }
+    }
+
+    // Square blocks of their mean colour.
+    private static void Pixelate(Raster raster, int block)
+    {
+        var p = raster.Pixels;
+        for (var by = 0; by < raster.Height; by += block)
+        {
+            for (var bx = 0; bx < raster.Width; bx += block)
+            {
+                int x1 = Math.Min(bx + block, raster.Width), y1 = Math.Min(by + block, raster.Height);
+                float r = 0, g = 0, b = 0;
+                var n = 0;
+                for (var y = by; y < y1; y++)
                 {
-                    var x2 = x + (sign * length);
-                    PixelOps.FillRect(raster, Math.Min(x, x2), y, Math.Abs(x2 - x) + thickness, thickness, color, 0.9f, additive: true);
-                    x = x2;
+                    for (var x = bx; x < x1; x++)
+                    {
+                        var i = raster.IndexOf(x, y);
+                        r += p[i];
+                        g += p[i + 1];
+                        b += p[i + 2];
+                        n++;
+                    }
                 }
-                else
+
+                PixelOps.FillRect(raster, bx, by, x1 - bx, y1 - by, new Rgb(r / n, g / n, b / n), 1f);
+            }
+        }
+    }
+
+    // Print dots: each cell becomes paper with an ink dot whose area follows the cell's darkness.
+    private static void Halftone(Raster raster, int cell, Rgb ink, Rgb paper)
+    {
+        var p = raster.Pixels;
+        for (var cy = 0; cy < raster.Height; cy += cell)
+        {
+            for (var cx = 0; cx < raster.Width; cx += cell)
+            {
+                int x1 = Math.Min(cx + cell, raster.Width), y1 = Math.Min(cy + cell, raster.Height);
+                float luma = 0;
+                var n = 0;
+                for (var y = cy; y < y1; y++)
                 {
-                    var y2 = y + (sign * length);
-                    PixelOps.FillRect(raster, x, Math.Min(y, y2), thickness, Math.Abs(y2 - y) + thickness, color, 0.9f, additive: true);
-                    y = y2;
+                    for (var x = cx; x < x1; x++)
+                    {
+                        var i = raster.IndexOf(x, y);
+                        luma += new Rgb(p[i], p[i + 1], p[i + 2]).Luma;
+                        n++;
+                    }
+                }
+
+                var radius = cell * 0.75f * MathF.Sqrt(1f - (luma / n / 255f));
+                var (mx, my) = (cx + (cell / 2f), cy + (cell / 2f));
+                for (var y = cy; y < y1; y++)
+                {
+                    for (var x = cx; x < x1; x++)
+                    {
+                        var d = MathF.Sqrt(((x + 0.5f - mx) * (x + 0.5f - mx)) + ((y + 0.5f - my) * (y + 0.5f - my)));
+                        var color = d <= radius ? ink : paper;
+                        var i = raster.IndexOf(x, y);
+                        p[i] = Rgb.ToByte(color.R);
+                        p[i + 1] = Rgb.ToByte(color.G);
+                        p[i + 2] = Rgb.ToByte(color.B);
+                    }
                 }
             }
-
-            PixelOps.FillRect(raster, x - (pad / 2), y - (pad / 2), pad, pad, Rgb.White, 0.9f);
         }
     }
 
-    private sealed record EmotionGrade(Rgb Tint, float Saturation, float Brightness, float Contrast);
-
-    private static readonly Dictionary<string, EmotionGrade> Emotions = new(StringComparer.Ordinal)
+    // Outside an oval (a face's place in a portrait) toward a dark shade of the colour, with a glowing rim.
+    private static void OvalMask(Raster raster, Rgb tint)
     {
-        ["joy"] = new(new Rgb(255, 200, 40), 1.3f, 14f, 1.05f),
-        ["sadness"] = new(new Rgb(60, 110, 255), 0.55f, -12f, 0.92f),
-        ["anger"] = new(new Rgb(255, 40, 30), 1.4f, -6f, 1.25f),
-        ["fear"] = new(new Rgb(40, 140, 60), 0.65f, -34f, 1.15f),
-        ["surprise"] = new(new Rgb(255, 250, 225), 1.15f, 34f, 1.1f),
-        ["calm"] = new(new Rgb(40, 200, 190), 0.85f, 4f, 0.9f),
-        ["love"] = new(new Rgb(255, 105, 180), 1.1f, 10f, 1.0f),
-        ["disgust"] = new(new Rgb(150, 170, 40), 0.8f, -10f, 1.1f),
-    };
-
-    private static readonly Dictionary<string, string> EmotionAliases = new(StringComparer.Ordinal)
-    {
-        ["happy"] = "joy",
-        ["happiness"] = "joy",
-        ["sad"] = "sadness",
-        ["angry"] = "anger",
-        ["rage"] = "anger",
-        ["afraid"] = "fear",
-        ["scared"] = "fear",
-        ["surprised"] = "surprise",
-        ["peace"] = "calm",
-        ["peaceful"] = "calm",
-        ["serene"] = "calm",
-        ["romance"] = "love",
-        ["disgusted"] = "disgust",
-    };
-
-    /// <summary>Emotion mask: a colour grade for the emotion, then a tinted mask outside an oval around the face with a glowing rim.</summary>
-    internal static string EmotionMask(Raster raster, string? emotion)
-    {
-        var key = emotion is null ? "neutral" : EmotionAliases.GetValueOrDefault(emotion, emotion);
-        if (!Emotions.TryGetValue(key, out var grade))
-        {
-            // Unknown emotions still get their own look: a tint whose hue comes from the name.
-            var hue = StableHash.Of(key) % 360;
-            grade = new EmotionGrade(Rgb.FromHsv(hue, 0.8f, 1f), 1.0f, 0f, 1.05f);
-        }
-
-        PixelOps.Saturate(raster, grade.Saturation);
-        PixelOps.ContrastBrightness(raster, grade.Contrast, grade.Brightness);
-        PixelOps.Blend(raster, 0.4f, c => grade.Tint.Scale(Math.Min(1.2f, c.Luma / 255f * 1.15f)));
-
-        // The mask: outside an oval (a face's place in a portrait) toward a dark shade of the tint, with a glowing rim.
         const float cx = 0.5f, cy = 0.45f, rx = 0.36f, ry = 0.46f, rim = 0.05f;
-        var shade = grade.Tint.Scale(0.22f);
+        var shade = tint.Scale(0.22f);
+        var glowColor = Rgb.Lerp(tint, Rgb.White, 0.3f);
         var p = raster.Pixels;
         for (var y = 0; y < raster.Height; y++)
         {
@@ -204,7 +320,7 @@ internal static class Effects
                 var glow = 1f - (MathF.Abs(d - 1f) / rim);
                 if (glow > 0f)
                 {
-                    c = Rgb.Lerp(c, Rgb.Lerp(grade.Tint, Rgb.White, 0.3f), glow * 0.65f);
+                    c = Rgb.Lerp(c, glowColor, glow * 0.65f);
                 }
 
                 p[i] = Rgb.ToByte(c.R);
@@ -212,176 +328,68 @@ internal static class Effects
                 p[i + 2] = Rgb.ToByte(c.B);
             }
         }
-
-        return "emotion-mask:" + key;
     }
 
-    /// <summary>A colour grade: saturation, then per channel lift (black level), gamma and gain (white level), then an S-curve.</summary>
-    private sealed record Grade(string Name, float Saturation, float Contrast, Rgb Lift, Rgb Gamma, Rgb Gain);
-
-    private static readonly Grade[] Grades =
-    [
-        new("cinematic", 1.1f, 0.5f, new Rgb(0f, 0.04f, 0.08f), new Rgb(1f, 1f, 1f), new Rgb(1.06f, 0.98f, 0.86f)),
-        new("vintage", 0.7f, 0.2f, new Rgb(0.10f, 0.08f, 0.04f), new Rgb(1.05f, 1f, 0.95f), new Rgb(0.96f, 0.92f, 0.8f)),
-        new("noir", 0f, 0.9f, new Rgb(0f, 0f, 0f), new Rgb(0.9f, 0.9f, 0.9f), new Rgb(1f, 1f, 1f)),
-        new("golden", 1.2f, 0.3f, new Rgb(0.03f, 0.01f, 0f), new Rgb(1.1f, 1f, 0.9f), new Rgb(1.1f, 0.97f, 0.78f)),
-        new("arctic", 0.85f, 0.3f, new Rgb(0f, 0.03f, 0.07f), new Rgb(0.95f, 1f, 1.08f), new Rgb(0.85f, 0.97f, 1.1f)),
-        new("vivid", 1.65f, 0.6f, new Rgb(0f, 0f, 0f), new Rgb(1f, 1f, 1f), new Rgb(1.03f, 1.03f, 1.03f)),
-        new("matte", 0.85f, 0f, new Rgb(0.14f, 0.13f, 0.12f), new Rgb(1.05f, 1.05f, 1.05f), new Rgb(0.9f, 0.9f, 0.88f)),
-        new("sepia", 0f, 0.25f, new Rgb(0.06f, 0.03f, 0f), new Rgb(1.05f, 1f, 0.9f), new Rgb(1.05f, 0.88f, 0.66f)),
-    ];
-
-    // Words in a preset key that pick a grade by meaning; other keys pick one by hash.
-    private static readonly (string Word, string Grade)[] GradeWords =
-    [
-        ("noir", "noir"), ("mono", "noir"), ("black", "noir"), ("bw", "noir"),
-        ("sepia", "sepia"), ("antique", "sepia"),
-        ("vintage", "vintage"), ("film", "vintage"), ("retro", "vintage"),
-        ("golden", "golden"), ("warm", "golden"), ("sunset", "golden"),
-        ("cinema", "cinematic"), ("teal", "cinematic"), ("movie", "cinematic"),
-        ("arctic", "arctic"), ("cool", "arctic"), ("winter", "arctic"), ("ice", "arctic"),
-        ("vivid", "vivid"), ("pop", "vivid"), ("bold", "vivid"),
-        ("matte", "matte"), ("fade", "matte"), ("soft", "matte"),
-    ];
-
-    /// <summary>Professional preset: a tone curve and grade picked from the preset key, varied slightly by its hash so that
-    /// no two keys look the same.</summary>
-    internal static string Preset(Raster raster, string? presetKey)
+    // A glowing band across the eye line with HUD rules.
+    private static void DrawVisor(Raster raster, Rgb color)
     {
-        var key = StableHash.Normalize(presetKey);
-        var hash = StableHash.Of(key);
-        var grade = Grades[hash % (uint)Grades.Length];
-        var words = key.Split('-', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var (word, name) in GradeWords)
+        var top = (int)(raster.Height * 0.34f);
+        var height = Math.Max(4, (int)(raster.Height * 0.12f));
+        var left = (int)(raster.Width * 0.12f);
+        var width = (int)(raster.Width * 0.76f);
+        PixelOps.FillRect(raster, left, top, width, height, color, 0.55f);
+        var rule = Scaled(raster, 1);
+        for (var y = top; y < top + height; y += Scaled(raster, 4))
         {
-            if (Array.Exists(words, w => w.StartsWith(word, StringComparison.Ordinal)))
+            PixelOps.FillRect(raster, left, y, width, rule, Rgb.Lerp(color, Rgb.White, 0.7f), 0.5f);
+        }
+
+        PixelOps.FillRect(raster, left, top, width, rule * 2, Rgb.White, 0.85f);
+        PixelOps.FillRect(raster, left, top + height - (rule * 2), width, rule * 2, color, 0.85f);
+    }
+
+    // Luminous circuit traces: right-angled paths ending in pads, alternating two neon colours.
+    private static void DrawCircuits(Raster raster, DeterministicRandom random, int count)
+    {
+        var thickness = Scaled(raster, 1.5f);
+        var pad = thickness * 3;
+        for (var trace = 0; trace < count; trace++)
+        {
+            var color = trace % 2 == 0 ? new Rgb(0, 240, 255) : new Rgb(255, 20, 190);
+            var x = random.Next(0, raster.Width);
+            var y = random.Next(0, raster.Height);
+            var segments = random.Next(3, 6);
+            for (var s = 0; s < segments; s++)
             {
-                grade = Array.Find(Grades, g => g.Name == name)!;
-                break;
+                var length = random.Next(Scaled(raster, 12), Scaled(raster, 48));
+                var sign = random.NextFloat() < 0.5f ? -1 : 1;
+                if (s % 2 == 0)
+                {
+                    var x2 = x + (sign * length);
+                    PixelOps.FillRect(raster, Math.Min(x, x2), y, Math.Abs(x2 - x) + thickness, thickness, color, 0.9f, additive: true);
+                    x = x2;
+                }
+                else
+                {
+                    var y2 = y + (sign * length);
+                    PixelOps.FillRect(raster, x, Math.Min(y, y2), thickness, Math.Abs(y2 - y) + thickness, color, 0.9f, additive: true);
+                    y = y2;
+                }
             }
-        }
 
-        // The key's own variation on its grade, so keys sharing a grade still differ: a split tone (one hue in the
-        // shadows, another in the highlights), a hue shift and a contrast change, all from the key's hash.
-        var shadowTone = Rgb.FromHsv(hash % 360, 0.6f, 0.5f);
-        var highlightTone = Rgb.FromHsv((hash % 360) + 90 + ((hash >> 9) % 180), 0.35f, 1f);
-        var hueShift = ((int)((hash >> 17) % 41)) - 20;
-        var contrast = grade.Contrast + ((((int)((hash >> 24) % 31)) - 15) / 100f);
-        PixelOps.Saturate(raster, grade.Saturation);
-        PixelOps.Lut(raster, Curve(grade.Lift.R, grade.Gamma.R, grade.Gain.R, contrast), Curve(grade.Lift.G, grade.Gamma.G, grade.Gain.G, contrast), Curve(grade.Lift.B, grade.Gamma.B, grade.Gain.B, contrast));
-        PixelOps.Blend(raster, 0.3f, c =>
-        {
-            var t = c.Luma / 255f;
-            var tone = Rgb.Lerp(shadowTone, highlightTone, t);
-            return PixelOps.Overlay(c, tone);
-        });
-        if (grade.Saturation > 0f && hueShift != 0)
-        {
-            PixelOps.HueRotate(raster, hueShift);
+            PixelOps.FillRect(raster, x - (pad / 2), y - (pad / 2), pad, pad, Rgb.White, 0.9f);
         }
-
-        return "presets:" + grade.Name;
     }
 
-    private static byte[] Curve(float lift, float gamma, float gain, float contrast)
+    private static void Frame(Raster raster, Rgb color, int width)
     {
-        var lut = new byte[256];
-        for (var v = 0; v < 256; v++)
-        {
-            var x = v / 255f;
-            x = x + (lift * (1 - x));
-            x = MathF.Pow(Math.Clamp(x, 0f, 1f), 1f / gamma) * gain;
-            x = Math.Clamp(x, 0f, 1f);
-            var s = x * x * (3 - (2 * x));
-            x += (s - x) * contrast;
-            lut[v] = Rgb.ToByte(x * 255f);
-        }
-
-        return lut;
+        PixelOps.FillRect(raster, 0, 0, raster.Width, width, color, 1f);
+        PixelOps.FillRect(raster, 0, raster.Height - width, raster.Width, width, color, 1f);
+        PixelOps.FillRect(raster, 0, 0, width, raster.Height, color, 1f);
+        PixelOps.FillRect(raster, raster.Width - width, 0, width, raster.Height, color, 1f);
     }
 
-    private sealed record Reaction(Rgb Warmth, int Levels, float Outline, float Lift, float Saturation);
-
-    private static readonly Dictionary<string, Reaction> Reactions = new(StringComparer.Ordinal)
-    {
-        ["neutral"] = new(new Rgb(255, 236, 205), 6, 0.6f, 0.08f, 1.1f),
-        ["happy"] = new(new Rgb(255, 225, 150), 7, 0.5f, 0.12f, 1.25f),
-        ["sad"] = new(new Rgb(170, 190, 255), 5, 0.5f, 0.05f, 0.7f),
-        ["surprised"] = new(new Rgb(255, 245, 230), 8, 0.9f, 0.10f, 1.15f),
-        ["angry"] = new(new Rgb(255, 170, 150), 5, 0.9f, 0.02f, 1.2f),
-        ["love"] = new(new Rgb(255, 200, 220), 6, 0.5f, 0.12f, 1.1f),
-        ["sleepy"] = new(new Rgb(205, 195, 245), 5, 0.35f, 0.04f, 0.85f),
-        ["starry-eyed"] = new(new Rgb(255, 240, 205), 8, 0.45f, 0.15f, 1.35f),
-    };
-
-    private static readonly Dictionary<string, string> ReactionAliases = new(StringComparer.Ordinal)
-    {
-        ["joy"] = "happy",
-        ["laugh"] = "happy",
-        ["smile"] = "happy",
-        ["cry"] = "sad",
-        ["crying"] = "sad",
-        ["tears"] = "sad",
-        ["surprise"] = "surprised",
-        ["shock"] = "surprised",
-        ["shocked"] = "surprised",
-        ["wow"] = "surprised",
-        ["anger"] = "angry",
-        ["mad"] = "angry",
-        ["heart"] = "love",
-        ["blush"] = "love",
-        ["blushing"] = "love",
-        ["laughing"] = "happy",
-        ["sleep"] = "sleepy",
-        ["starry"] = "starry-eyed",
-    };
-
-    /// <summary>Whether a reaction name has a designed look (directly or by alias) rather than the hashed fallback.</summary>
-    internal static bool HasDesignedReaction(string reactionName) =>
-        Reactions.ContainsKey(ReactionAliases.GetValueOrDefault(reactionName, reactionName));
-
-    /// <summary>Painterly anime look: softened, pastel, posterised into flat areas, with a light ink outline; the reaction
-    /// sets warmth, flatness and line weight.</summary>
-    internal static string GhibliReaction(Raster raster, string? reactionName)
-    {
-        var key = reactionName is null ? "neutral" : ReactionAliases.GetValueOrDefault(reactionName, reactionName);
-        if (!Reactions.TryGetValue(key, out var reaction))
-        {
-            var hash = StableHash.Of(key);
-            reaction = new Reaction(Rgb.FromHsv(hash % 360, 0.25f, 1f), 5 + (int)((hash >> 9) % 4), 0.4f + (((hash >> 12) % 5) / 10f), 0.08f, 1.1f);
-        }
-
-        PixelOps.BoxBlur(raster, Scaled(raster, 1.5f), passes: 2);
-        var edges = PixelOps.EdgeMagnitude(raster);
-        PixelOps.Saturate(raster, reaction.Saturation);
-        PixelOps.Posterize(raster, reaction.Levels);
-        PixelOps.BoxBlur(raster, Math.Max(1, Scaled(raster, 0.6f)), passes: 1); // soften the posterised steps into washes
-        var warmth = reaction.Warmth;
-        var lift = reaction.Lift;
-        PixelOps.Blend(raster, 1f, c =>
-        {
-            // Pastel: lift toward white, then tint by the reaction's light.
-            var pastel = Rgb.Lerp(c, Rgb.White, lift);
-            return new Rgb(pastel.R * warmth.R / 255f, pastel.G * warmth.G / 255f, pastel.B * warmth.B / 255f);
-        });
-        PixelOps.Outline(raster, edges, threshold: 48f, color: new Rgb(62, 44, 38), strength: reaction.Outline);
-        return "ghibli-reaction:" + key;
-    }
-
-    /// <summary>Custom prompt: a duotone whose two colours come from the prompt's hash, over a hue rotation of the source.</summary>
-    internal static string CustomPrompt(Raster raster, string? prompt)
-    {
-        var hash = StableHash.Of(StableHash.Normalize(prompt));
-        var hue = hash % 360;
-        var dark = Rgb.FromHsv(hue, 0.85f, 0.22f);
-        var light = Rgb.FromHsv(hue + 120 + ((hash >> 9) % 120), 0.45f, 1f);
-        var rotation = 60 + ((hash >> 17) % 240);
-        PixelOps.HueRotate(raster, rotation);
-        PixelOps.Blend(raster, 0.7f, c => PixelOps.Duotone(c, dark, light));
-        return $"custom-prompt:duotone-{hue}";
-    }
-
-    /// <summary>Any other type: a hue rotation and contrast set by the type name's hash, film grain and a vignette.</summary>
+    /// <summary>A request without a look: a hue rotation and contrast set by the type name's hash, film grain and a vignette.</summary>
     internal static string Generic(Raster raster, string type, DeterministicRandom random)
     {
         var hash = StableHash.Of(type);

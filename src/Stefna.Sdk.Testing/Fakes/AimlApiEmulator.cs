@@ -81,6 +81,16 @@ public sealed record AimlRecordedRequest(DateTimeOffset ReceivedAt, string? Auth
 /// aiml.Enqueue(AimlScriptedReply.Error(503, "down"), AimlScriptedReply.Success()); // one failure, then an image
 /// </code>
 /// <para>State lives in memory for the emulator's lifetime; dispose it to stop the server.</para>
+/// <para><b>Asynchronous generations (kit only).</b> The AIML API documents no asynchronous mode for image generation:
+/// <c>POST /v1/images/generations</c> answers with the image. Its asynchronous shape is documented for video generation
+/// only (<c>POST /v2/video/generations</c> answers <c>{ id, status }</c>; <c>GET /v2/video/generations?generation_id=…</c>
+/// answers the status, then the result). To prove the engine's parking over real HTTP, the emulator also offers that
+/// documented shape for images at <c>/v2/images/generations</c>, a path the real AIML API does not have:
+/// <c>POST</c> (same key and JSON checks, body <c>{ model, prompt }</c>) answers <c>{ id, status: "queued" }</c> and counts
+/// the submit (<see cref="AsyncSubmits"/>, per <c>Idempotency-Key</c> header in <see cref="AsyncSubmitsByKey"/>);
+/// <c>GET ?generation_id=</c> answers <c>generating</c> until <see cref="CompleteAsyncGenerations"/> is called, then
+/// <c>completed</c> with <c>data[0].b64_json</c> (<see cref="Image"/>); <c>DELETE ?generation_id=</c> cancels
+/// (<see cref="AsyncCancels"/>). Unknown ids answer 404.</para>
 /// </remarks>
 public sealed class AimlApiEmulator : IAsyncDisposable
 {
@@ -88,6 +98,12 @@ public sealed class AimlApiEmulator : IAsyncDisposable
     private readonly ConcurrentQueue<AimlScriptedReply> _script = new();
     private readonly ConcurrentQueue<AimlRecordedRequest> _requests = new();
     private readonly ConcurrentQueue<string> _schemaErrors = new();
+    private readonly ConcurrentDictionary<string, string> _generations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _submitsByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _cancels = new();
+    private int _asyncSubmits;
+    private int _asyncPolls;
+    private volatile bool _asyncComplete;
 
     private AimlApiEmulator(string apiKey) => ApiKey = apiKey;
 
@@ -109,6 +125,21 @@ public sealed class AimlApiEmulator : IAsyncDisposable
     /// <summary>Every schema violation found in a received request (body or <c>Content-Type</c>), in order.</summary>
     public IReadOnlyList<string> SchemaErrors => [.. _schemaErrors];
 
+    /// <summary>How many asynchronous generations were submitted (<c>POST /v2/images/generations</c> answered 200).</summary>
+    public int AsyncSubmits => Volatile.Read(ref _asyncSubmits);
+
+    /// <summary>Asynchronous submits per <c>Idempotency-Key</c> request header (submits without one are not listed).</summary>
+    public IReadOnlyDictionary<string, int> AsyncSubmitsByKey => new Dictionary<string, int>(_submitsByKey, StringComparer.Ordinal);
+
+    /// <summary>How many status reads of asynchronous generations were answered.</summary>
+    public int AsyncPolls => Volatile.Read(ref _asyncPolls);
+
+    /// <summary>The generation ids canceled with <c>DELETE</c>, in order.</summary>
+    public IReadOnlyList<string> AsyncCancels => [.. _cancels];
+
+    /// <summary>From now on, every asynchronous generation (submitted or to come) reads as completed.</summary>
+    public void CompleteAsyncGenerations() => _asyncComplete = true;
+
     /// <summary>How many times an image under <c>/files/</c> was downloaded.</summary>
     public int ImageDownloads => _server.Downloads;
 
@@ -122,6 +153,9 @@ public sealed class AimlApiEmulator : IAsyncDisposable
             app =>
             {
                 app.MapPost("/v1/images/generations", emulator.GenerateAsync);
+                app.MapPost("/v2/images/generations", emulator.SubmitAsyncGenerationAsync);
+                app.MapGet("/v2/images/generations", emulator.ReadAsyncGenerationAsync);
+                app.MapDelete("/v2/images/generations", emulator.CancelAsyncGenerationAsync);
             },
             () => emulator.Image).ConfigureAwait(false);
         emulator.BaseUrl = emulator._server.Address;
@@ -228,6 +262,106 @@ public sealed class AimlApiEmulator : IAsyncDisposable
         }
 
         _requests.Enqueue(new AimlRecordedRequest(DateTimeOffset.UtcNow, authorization, contentType, body, status));
+    }
+
+    private async Task SubmitAsyncGenerationAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        JsonObject? request = null;
+        try
+        {
+            request = JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (request?["model"] is null || request["prompt"] is null)
+        {
+            _schemaErrors.Enqueue("async generation body needs model and prompt");
+            await WriteAsync(context, 400, """{"error":{"message":"model and prompt are required.","type":"invalid_request_error"}}""").ConfigureAwait(false);
+            return;
+        }
+
+        var id = "gen-" + Guid.NewGuid().ToString("N");
+        _generations[id] = "queued";
+        Interlocked.Increment(ref _asyncSubmits);
+        if (context.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key)
+        {
+            _submitsByKey.AddOrUpdate(key, 1, (_, n) => n + 1);
+        }
+
+        await WriteAsync(context, 200, new JsonObject { ["id"] = id, ["status"] = "queued" }.ToJsonString()).ConfigureAwait(false);
+    }
+
+    private async Task ReadAsyncGenerationAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var id = context.Request.Query["generation_id"].ToString();
+        if (!_generations.TryGetValue(id, out var status))
+        {
+            await WriteAsync(context, 404, """{"error":{"message":"Generation not found.","type":"not_found"}}""").ConfigureAwait(false);
+            return;
+        }
+
+        Interlocked.Increment(ref _asyncPolls);
+        var answer = new JsonObject { ["id"] = id };
+        if (status == "canceled")
+        {
+            answer["status"] = "canceled";
+        }
+        else if (_asyncComplete)
+        {
+            answer["status"] = "completed";
+            answer["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(Image) });
+        }
+        else
+        {
+            _generations[id] = "generating";
+            answer["status"] = "generating";
+        }
+
+        await WriteAsync(context, 200, answer.ToJsonString()).ConfigureAwait(false);
+    }
+
+    private async Task CancelAsyncGenerationAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var id = context.Request.Query["generation_id"].ToString();
+        if (!_generations.ContainsKey(id))
+        {
+            await WriteAsync(context, 404, """{"error":{"message":"Generation not found.","type":"not_found"}}""").ConfigureAwait(false);
+            return;
+        }
+
+        _generations[id] = "canceled";
+        _cancels.Enqueue(id);
+        await WriteAsync(context, 200, new JsonObject { ["id"] = id, ["status"] = "canceled" }.ToJsonString()).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AuthorizedAsync(HttpContext context)
+    {
+        if (context.Request.Headers.Authorization.ToString() == "Bearer " + ApiKey)
+        {
+            return true;
+        }
+
+        await WriteAsync(context, 401, """{"error":{"message":"Invalid API key provided.","type":"authentication_error","code":"invalid_api_key"}}""").ConfigureAwait(false);
+        return false;
     }
 
     private string SuccessBody(JsonObject request)

@@ -82,6 +82,13 @@ public sealed class GenerationTypeOptions
     /// thread or a connection, so the default suits a remote AI provider. Default 256; 1 to 10,000.</summary>
     public int MaxInFlight { get; set; } = 256;
 
+    /// <summary>The most jobs of the type outstanding at its provider at once, across every host sharing the store:
+    /// <see cref="GenerationStatus.Processing"/> jobs, whether running on a host or parked at an asynchronous provider.
+    /// Separate from <see cref="MaxInFlight"/>, which bounds what one host holds in memory (a parked job holds nothing).
+    /// The claim counts and takes in one atomic store step, so hosts together never exceed it. Default
+    /// <see langword="null"/>: no limit; 1 to 1,000,000.</summary>
+    public int? MaxOutstanding { get; set; }
+
     /// <summary>The largest <see cref="MaxInFlight"/> accepted.</summary>
     public const int MaxInFlightLimit = 10_000;
 
@@ -139,6 +146,7 @@ internal sealed class GenerationTypeOptionsValidator : IValidateOptions<Generati
         var failures = new List<string>();
         var prefix = string.IsNullOrEmpty(name) ? string.Empty : $"[{name}] ";
         if (options.MaxInFlight is < 1 or > GenerationTypeOptions.MaxInFlightLimit) failures.Add(prefix + $"MaxInFlight must be between 1 and {GenerationTypeOptions.MaxInFlightLimit}.");
+        if (options.MaxOutstanding is < 1 or > 1_000_000) failures.Add(prefix + "MaxOutstanding must be between 1 and 1,000,000 (or unset for no limit).");
         if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add(prefix + "AttemptTimeout must be positive.");
         if (options.ProviderRetries is < 0 or > 20) failures.Add(prefix + "ProviderRetries must be between 0 and 20.");
         if (options.ProviderRetryDelay < TimeSpan.Zero) failures.Add(prefix + "ProviderRetryDelay must not be negative.");

@@ -45,7 +45,10 @@ public static class StefnaBuilderExtensions
     public static IStefnaBuilder UseMediaStore(this IStefnaBuilder builder, Func<IServiceProvider, IMediaStore> factory)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        // Selecting a store is one call: the wake-up source of a store chosen before goes with that store (a store
+        // package that has one registers it right after this call).
         builder.Services.RemoveAll<IMediaStore>();
+        builder.Services.RemoveAll<IJobNotificationSource>();
         builder.Services.AddSingleton(factory);
         return builder;
     }

@@ -39,4 +39,10 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "Job {Type}/{JobId} lost its lease (attempt {Attempt}); stopping the attempt")]
     public static partial void LeaseLost(ILogger logger, string type, Guid jobId, int attempt);
+
+    [LoggerMessage(13, LogLevel.Debug, "Job {Type}/{JobId} parked: provider job {ProviderStatus}, next check in {Wait}")]
+    public static partial void Parked(ILogger logger, string type, Guid jobId, string providerStatus, TimeSpan wait);
+
+    [LoggerMessage(14, LogLevel.Warning, "Asking the provider to cancel job {Type}/{JobId} failed; the job is canceled here regardless")]
+    public static partial void ProviderCancelFailed(ILogger logger, Exception exception, string type, Guid jobId);
 }

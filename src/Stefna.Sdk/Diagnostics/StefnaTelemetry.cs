@@ -30,6 +30,8 @@ public static class StefnaTelemetry
 
     internal static Counter<long> JobsRetried { get; } = Meter.CreateCounter<long>("stefna.jobs.retried", "{job}", "Attempts put back in the queue after a transient failure.");
 
+    internal static Counter<long> JobsParked { get; } = Meter.CreateCounter<long>("stefna.jobs.parked", "{job}", "Attempts that parked their job at an asynchronous provider (each later check that finds it still running parks it again).");
+
     internal static Histogram<double> JobDuration { get; } = Meter.CreateHistogram<double>("stefna.job.duration", "s", "Time from claim to completion of one attempt.");
 
     internal static TagList TypeTags(string type) => new() { { TypeTag, type } };

@@ -53,6 +53,7 @@ public abstract class ChoiceGenerator : GeneratorBase
         {
             Strength = ChoiceType.Strength,
             Parameters = new Dictionary<string, string> { [ChoiceType.Column] = choice.Key },
+            Look = ChoiceType.LookOf(choice),
         };
     }
 }

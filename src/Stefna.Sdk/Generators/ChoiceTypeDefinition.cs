@@ -79,6 +79,21 @@ public sealed class ChoiceTypeDefinition
     /// <summary>How rows of the legacy <c>media_assets</c> table are recognised as this type.</summary>
     public LegacyClassificationRule? LegacyRule { get; init; }
 
+    /// <summary>The offline look's steps every choice shares, applied before the choice's own
+    /// <see cref="PromptChoice.Look"/> (see <see cref="Providers.ProviderRequest.Look"/>); empty for none.</summary>
+    public string Look { get; init; } = string.Empty;
+
+    /// <summary>The offline look of a choice: the type's <see cref="Look"/> then the choice's own; <see langword="null"/>
+    /// when neither has one.</summary>
+    /// <param name="choice">The choice.</param>
+    /// <returns>The recipe, or <see langword="null"/>.</returns>
+    public string? LookOf(PromptChoice choice)
+    {
+        ArgumentNullException.ThrowIfNull(choice);
+        var look = $"{Look} {choice.Look}".Trim();
+        return look.Length == 0 ? null : look;
+    }
+
     /// <summary>The core's definition (name, table, the choice column, the input), built and checked on first use.</summary>
     /// <exception cref="ArgumentException">The default or fallback is not a choice, or neither is set.</exception>
     public GenerationTypeDefinition Definition => _definition.Value;
@@ -132,4 +147,9 @@ public sealed class ChoiceTypeDefinition
 /// <param name="Key">The key as sent and stored (lower-case, e.g. <c>joy</c>).</param>
 /// <param name="Label">A human-readable label (e.g. <c>Joy</c>).</param>
 /// <param name="Template">What the choice adds to the prompt (e.g. <c>portrait radiating pure joy, wide smile</c>).</param>
-public sealed record PromptChoice(string Key, string Label, string Template);
+public sealed record PromptChoice(string Key, string Label, string Template)
+{
+    /// <summary>The choice's offline look (see <see cref="Providers.ProviderRequest.Look"/>), after the type's shared
+    /// steps; each choice should look visibly different from the others.</summary>
+    public string? Look { get; init; }
+}

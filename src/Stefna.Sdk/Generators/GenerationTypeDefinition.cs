@@ -77,7 +77,7 @@ public sealed partial class GenerationTypeDefinition
     {
         "id", "user_id", "status", "prompt", "preset", "source_image_url", "image_url", "tags", "meta",
         "error_code", "error_message", "attempts", "lease_until", "provider_job_id", "idempotency_key",
-        "legacy_id", "created_at", "updated_at",
+        "legacy_id", "created_at", "updated_at", "next_check_at", "provider_deadline",
     };
 
     private IReadOnlyList<string> _extraColumns = [];

@@ -186,7 +186,7 @@ public abstract class GeneratorBase : IGenerator
             }
         }
 
-        if (text.Any(char.IsSurrogate) && !IsWellFormedUtf16(text))
+        if (text.Any(char.IsSurrogate) && !Storage.MediaStoreChecks.IsStorableText(text))
         {
             throw new GenerationValidationException("prompt", "The prompt contains a broken Unicode character; remove it and try again.", "prompt_bad_unicode");
         }
@@ -243,23 +243,6 @@ public abstract class GeneratorBase : IGenerator
         new("tags", $"A job may carry at most {Options.MaxTags} tags; {(count > Options.MaxTags + 1 ? count.ToString("N0", CultureInfo.InvariantCulture) : "more")} were given.", "too_many_tags");
 
     private static bool IsBidiControl(int value) => value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069) or 0x200E or 0x200F or 0xFEFF;
-
-    private static bool IsWellFormedUtf16(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(text[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
 }

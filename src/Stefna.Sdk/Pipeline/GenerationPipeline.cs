@@ -35,6 +35,7 @@ internal sealed class GenerationPipeline(
         ArgumentNullException.ThrowIfNull(request);
         var type = registry.Canonical(request.Type);
         var userId = RequireUser(request.UserId);
+        RequireStorableText(request);
         if (request.IdempotencyKey is { Length: > MaxIdempotencyKeyLength } or { Length: 0 })
         {
             throw new GenerationValidationException("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} characters.", "bad_idempotency_key");
@@ -148,6 +149,18 @@ internal sealed class GenerationPipeline(
             signals.CancelRunning(id);
             signals.NotifyFinished(id);
             Log.Canceled(logger, canonical, id, user);
+            if (job.ProviderJobId is { } providerJobId)
+            {
+                // Accepted by the provider (parked or being polled): ask it to stop too, where it can.
+                try
+                {
+                    await registry.GetProvider(canonical).CancelAsync(providerJobId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.ProviderCancelFailed(logger, ex, canonical, id);
+                }
+            }
         }
 
         return job;
@@ -277,12 +290,37 @@ internal sealed class GenerationPipeline(
             throw new GenerationValidationException("userId", "A user id is required.", "user_required");
         }
 
-        if (userId.Length > MaxUserIdLength || userId.Any(char.IsControl))
+        if (userId.Length > MaxUserIdLength || userId.Any(char.IsControl) || !MediaStoreChecks.IsStorableText(userId))
         {
             throw new GenerationValidationException("userId", $"The user id must be at most {MaxUserIdLength} printable characters.", "bad_user");
         }
 
         return userId;
+    }
+
+    // Text no store can keep (a NUL, an unpaired surrogate) is the caller's mistake on every store alike, so it is
+    // refused here as invalid_request before anything is written; the stores refuse it too (MediaStoreChecks). The
+    // prompt and tags are the generator's to check (GeneratorBase: prompt_bad_unicode, tag_invalid), after it has
+    // counted the tags; the user id is checked by RequireUser.
+    private static void RequireStorableText(GenerationRequest request)
+    {
+        Check("idempotencyKey", request.IdempotencyKey);
+        Check("preset", request.Preset);
+        Check("imageUrl", request.Image?.Url?.OriginalString);
+        Check("fileName", request.Image?.FileName);
+        foreach (var (key, value) in request.Options)
+        {
+            Check("options", key);
+            Check("options", value);
+        }
+
+        static void Check(string field, string? text)
+        {
+            if (!MediaStoreChecks.IsStorableText(text))
+            {
+                throw new GenerationValidationException(field, $"The {field} contains a NUL character or an unpaired surrogate.", "bad_text");
+            }
+        }
     }
 
     private static GenerationRequest WithImageBytes(GenerationRequest request, byte[] bytes) => new()

@@ -31,6 +31,8 @@ public sealed class GenerationWorker
     private long _completedRuns;
     private long _claimCalls;
     private long _renewCalls;
+    private long _parkedClaimCalls;
+    private long _parkedRuns;
     private long _inFlight;
 
     internal GenerationWorker(
@@ -62,7 +64,7 @@ public sealed class GenerationWorker
         _signals.StoreNotifies = _notifications is not null;
     }
 
-    /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued or discarded).</summary>
+    /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued, parked or discarded).</summary>
     public long CompletedRuns => Interlocked.Read(ref _completedRuns);
 
     /// <summary>How many claim calls this worker has made to the store, across types (each claims a batch).</summary>
@@ -70,6 +72,12 @@ public sealed class GenerationWorker
 
     /// <summary>How many lease-renewal calls this worker has made to the store, across types (each renews a batch).</summary>
     public long RenewCalls => Interlocked.Read(ref _renewCalls);
+
+    /// <summary>How many calls this worker has made to take due parked jobs, across types (each takes a batch).</summary>
+    public long ParkedClaimCalls => Interlocked.Read(ref _parkedClaimCalls);
+
+    /// <summary>How many job attempts of this worker ended by parking their job at an asynchronous provider.</summary>
+    public long ParkedRuns => Interlocked.Read(ref _parkedRuns);
 
     /// <summary>How many jobs this worker holds right now, across types (claimed and not yet finished).</summary>
     public long InFlight => Interlocked.Read(ref _inFlight);
@@ -94,10 +102,17 @@ public sealed class GenerationWorker
         private const int MaxCompletionBatch = 500;
 
         private readonly int _limit = worker._typeOptions.Get(type).MaxInFlight;
+        private readonly int? _maxOutstanding = worker._typeOptions.Get(type).MaxOutstanding;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RunningJob> _running = new();
 
         // Released (at most to 1) when a job ends: capacity came free.
         private readonly SemaphoreSlim _finished = new(0, 1);
+
+        // Wakes the parked-job poller: a job parked here is due sooner than it planned to look, or capacity came free
+        // while it waited for some.
+        private readonly SemaphoreSlim _pollerWake = new(0, 1);
+        private long _localNextCheck = long.MaxValue;
+        private int _pollerWantsCapacity;
 
         // The batch completer's queue: jobs that finish while a batch is being written go together in the next one.
         private readonly Channel<PendingCompletion> _completions = Channel.CreateUnbounded<PendingCompletion>(new UnboundedChannelOptions { SingleReader = true });
@@ -115,6 +130,8 @@ public sealed class GenerationWorker
             // Each job has its own small cancellation source; stopping the host cancels them all from here, rather than
             // linking every job's source to the host's token.
             using var stopping = cancellationToken.Register(static state => ((TypeProducer)state!).CancelAll(), this);
+            using var polling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var poller = PollParkedAsync(polling.Token, cancellationToken);
             try
             {
                 await ProduceAsync(exitWhenIdle, cancellationToken).ConfigureAwait(false);
@@ -125,6 +142,10 @@ public sealed class GenerationWorker
             }
             finally
             {
+                // The poller stops taking parked jobs first, so none starts after the wait below.
+                await polling.CancelAsync().ConfigureAwait(false);
+                await poller.ConfigureAwait(false);
+
                 // Leases stay renewed until the last job has ended (a job handing itself back stops its own renewals).
                 while (Volatile.Read(ref _inFlight) > 0)
                 {
@@ -147,6 +168,27 @@ public sealed class GenerationWorker
             Interlocked.Decrement(ref worker._inFlight);
             Interlocked.Decrement(ref _inFlight);
             Release(_finished);
+            if (Volatile.Read(ref _pollerWantsCapacity) != 0)
+            {
+                Release(_pollerWake);
+            }
+        }
+
+        public void Parked(DateTimeOffset nextCheckAt)
+        {
+            Interlocked.Increment(ref worker._parkedRuns);
+            var ticks = nextCheckAt.UtcTicks;
+            long current;
+            do
+            {
+                current = Volatile.Read(ref _localNextCheck);
+                if (ticks >= current)
+                {
+                    return;
+                }
+            }
+            while (Interlocked.CompareExchange(ref _localNextCheck, ticks, current) != current);
+            Release(_pollerWake);
         }
 
         public Task<bool> CompleteAsync(JobLease lease, JobResult result)
@@ -251,9 +293,7 @@ public sealed class GenerationWorker
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {
-                        Log.LoopError(worker._logger, ex, type, errorDelay);
-                        await Task.Delay(errorDelay, worker._time, cancellationToken).ConfigureAwait(false);
-                        errorDelay = TimeSpan.FromTicks(Math.Min(errorDelay.Ticks * 2, MaxErrorDelay.Ticks));
+                        errorDelay = await BackOffAsync(ex, errorDelay, cancellationToken).ConfigureAwait(false);
                         continue;
                     }
 
@@ -286,7 +326,8 @@ public sealed class GenerationWorker
 
                 // Nothing claimable: wait for a wake-up or the poll, backing off while nothing turns up. An exiting worker
                 // also wakes when one of its jobs ends, to see whether everything is done.
-                var woken = await WaitForWorkAsync(idleDelay, exitWhenIdle, cancellationToken).ConfigureAwait(false);
+                // With a limit of jobs outstanding at the provider, a job ending here may have made room for a claim.
+                var woken = await WaitForWorkAsync(idleDelay, exitWhenIdle || _maxOutstanding is not null, cancellationToken).ConfigureAwait(false);
                 mayHaveWork = true;
                 if (!woken)
                 {
@@ -295,19 +336,140 @@ public sealed class GenerationWorker
             }
         }
 
-        private async Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
+        /// <summary>The type's parked-job poller on this host: takes parked jobs whose next check has come, in batches up
+        /// to the free in-flight capacity, and runs each as a job (which polls the provider and completes it, or parks it
+        /// again). Between looks it sleeps until the earliest parked job of the type is due (as the store said, or as a
+        /// job parked here since said), looking at least every <see cref="StefnaOptions.MaxIdlePollInterval"/> for jobs
+        /// other hosts parked. No parked job holds anything in memory here.</summary>
+        private async Task PollParkedAsync(CancellationToken cancellationToken, CancellationToken stoppingToken)
         {
+            await Task.Yield();
+            var store = worker._store;
+            if (!store.SupportsParking)
+            {
+                return;
+            }
+
             var options = worker._options;
-            await worker._claimGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var errorDelay = FirstErrorDelay;
             try
             {
-                Interlocked.Increment(ref worker._claimCalls);
-                return await worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    var free = _limit - Volatile.Read(ref _inFlight);
+                    if (free <= 0)
+                    {
+                        Volatile.Write(ref _pollerWantsCapacity, 1);
+                        if (_limit - Volatile.Read(ref _inFlight) <= 0)
+                        {
+                            await _pollerWake.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        Volatile.Write(ref _pollerWantsCapacity, 0);
+                        continue;
+                    }
+
+                    // The store's answer covers every parked job, this host's included, so forget what was noted so far.
+                    Volatile.Write(ref _localNextCheck, long.MaxValue);
+                    ParkedClaim claim;
+                    try
+                    {
+                        claim = await GatedAsync(ref worker._parkedClaimCalls, ct => store.ClaimParkedAsync(type, free, options.LeaseDuration, ct), cancellationToken).ConfigureAwait(false);
+                        errorDelay = FirstErrorDelay;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        errorDelay = await BackOffAsync(ex, errorDelay, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    foreach (var lease in claim.Leases)
+                    {
+                        Start(lease, stoppingToken);
+                    }
+
+                    if (claim.Leases.Count == free)
+                    {
+                        // A full batch may have left due jobs behind.
+                        continue;
+                    }
+
+                    await SleepUntilDueAsync(claim.NextCheckAt, options.MaxIdlePollInterval, cancellationToken).ConfigureAwait(false);
+                }
             }
-            finally
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                worker._claimGate.Release();
+                // The producer stopped.
             }
+        }
+
+        private async Task SleepUntilDueAsync(DateTimeOffset? storeNext, TimeSpan longest, CancellationToken cancellationToken)
+        {
+            var time = worker._time;
+            var latest = time.GetUtcNow() + longest;
+            while (true)
+            {
+                var due = storeNext is { } next && next < latest ? next : latest;
+                var local = Volatile.Read(ref _localNextCheck);
+                if (local < due.UtcTicks)
+                {
+                    due = new DateTimeOffset(local, TimeSpan.Zero);
+                }
+
+                var wait = due - time.GetUtcNow();
+                if (wait <= TimeSpan.Zero)
+                {
+                    return;
+                }
+
+                // Woken early when a job parked here is due sooner; then wait again for the new time.
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(wait, time, either.Token);
+                var woken = _pollerWake.WaitAsync(either.Token);
+                await Task.WhenAny(delay, woken).ConfigureAwait(false);
+                await either.CancelAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (delay.IsCompletedSuccessfully && !woken.IsCompletedSuccessfully)
+                {
+                    return;
+                }
+            }
+        }
+
+        private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
+        {
+            var options = worker._options;
+            return _maxOutstanding is { } most
+                ? GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
+                : GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
+        }
+
+        // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.
+        private Task<T> GatedAsync<T>(ref long counter, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref counter);
+            return Run(worker._claimGate, call, cancellationToken);
+
+            static async Task<T> Run(SemaphoreSlim gate, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await call(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+        }
+
+        // Logs a failed store call of a loop and waits before the next, doubling the wait up to its cap.
+        private async Task<TimeSpan> BackOffAsync(Exception exception, TimeSpan delay, CancellationToken cancellationToken)
+        {
+            Log.LoopError(worker._logger, exception, type, delay);
+            await Task.Delay(delay, worker._time, cancellationToken).ConfigureAwait(false);
+            return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxErrorDelay.Ticks));
         }
 
         private void Start(JobLease lease, CancellationToken stoppingToken)

@@ -48,9 +48,13 @@ internal sealed class JobRunner(
             StoredAsset? stored = null;
             try
             {
-                var result = await GenerateAndStoreAsync(lease, running.Token).ConfigureAwait(false);
-                stored = result.Asset;
-                if (await running.CompleteAsync(result.Result).ConfigureAwait(false))
+                var generated = await GenerateAndStoreAsync(running, running.Token).ConfigureAwait(false);
+                stored = generated?.Asset;
+                if (generated is not { } result)
+                {
+                    // Parked: the provider is working on it; the row says when to look again. Nothing is held here.
+                }
+                else if (await running.CompleteAsync(result.Result).ConfigureAwait(false))
                 {
                     // Earlier attempts that stored a result and were killed or cut off before completing left files no
                     // row references (each attempt names its own); the job is completed, so they can go.
@@ -79,7 +83,16 @@ internal sealed class JobRunner(
                 // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). Renewals stop first:
                 // after the release the next claim reuses this attempt number, so this lease must write nothing more.
                 running.StopRenewing();
-                if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+                if (job.ProviderJobId is { } providerJobId && store.SupportsParking)
+                {
+                    // Already at the provider: park it due now, so any host resumes polling it (never submits it again).
+                    var now = time.GetUtcNow();
+                    if (await SafeStoreCallAsync(() => store.ParkAsync(lease, providerJobId, now, job.ProviderDeadline ?? now + _options.GenerationTimeout, CancellationToken.None)).ConfigureAwait(false))
+                    {
+                        Log.Released(logger, job.Type, job.Id, lease.Attempt);
+                    }
+                }
+                else if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
                 {
                     Log.Released(logger, job.Type, job.Id, lease.Attempt);
                 }
@@ -115,8 +128,10 @@ internal sealed class JobRunner(
         }
     }
 
-    private async Task<(JobResult Result, StoredAsset Asset)> GenerateAndStoreAsync(JobLease lease, CancellationToken cancellationToken)
+    /// <returns>The stored result, or <see langword="null"/> when the job was parked at an asynchronous provider.</returns>
+    private async Task<(JobResult Result, StoredAsset Asset)?> GenerateAndStoreAsync(RunningJob running, CancellationToken cancellationToken)
     {
+        var lease = running.Lease;
         var job = lease.Job;
         ImageContent? source = null;
         if (job.SourceImageUrl is { } sourceUrl)
@@ -140,7 +155,12 @@ internal sealed class JobRunner(
             request = request with { SourceImageUrl = url };
         }
 
-        var image = await CallProviderAsync(lease, request, cancellationToken).ConfigureAwait(false);
+        var image = await CallProviderAsync(running, request, cancellationToken).ConfigureAwait(false);
+        if (image is null)
+        {
+            return null;
+        }
+
         var content = image.Bytes ?? await DownloadAsync(image.Url ?? throw new GenerationException(GenerationErrorCategory.ProviderError, "The provider returned neither image bytes nor a URL."), cancellationToken).ConfigureAwait(false);
         if (!ImageInspector.TryInspect(content.Span, out var info) || info is null)
         {
@@ -178,14 +198,23 @@ internal sealed class JobRunner(
         return (new JobResult(asset.Url, meta), asset);
     }
 
-    private async Task<ProviderImage> CallProviderAsync(JobLease lease, ProviderRequest request, CancellationToken cancellationToken)
+    /// <returns>The image, or <see langword="null"/> when the job was parked.</returns>
+    private async Task<ProviderImage?> CallProviderAsync(RunningJob running, ProviderRequest request, CancellationToken cancellationToken)
     {
+        var lease = running.Lease;
         var provider = registry.GetProvider(lease.Type);
         var pipeline = resilience.GetPipeline<ProviderResponse>(lease.Type);
         var response = lease.Job.ProviderJobId is { } resumed
             ? await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: resumed, Request: request), cancellationToken).ConfigureAwait(false)
             : await pipeline.ExecuteAsync((p, ct) => p.Provider.SubmitAsync(p.Request, ct), (Provider: provider, Request: request), cancellationToken).ConfigureAwait(false);
 
+        if (response is ProviderResponse.Pending accepted && store.SupportsParking)
+        {
+            await ParkAsync(running, accepted).ConfigureAwait(false);
+            return null;
+        }
+
+        // A store that cannot park: wait for the provider job inside the attempt, holding its place and lease.
         var deadline = time.GetUtcNow() + _options.GenerationTimeout;
         var recorded = lease.Job.ProviderJobId;
         while (response is ProviderResponse.Pending pending)
@@ -210,6 +239,34 @@ internal sealed class JobRunner(
         }
 
         return ((ProviderResponse.Completed)response).Image;
+    }
+
+    /// <summary>Parks a job the provider accepted (or still works on): the row keeps the provider's job id, the next
+    /// check and the deadline, and the lease is given up, so the job holds no memory or in-flight place until any host's
+    /// poller takes it again.</summary>
+    private async Task ParkAsync(RunningJob running, ProviderResponse.Pending pending)
+    {
+        var job = running.Lease.Job;
+        var now = time.GetUtcNow();
+        var deadline = job.ProviderJobId == pending.ProviderJobId && job.ProviderDeadline is { } known ? known : now + _options.GenerationTimeout;
+        if (now >= deadline)
+        {
+            throw new GenerationException(GenerationErrorCategory.Timeout, $"The provider did not finish within {_options.GenerationTimeout.TotalSeconds:0} s (last status '{pending.ProviderStatus}').");
+        }
+
+        var wait = pending.RetryAfter is { } hint && hint > TimeSpan.Zero ? hint : _options.ProviderPollInterval;
+        var next = now + wait < deadline ? now + wait : deadline;
+
+        // Not canceled by the host stopping: the provider holds the job now, and only the row remembers its id.
+        running.StopRenewing();
+        if (!await store.ParkAsync(running.Lease, pending.ProviderJobId, next, deadline, CancellationToken.None).ConfigureAwait(false))
+        {
+            throw new LeaseLostException();
+        }
+
+        running.Parked(next);
+        StefnaTelemetry.JobsParked.Add(1, StefnaTelemetry.TypeTags(job.Type));
+        Log.Parked(logger, job.Type, job.Id, pending.ProviderStatus, wait);
     }
 
     private async Task<ReadOnlyMemory<byte>> DownloadAsync(Uri url, CancellationToken cancellationToken)

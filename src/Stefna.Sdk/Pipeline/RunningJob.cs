@@ -9,6 +9,9 @@ internal interface IRunningJobOwner
     /// <summary>The job's attempt has ended (any outcome); its in-flight place is free.</summary>
     void Ended(RunningJob job);
 
+    /// <summary>The job was parked at an asynchronous provider, next due at <paramref name="nextCheckAt"/>.</summary>
+    void Parked(DateTimeOffset nextCheckAt);
+
     /// <summary>Completes the job, lease-guarded, together with other jobs that finish at the same time.</summary>
     /// <returns><see langword="false"/> when the lease was lost.</returns>
     Task<bool> CompleteAsync(JobLease lease, JobResult result);
@@ -34,6 +37,9 @@ internal sealed class RunningJob(JobLease lease, IRunningJobOwner owner)
     /// <summary>Completes the job through its owner's batch completer.</summary>
     /// <returns><see langword="false"/> when the lease was lost.</returns>
     public Task<bool> CompleteAsync(JobResult result) => owner.CompleteAsync(lease, result);
+
+    /// <summary>Tells the owner the job was parked (its poller wakes in time for the next check).</summary>
+    public void Parked(DateTimeOffset nextCheckAt) => owner.Parked(nextCheckAt);
 
     /// <summary>Stops the attempt.</summary>
     public void Cancel()

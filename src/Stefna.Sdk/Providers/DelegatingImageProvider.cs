@@ -30,6 +30,10 @@ public abstract class DelegatingImageProvider : IImageProvider, IDisposable
     public virtual ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) =>
         InnerProvider.PollAsync(providerJobId, request, cancellationToken);
 
+    /// <inheritdoc />
+    public virtual ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken) =>
+        InnerProvider.CancelAsync(providerJobId, cancellationToken);
+
     /// <summary>Releases what this layer owns (a limiter's timer, say). Each layer releases only itself: the layers
     /// inside and the provider at the centre have owners of their own (the registry disposes every layer that
     /// <c>ConfigureProvider</c> built; the container disposes the providers it created).</summary>

@@ -131,12 +131,26 @@ public sealed class FallbackImageProvider : IImageProvider
     /// <inheritdoc />
     public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken)
     {
+        var (member, id) = Member(providerJobId);
+        return PollMemberAsync(member, id, request, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken)
+    {
+        var (member, id) = Member(providerJobId);
+        return member.CancelAsync(id, cancellationToken);
+    }
+
+    // A pending id carries the member's name, so polls and cancels return to the provider that accepted the job.
+    private (IImageProvider Member, string Id) Member(string providerJobId)
+    {
         ArgumentNullException.ThrowIfNull(providerJobId);
         var separator = providerJobId.IndexOf('|', StringComparison.Ordinal);
         var name = separator < 0 ? null : providerJobId[..separator];
         var member = _members.FirstOrDefault(m => m.Provider.Name == name).Provider
             ?? throw new GenerationException(GenerationErrorCategory.Internal, $"The provider job id '{providerJobId}' names no provider of {Name}; was the list changed while the job was parked?");
-        return PollMemberAsync(member, providerJobId[(separator + 1)..], request, cancellationToken);
+        return (member, providerJobId[(separator + 1)..]);
     }
 
     private static async ValueTask<ProviderResponse> PollMemberAsync(IImageProvider member, string id, ProviderRequest request, CancellationToken cancellationToken) =>

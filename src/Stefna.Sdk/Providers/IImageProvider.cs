@@ -24,6 +24,13 @@ public interface IImageProvider
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The image, or still pending.</returns>
     ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Asks the provider to stop a job it accepted, because its user canceled it (best effort: the SDK cancels
+    /// the job on its side whatever this does). The default does nothing, for providers without a cancel call.</summary>
+    /// <param name="providerJobId">The id from <see cref="ProviderResponse.Pending"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the provider has been asked.</returns>
+    ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>What the core asks a provider to generate.</summary>
@@ -32,7 +39,7 @@ public sealed record ProviderRequest
     /// <summary>The job's id (stable across retries; providers may use it as an idempotency key).</summary>
     public required Guid JobId { get; init; }
 
-    /// <summary>The generation type's name; the offline provider picks its effect by it.</summary>
+    /// <summary>The generation type's name.</summary>
     public required string Type { get; init; }
 
     /// <summary>The rendered prompt.</summary>
@@ -58,6 +65,15 @@ public sealed record ProviderRequest
 
     /// <summary>Type-specific parameters (style, emotion, preset) that providers may use.</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
+
+    /// <summary>
+    /// The type's offline look for this request: a recipe of image operations that a provider rendering locally (the
+    /// offline provider) applies to the source photo, written like CSS filters, e.g.
+    /// <c>saturate(1.3) posterize(5) outline(#3e2c26, 0.6)</c>. It belongs to the type (its package writes it, usually
+    /// per choice), so no provider names a type; providers that call a model ignore it. <see langword="null"/>: the
+    /// renderer's generic look. The offline provider's README lists the operations.
+    /// </summary>
+    public string? Look { get; init; }
 }
 
 /// <summary>A provider's answer: an image, or a job still running.</summary>

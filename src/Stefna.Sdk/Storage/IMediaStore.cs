@@ -56,6 +56,23 @@ public interface IMediaStore
     /// <returns>The leases, oldest job first; empty when nothing is claimable.</returns>
     Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
 
+    /// <summary>Claims as <see cref="ClaimAsync(string, int, TimeSpan, int, CancellationToken)"/> does, but never so many
+    /// that more than <paramref name="maxOutstanding"/> jobs of the type are <see cref="GenerationStatus.Processing"/>
+    /// (running on any host, or parked at the provider) afterwards: the per-type limit of jobs outstanding at the provider.
+    /// Stores make the count and the claim one atomic step across hosts (PostgreSQL: a per-type advisory lock around the
+    /// claim; SQLite: one write transaction).</summary>
+    /// <remarks>The default implementation, for stores written before this member existed, only caps each claim at
+    /// <paramref name="maxOutstanding"/>; the shipped stores override it, and the conformance kit checks the limit.</remarks>
+    /// <param name="type">The type.</param>
+    /// <param name="limit">The most jobs to claim; at least 1.</param>
+    /// <param name="leaseDuration">How long each lease holds.</param>
+    /// <param name="maxAttempts">The most claims a job gets; at least 1.</param>
+    /// <param name="maxOutstanding">The most processing jobs of the type there may be; at least 1.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases, oldest job first; empty when nothing is claimable or the limit is reached.</returns>
+    Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken) =>
+        ClaimAsync(type, Math.Min(limit, maxOutstanding), leaseDuration, maxAttempts, cancellationToken);
+
     /// <summary>Extends the leases a worker holds on jobs of one type, in one store round trip (the heartbeat of every
     /// job the host runs of that type).</summary>
     /// <param name="type">The type of every lease.</param>
@@ -72,6 +89,38 @@ public interface IMediaStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="false"/> when the lease was lost.</returns>
     Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken);
+
+    /// <summary>Whether the store can park jobs (<see cref="ParkAsync"/>, <see cref="ClaimParkedAsync"/>). The default,
+    /// for stores written before parking existed, is <see langword="false"/>: the engine then waits for a pending
+    /// provider job inside the attempt, holding its in-flight place and its lease.</summary>
+    bool SupportsParking => false;
+
+    /// <summary>Parks a job an asynchronous provider accepted: records the provider's job id, when to check it next and
+    /// until when to wait for it, and gives up the lease. The row stays <see cref="GenerationStatus.Processing"/> with
+    /// no lease, so no claim takes it; <see cref="ClaimParkedAsync"/> hands it to any host's poller once
+    /// <paramref name="nextCheckAt"/> has come. The attempt is not spent: checking a parked job is not a new attempt.
+    /// Lease-guarded like every worker write; the lease must not be used for any write after a successful park.</summary>
+    /// <param name="lease">The lease.</param>
+    /// <param name="providerJobId">The provider's job id (kept, so a resumed job polls instead of submitting again).</param>
+    /// <param name="nextCheckAt">When to check the provider job next.</param>
+    /// <param name="deadline">When to stop waiting for the provider job (read back as <see cref="GenerationJob.ProviderDeadline"/>).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lease was lost.</returns>
+    Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This store does not park jobs (SupportsParking is false).");
+
+    /// <summary>Takes up to <paramref name="limit"/> parked jobs of a type whose next check has come, earliest first, in
+    /// one store round trip, and leases each one for <paramref name="leaseDuration"/> without spending an attempt (the
+    /// lease's attempt is the one that parked it). Safe to call from many hosts at once: no two calls get the same
+    /// parked job. Also tells when the earliest parked job left behind is due, so a poller sleeps exactly until then.</summary>
+    /// <remarks>The default implementation, for stores that do not park (<see cref="SupportsParking"/> false), takes nothing.</remarks>
+    /// <param name="type">The type.</param>
+    /// <param name="limit">The most jobs to take; at least 1.</param>
+    /// <param name="leaseDuration">How long each lease holds.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases and the next check time of the parked jobs left.</returns>
+    Task<ParkedClaim> ClaimParkedAsync(string type, int limit, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Task.FromResult(ParkedClaim.None);
 
     /// <summary>Completes a job.</summary>
     /// <param name="lease">The lease.</param>
@@ -152,6 +201,16 @@ public interface IMediaStore
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The count.</returns>
     Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken);
+}
+
+/// <summary>What <see cref="IMediaStore.ClaimParkedAsync"/> took, and when the parked jobs it left are next due.</summary>
+/// <param name="Leases">The parked jobs taken, now leased (status processing, same attempt).</param>
+/// <param name="NextCheckAt">The earliest next check among the type's parked jobs left behind (on the caller's clock),
+/// or <see langword="null"/> when none is parked.</param>
+public sealed record ParkedClaim(IReadOnlyList<JobLease> Leases, DateTimeOffset? NextCheckAt)
+{
+    /// <summary>Nothing taken and nothing parked.</summary>
+    public static ParkedClaim None { get; } = new([], null);
 }
 
 /// <summary>Optional: a store that can tell workers in any process that new work has arrived (PostgreSQL LISTEN/NOTIFY).</summary>

@@ -51,6 +51,22 @@ public sealed class FallbackProviderTests
     }
 
     [Fact]
+    public async Task A_cancel_goes_to_the_member_named_in_the_pending_id_and_through_middleware()
+    {
+        var first = new ScriptedProvider("first");
+        var second = new ScriptedProvider("second");
+        var fallback = new FallbackImageProvider([first, second]);
+        IImageProvider wrapped = new PassThrough(fallback);
+
+        await wrapped.CancelAsync("second|gen-42", CancellationToken.None);
+
+        Assert.Empty(first.Cancels);
+        Assert.Equal(["gen-42"], second.Cancels);
+    }
+
+    private sealed class PassThrough(IImageProvider inner) : DelegatingImageProvider(inner);
+
+    [Fact]
     public async Task A_content_refusal_is_not_sent_to_the_next_provider()
     {
         var first = new ScriptedProvider("first") { Failure = () => new GenerationException(GenerationErrorCategory.ContentRejected, "refused", "content_rejected.policy") };

@@ -15,6 +15,9 @@ internal sealed class ScriptedProvider(string name, int seed = 1) : IImageProvid
 
     public ConcurrentQueue<ProviderRequest> Requests { get; } = new();
 
+    /// <summary>The provider job ids it was asked to cancel.</summary>
+    public ConcurrentQueue<string> Cancels { get; } = new();
+
     /// <summary>When set, every call throws it (the provider is "down").</summary>
     public Func<Exception>? Failure { get; set; }
 
@@ -38,6 +41,12 @@ internal sealed class ScriptedProvider(string name, int seed = 1) : IImageProvid
 
     public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
+
+    public ValueTask CancelAsync(string providerJobId, CancellationToken cancellationToken)
+    {
+        Cancels.Enqueue(providerJobId);
+        return ValueTask.CompletedTask;
+    }
 
     public static ProviderRequest Request(string prompt = "a harbour", long? seed = null) => new()
     {

@@ -1,0 +1,197 @@
+using Stefna.Sdk.Storage;
+using Xunit;
+
+namespace Stefna.Sdk.Testing;
+
+/// <summary>Parked jobs (<see cref="IMediaStore.ParkAsync"/>, <see cref="IMediaStore.ClaimParkedAsync"/>). Every fact
+/// here passes trivially for a store whose <see cref="IMediaStore.SupportsParking"/> is <see langword="false"/>.</summary>
+public abstract partial class MediaStoreContractTests
+{
+    private static readonly TimeSpan ClockSlack = TimeSpan.FromMinutes(1);
+
+    /// <summary>Parking gives up the lease and spends no attempt: the parked job reads as processing with its provider job
+    /// id, next check and deadline; no claim takes it, the old lease writes nothing, and only a parked-job claim takes it,
+    /// once due, leased under the same attempt, telling when the next parked job is due.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Parked_job_holds_no_lease_and_is_taken_only_by_a_parked_claim_once_due_without_spending_an_attempt()
+    {
+        var store = await NewStoreAsync();
+        if (!store.SupportsParking)
+        {
+            return;
+        }
+
+        var due = NewJob(PlainType, BaseTime);
+        var later = NewJob(PlainType, BaseTime.AddSeconds(1));
+        await InsertAsync(store, due);
+        await InsertAsync(store, later);
+        var leases = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, Ct);
+        Assert.Equal(2, leases.Count);
+        var now = DateTimeOffset.UtcNow;
+        var deadline = now.AddHours(2);
+        Assert.True(await store.ParkAsync(leases[0], "gen-'due'", now.AddSeconds(-5), deadline, Ct));
+        Assert.True(await store.ParkAsync(leases[1], "gen-later", now.AddHours(1), deadline, Ct));
+
+        var parked = await GetRequiredAsync(store, PlainType, due.Id);
+        Assert.Equal(GenerationStatus.Processing, parked.Status);
+        Assert.Null(parked.LeaseUntil);
+        Assert.Equal("gen-'due'", parked.ProviderJobId);
+        Assert.NotNull(parked.NextCheckAt);
+        Assert.InRange(parked.NextCheckAt.Value, now.AddSeconds(-5) - ClockSlack, now.AddSeconds(-5) + ClockSlack);
+        Assert.NotNull(parked.ProviderDeadline);
+        Assert.InRange(parked.ProviderDeadline.Value, deadline - TimeSpan.FromSeconds(1), deadline + TimeSpan.FromSeconds(1));
+        Assert.Equal(1, parked.Attempts);
+        Assert.Equal(2, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+
+        // Parked rows are not claimable, and the lease that parked them can no longer write.
+        Assert.Empty(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, Ct));
+        Assert.Equal(2, (await store.RenewLeasesAsync(PlainType.Name, leases, LongLease, Ct)).Count);
+        Assert.False(await store.CompleteAsync(leases[0], new JobResult("file:///x.png", new Dictionary<string, string>()), Ct));
+        Assert.False(await store.FailAsync(leases[0], new GenerationError(GenerationErrorCategory.Timeout, "timeout", "x"), Ct));
+        Assert.False(await store.ParkAsync(leases[0], "gen-other", now, deadline, Ct));
+
+        var claim = await store.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
+        var resumed = Assert.Single(claim.Leases);
+        Assert.Equal(due.Id, resumed.Id);
+        Assert.Equal(1, resumed.Attempt);
+        Assert.Equal("gen-'due'", resumed.Job.ProviderJobId);
+        Assert.Null(resumed.Job.NextCheckAt);
+        Assert.NotNull(resumed.Job.LeaseUntil);
+        Assert.NotNull(claim.NextCheckAt);
+        Assert.InRange(claim.NextCheckAt.Value, now.AddHours(1) - ClockSlack, now.AddHours(1) + ClockSlack);
+
+        // Nothing else is due; the resumed lease completes the job.
+        var again = await store.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
+        Assert.Empty(again.Leases);
+        Assert.NotNull(again.NextCheckAt);
+        Assert.True(await store.CompleteAsync(resumed, new JobResult("file:///due.png", new Dictionary<string, string>()), Ct));
+        var done = await GetRequiredAsync(store, PlainType, due.Id);
+        Assert.Equal(GenerationStatus.Completed, done.Status);
+        Assert.Equal(1, done.Attempts);
+        Assert.Equal(1, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+    }
+
+    /// <summary>A resumed job that is still running at the provider parks again under the same attempt.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Resumed_job_parks_again_under_the_same_attempt()
+    {
+        var store = await NewStoreAsync();
+        if (!store.SupportsParking)
+        {
+            return;
+        }
+
+        var job = NewJob(ColumnsType, BaseTime);
+        await InsertAsync(store, job);
+        var lease = Assert.Single(await store.ClaimAsync(ColumnsType.Name, 1, LongLease, MaxAttempts, Ct));
+        var deadline = DateTimeOffset.UtcNow.AddHours(1);
+        Assert.True(await store.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
+        var resumed = Assert.Single((await store.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
+        Assert.True(await store.ParkAsync(resumed, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
+        var twice = Assert.Single((await store.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
+        Assert.Equal(1, twice.Attempt);
+        Assert.Equal("gen-1", twice.Job.ProviderJobId);
+    }
+
+    /// <summary>Concurrent parked-job takers get every due parked job exactly once.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Concurrent_parked_claimers_take_every_due_parked_job_exactly_once()
+    {
+        const int jobs = 24;
+        var store = await NewStoreAsync();
+        if (!store.SupportsParking)
+        {
+            return;
+        }
+
+        for (var i = 0; i < jobs; i++)
+        {
+            await InsertAsync(store, NewJob(PlainType, BaseTime.AddSeconds(i)));
+        }
+
+        var leases = await store.ClaimAsync(PlainType.Name, jobs, LongLease, MaxAttempts, Ct);
+        Assert.Equal(jobs, leases.Count);
+        foreach (var lease in leases)
+        {
+            Assert.True(await store.ParkAsync(lease, "gen-" + lease.Id, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
+        }
+
+        var taken = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var claim = await store.ClaimParkedAsync(PlainType.Name, 3, LongLease, Ct);
+                if (claim.Leases.Count == 0)
+                {
+                    return;
+                }
+
+                foreach (var lease in claim.Leases)
+                {
+                    taken.Add(lease.Id);
+                }
+            }
+        })));
+
+        Assert.Equal(jobs, taken.Count);
+        Assert.Equal(jobs, taken.Distinct().Count());
+    }
+
+    /// <summary>Cancel reaches a parked job: it is canceled, and no parked-job claim takes it afterwards.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Cancel_reaches_a_parked_job()
+    {
+        var store = await NewStoreAsync();
+        if (!store.SupportsParking)
+        {
+            return;
+        }
+
+        var job = NewJob(PlainType, BaseTime);
+        await InsertAsync(store, job);
+        var lease = Assert.Single(await store.ClaimAsync(PlainType.Name, 1, LongLease, MaxAttempts, Ct));
+        Assert.True(await store.ParkAsync(lease, "gen-c", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
+
+        var canceled = await store.CancelAsync(PlainType.Name, job.Id, UserA, Ct);
+
+        Assert.Equal(GenerationStatus.Canceled, canceled!.Status);
+        Assert.Equal("gen-c", canceled.ProviderJobId);
+        Assert.Null(canceled.NextCheckAt);
+        var claim = await store.ClaimParkedAsync(PlainType.Name, 5, LongLease, Ct);
+        Assert.Empty(claim.Leases);
+        Assert.Null(claim.NextCheckAt);
+        Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
+    }
+
+    /// <summary>A claim with a limit of jobs outstanding at the provider takes only what leaves the type's processing
+    /// jobs (running or parked) within the limit, and takes again once a job finished.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Claim_with_an_outstanding_limit_counts_running_and_parked_jobs()
+    {
+        var store = await NewStoreAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await InsertAsync(store, NewJob(PlainType, BaseTime.AddSeconds(i)));
+        }
+
+        var first = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct);
+        Assert.Equal(3, first.Count);
+        if (store.SupportsParking)
+        {
+            // A parked job is still outstanding at the provider.
+            Assert.True(await store.ParkAsync(first[0], "gen-0", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddHours(2), Ct));
+        }
+
+        Assert.Empty(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct));
+        Assert.True(await store.CompleteAsync(first[1], new JobResult("file:///1.png", new Dictionary<string, string>()), Ct));
+        var next = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct);
+        Assert.Single(next);
+        Assert.Single(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 10, Ct));
+    }
+}
