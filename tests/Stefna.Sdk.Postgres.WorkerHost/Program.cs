@@ -1,10 +1,14 @@
 // Worker host for the PostgreSQL proofs. Usage:
 //   dotnet Stefna.Sdk.Postgres.WorkerHost.dll --conn <cs> --images <dir> [--delay-ms N] [--lease-seconds S]
 //       [--concurrency C] [--migrate-only] [--wait-for-go] [--max-attempts N]
+//       [--jitter-ms J] [--fail-percent P] [--enqueue N] [--no-exit-when-idle] [--run-minutes M]
 //       [--aiml-base <url> --aiml-key <key>]
 //       [--cloudinary <CLOUDINARY_URL> --cloudinary-api-base <url>]
 // Prints READY once composed (and migrated), waits for a "go" line on stdin when --wait-for-go is given, then runs
 // GenerationWorker.RunAsync(exitWhenIdle: true) (or only the migration) and prints DONE <pid> <runs>.
+// The soak (eng/soak.sh) adds: --jitter-ms (0..J ms more provider latency), --fail-percent (that share of provider calls
+// answers an emulated 503), --enqueue N (queue N queue-test jobs and exit), --no-exit-when-idle (run until
+// --run-minutes, default 5, have passed or SIGTERM).
 // The queue-test type always runs on the in-process PidImageProvider. With --aiml-base, the host also registers the
 // shipped custom-prompt type (Stefna.Generators.CustomPrompt) on the real AIML API provider pointed at that base URL
 // (the loopback AIML API emulator the test runs on 127.0.0.1), with the provider-fault tests' resilience settings:
@@ -30,6 +34,9 @@ var delay = TimeSpan.FromMilliseconds(int.Parse(options.GetValueOrDefault("delay
 var lease = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("lease-seconds") ?? "30", CultureInfo.InvariantCulture));
 var concurrency = int.Parse(options.GetValueOrDefault("concurrency") ?? "4", CultureInfo.InvariantCulture);
 var maxAttempts = int.Parse(options.GetValueOrDefault("max-attempts") ?? "3", CultureInfo.InvariantCulture);
+var jitter = TimeSpan.FromMilliseconds(int.Parse(options.GetValueOrDefault("jitter-ms") ?? "0", CultureInfo.InvariantCulture));
+var failPercent = int.Parse(options.GetValueOrDefault("fail-percent") ?? "0", CultureInfo.InvariantCulture);
+var runFor = TimeSpan.FromMinutes(double.Parse(options.GetValueOrDefault("run-minutes") ?? "5", CultureInfo.InvariantCulture));
 var aimlBase = options.GetValueOrDefault("aiml-base");
 GenerationTypeDefinition[] types = aimlBase is null
     ? [QueueTestGenerator.Definition]
@@ -54,7 +61,7 @@ if (options.GetValueOrDefault("async-base") is { } asyncBase)
 }
 else
 {
-    builder.UseProvider(_ => new PidImageProvider(delay));
+    builder.UseProvider(_ => new PidImageProvider(delay, jitter, failPercent));
 }
 
 if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
@@ -93,7 +100,12 @@ if (aimlBase is not null)
 
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 var store = provider.GetRequiredService<PostgresMediaStore>();
-using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+using var stop = new CancellationTokenSource(runFor);
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+{
+    c.Cancel = true;
+    stop.Cancel();
+});
 
 if (options.ContainsKey("migrate-only"))
 {
@@ -104,11 +116,37 @@ if (options.ContainsKey("migrate-only"))
     return 0;
 }
 
+if (options.GetValueOrDefault("enqueue") is { } enqueue)
+{
+    var count = int.Parse(enqueue, CultureInfo.InvariantCulture);
+    await store.MigrateAsync(types, stop.Token); // idempotent; tells the store the type's table
+    var now = DateTimeOffset.UtcNow;
+    await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = stop.Token }, async (i, ct) =>
+        await store.InsertAsync(new Stefna.Sdk.NewGenerationJob
+        {
+            Id = Guid.CreateVersion7(),
+            Type = QueueTestGenerator.TypeName,
+            UserId = "soak-" + (i % 7).ToString(CultureInfo.InvariantCulture),
+            Prompt = "soak job " + i.ToString(CultureInfo.InvariantCulture),
+            CreatedAt = now.AddTicks(i),
+        }, ct));
+    Console.WriteLine($"ENQUEUED {count}");
+    return 0;
+}
+
 var worker = provider.GetRequiredService<GenerationWorker>();
 await store.MigrateAsync(types, stop.Token);
 Console.WriteLine("READY");
 await WaitForGoAsync();
-await worker.RunAsync(exitWhenIdle: true, stop.Token);
+try
+{
+    await worker.RunAsync(exitWhenIdle: !options.ContainsKey("no-exit-when-idle"), stop.Token);
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested && options.ContainsKey("no-exit-when-idle"))
+{
+    // The soak's workers run until told to stop.
+}
+
 Console.WriteLine($"DONE {Environment.ProcessId} {worker.CompletedRuns}");
 return 0;
 

@@ -29,7 +29,10 @@ public sealed class QueueTestGenerator(IOptions<StefnaOptions> options) : Genera
 }
 
 /// <summary>An in-process provider: a tiny valid PNG after an optional delay, tagged with this process's id.</summary>
-public sealed class PidImageProvider(TimeSpan delay) : IImageProvider
+/// <param name="delay">Latency of every call.</param>
+/// <param name="jitter">Up to this much more latency, at random (the soak).</param>
+/// <param name="failPercent">This share of calls answers an emulated 503 (the soak).</param>
+public sealed class PidImageProvider(TimeSpan delay, TimeSpan jitter = default, int failPercent = 0) : IImageProvider
 {
     private static readonly byte[] Image = TestImages.Png(8, 8);
 
@@ -39,9 +42,16 @@ public sealed class PidImageProvider(TimeSpan delay) : IImageProvider
     /// <inheritdoc />
     public async ValueTask<ProviderResponse> SubmitAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
-        if (delay > TimeSpan.Zero)
+        var wait = delay + (jitter > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * jitter.TotalMilliseconds) : TimeSpan.Zero);
+        if (wait > TimeSpan.Zero)
         {
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(wait, cancellationToken);
+        }
+
+        // The soak's emulated provider outage: a 503 for this share of calls (retried by the SDK like a real one).
+        if (failPercent > 0 && Random.Shared.Next(100) < failPercent)
+        {
+            throw new GenerationException(GenerationErrorCategory.ProviderUnavailable, "Emulated provider answer 503.", "provider_unavailable.http_503");
         }
 
         return new ProviderResponse.Completed(new ProviderImage
