@@ -81,7 +81,7 @@ internal static class StefnaWebApp
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
-        builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>());
+        builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>().AddDocumentTransformer<ApiKeyOpenApi>());
         builder.Services.AddSingleton<TypeCatalog>();
 
         // The SDK's health checks: one entry per type (store, circuit, oldest queued job, worker loop), types added by

@@ -52,4 +52,24 @@ public sealed class ConfigurationTests
         Assert.Contains("Stefna:Types:presets:MaxInFlight must be between", ex.ToString(), StringComparison.Ordinal);
         Assert.Contains("Stefna:Offline:MaxDimension must be between", ex.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Polly_logs_only_warnings_while_the_sample_logs_at_information()
+    {
+        // Polly's telemetry logs every execution at Information with a dump of the result object; the sample keeps it
+        // to warnings (retries, circuit changes) whatever the default level.
+        var app = new WebAppFixture { ExtraArgs = ["--Logging:LogLevel:Default=Information"] };
+        await app.InitializeAsync();
+        try
+        {
+            var loggers = app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
+            Assert.False(loggers.CreateLogger("Polly").IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information));
+            Assert.True(loggers.CreateLogger("Polly").IsEnabled(Microsoft.Extensions.Logging.LogLevel.Warning));
+            Assert.True(loggers.CreateLogger("Stefna.Sdk.Pipeline.GenerationWorker").IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information));
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
 }

@@ -349,6 +349,34 @@ public sealed class GenerationApiTests(WebAppFixture app)
     }
 
     [Fact]
+    public async Task The_openapi_document_requires_the_api_key_everywhere_and_documents_idempotency_and_feed_parameters()
+    {
+        using var anonymous = app.Client(apiKey: null);
+        var document = await anonymous.GetFromJsonAsync<JsonElement>("openapi/v1.json");
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.Equal("apiKey", scheme.Str("type"));
+        Assert.Equal("header", scheme.Str("in"));
+        Assert.Equal("X-Api-Key", scheme.Str("name"));
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/api/", StringComparison.Ordinal))
+            .SelectMany(p => p.Value.EnumerateObject().Select(o => (Path: p.Name, Method: o.Name, Operation: o.Value)))
+            .ToList();
+        Assert.True(operations.Count >= 6);
+        Assert.All(operations, o =>
+        {
+            Assert.True(o.Operation.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} documents no 401");
+            Assert.Contains(o.Operation.GetProperty("security").EnumerateArray(), r => r.TryGetProperty("ApiKey", out _));
+        });
+
+        static IEnumerable<string> Parameters(JsonElement operation, string location) =>
+            operation.GetProperty("parameters").EnumerateArray().Where(p => p.Str("in") == location).Select(p => p.Str("name")!);
+        var submit = operations.Single(o => o.Path == "/api/generations/{type}" && o.Method == "post").Operation;
+        Assert.Contains("Idempotency-Key", Parameters(submit, "header"));
+        var feed = operations.Single(o => o.Path == "/api/feed" && o.Method == "get").Operation;
+        Assert.Equal(["cursor", "limit", "status", "tag", "type"], Parameters(feed, "query").Order());
+    }
+
+    [Fact]
     public async Task The_openapi_document_gives_types_and_choices_as_enums_from_the_definitions()
     {
         using var anonymous = app.Client(apiKey: null);
