@@ -40,8 +40,7 @@ internal static partial class CliApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message)).ReplaceLineEndings(" ")).ConfigureAwait(false);
-            return 2;
+            return context.Fail(string.Join("; ", parse.Errors.Select(e => e.Message)), 2, "usage", json: parse.GetValue(g.Json));
         }
 
         return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
@@ -146,7 +145,7 @@ internal static partial class CliApp
             var pipeline = services.GetRequiredService<IGenerationPipeline>();
             var jobId = ParseId(parse.GetValue(id)!);
             var job = await pipeline.GetStatusAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
-                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.", category: "not_found");
             c.WriteJob(json, job);
             return 0;
         }, ct));
@@ -164,7 +163,7 @@ internal static partial class CliApp
             var pipeline = services.GetRequiredService<IGenerationPipeline>();
             var jobId = ParseId(parse.GetValue(id)!);
             var job = await pipeline.CancelAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
-                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.", category: "not_found");
             c.WriteJob(json, job);
             return job.Status == GenerationStatus.Canceled ? 0 : c.Fail($"The job is already {job.Status.ToName()}.");
         }, ct));
@@ -421,9 +420,12 @@ internal static partial class CliApp
 
         public bool Interactive => interactive;
 
+        private bool _json;
+        private bool _wroteResult;
+
         public async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, bool, Task<int>> body, CancellationToken cancellationToken)
         {
-            var json = parse.GetValue(g.Json);
+            var json = _json = parse.GetValue(g.Json);
             try
             {
                 var settings = new CliSettings
@@ -443,32 +445,54 @@ internal static partial class CliApp
             }
             catch (CliException ex)
             {
-                return Fail(ex.Message, ex.ExitCode);
+                return Fail(ex.Message, ex.ExitCode, ex.Category);
             }
             catch (GenerationException ex)
             {
-                return Fail($"{ex.Code}: {ex.Message}");
+                return Fail($"{ex.Code}: {ex.Message}", 1, GenerationError.CategoryCode(ex.Category), ex.Code, jsonMessage: ex.Message);
             }
-            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException or System.Data.Common.DbException)
+            catch (TimeoutException ex)
             {
-                return Fail(ex.Message);
+                return Fail(ex.Message, 1, "timeout");
+            }
+            catch (System.Data.Common.DbException ex)
+            {
+                return Fail(ex.Message, 1, "storage_failure");
+            }
+            catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+                return Fail(ex.Message, 1, "invalid_request");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                return Fail("canceled", 130);
+                return Fail("canceled", 130, "canceled");
             }
         }
 
-        public int Fail(string message, int exitCode = 1)
+        /// <summary>Reports a failure: one "error:" line on stderr and, under --json, one
+        /// <c>{"error":{"category","code","message"}}</c> object on stdout unless the command already printed its result
+        /// (a failed or uncancelable job, whose JSON carries the state). Returns <paramref name="exitCode"/>.</summary>
+        public int Fail(string message, int exitCode = 1, string category = "invalid_request", string? code = null, string? jsonMessage = null, bool? json = null)
         {
             stderr.WriteLine("error: " + message.ReplaceLineEndings(" "));
+            if ((json ?? _json) && !_wroteResult)
+            {
+                var error = new JsonObject { ["category"] = category, ["code"] = code ?? category, ["message"] = jsonMessage ?? message };
+                stdout.WriteLine(new JsonObject { ["error"] = error }.ToJsonString(JsonOptions));
+            }
+
             return exitCode;
         }
 
-        public void Write(bool json, JsonNode node, string text) => stdout.WriteLine(json ? node.ToJsonString(JsonOptions) : text);
+        public void Write(bool json, JsonNode node, string text)
+        {
+            _wroteResult = true;
+            stdout.WriteLine(json ? node.ToJsonString(JsonOptions) : text);
+        }
 
         public void WriteJob(bool json, GenerationJob job)
         {
+            _wroteResult = true;
             if (json)
             {
                 stdout.WriteLine(ToJson(job).ToJsonString(JsonOptions));
