@@ -260,7 +260,7 @@ internal static partial class CliApp
                     $"migrate: {p.Phase} {p.RowsDone}/{p.RowsTotal} rows ({p.RowsPerSecond:0} rows/s, {p.Elapsed.TotalSeconds:0.0} s)"))).ConfigureAwait(false);
             }
 
-            return await Console().Progress()
+            return await Console(trim: false).Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
                 .StartAsync(async ctx =>
                 {

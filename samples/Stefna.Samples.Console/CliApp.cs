@@ -550,14 +550,16 @@ internal static partial class CliApp
                 return await work().ConfigureAwait(false);
             }
 
-            return await Console().Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
+            return await Console(trim: false).Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
         }
 
-        public IAnsiConsole Console()
+        /// <summary>A Spectre console on stdout; <paramref name="trim"/> drops the trailing spaces its grids and tables pad
+        /// lines with (off for live displays, which overwrite a line with spaces).</summary>
+        public IAnsiConsole Console(bool trim = true)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
-                Out = new AnsiConsoleOutput(stdout),
+                Out = new AnsiConsoleOutput(trim ? new TrimTrailingSpaceWriter(stdout) : stdout),
                 Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
                 ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
                 Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
