@@ -38,6 +38,20 @@ internal static partial class CliApp
         root.Subcommands.Add(SeedLegacyCommand(context, g));
 
         var parse = root.Parse(args);
+        if (parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group)
+        {
+            // No command (or a group without its subcommand): the usage of what was typed, then the error line.
+            var path = new List<string>();
+            for (var result = parse.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+            {
+                path.Insert(0, result.Command.Name);
+            }
+
+            await root.Parse([.. path, "--help"]).InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken).ConfigureAwait(false);
+            var errors = parse.Errors.Select(e => e.Message).DefaultIfEmpty($"Required command was not provided: {group.Name}").ToList();
+            return context.Fail(string.Join("; ", errors), 2, "usage", json: parse.GetValue(g.Json));
+        }
+
         if (parse.Errors.Count > 0)
         {
             return context.Fail(string.Join("; ", parse.Errors.Select(e => e.Message)), 2, "usage", json: parse.GetValue(g.Json));
