@@ -38,7 +38,7 @@ internal static partial class CliApp
         root.Subcommands.Add(SeedLegacyCommand(context, g));
 
         var parse = root.Parse(args);
-        if (parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group)
+        if (parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group && parse.Action is null or System.CommandLine.Invocation.ParseErrorAction)
         {
             // No command (or a group without its subcommand): the usage of what was typed, then the error line.
             var path = new List<string>();
@@ -47,7 +47,7 @@ internal static partial class CliApp
                 path.Insert(0, result.Command.Name);
             }
 
-            await root.Parse([.. path, "--help"]).InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, cancellationToken).ConfigureAwait(false);
+            await root.Parse([.. path, "--help"]).InvokeAsync(new InvocationConfiguration { Output = new TrimTrailingSpaceWriter(stderr), Error = stderr }, cancellationToken).ConfigureAwait(false);
             var errors = parse.Errors.Select(e => e.Message).DefaultIfEmpty($"Required command was not provided: {group.Name}").ToList();
             return context.Fail(string.Join("; ", errors), 2, "usage", json: parse.GetValue(g.Json));
         }
@@ -57,7 +57,7 @@ internal static partial class CliApp
             return context.Fail(string.Join("; ", parse.Errors.Select(e => e.Message)), 2, "usage", json: parse.GetValue(g.Json));
         }
 
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = new TrimTrailingSpaceWriter(stdout), Error = stderr }, cancellationToken).ConfigureAwait(false);
     }
 
     private static Command GenerateCommand(Context c, bool submitOnly, IReadOnlyList<GenerationTypeDefinition> types)

@@ -15,6 +15,8 @@ public sealed class TextOutputTests
             await cli.RunAsync("status", "custom-prompt", id),
             await cli.RunAsync("feed"),
             await cli.RunAsync("presets", "--date", "2026-01-05"),
+            await cli.RunAsync("--help"),
+            await cli.RunAsync("generate", "--help"),
         };
 
         foreach (var result in outputs)
@@ -27,5 +29,10 @@ public sealed class TextOutputTests
                 Assert.False(line.TrimEnd('\r').EndsWith(' '), $"trailing space in '{line}'");
             }
         }
+
+        // The usage printed when no command is given goes to stderr, trimmed the same way.
+        var usage = await cli.RunAsync();
+        Assert.Contains("Usage:", usage.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(usage.Stderr.Split('\n'), line => line.TrimEnd('\r').EndsWith(' '));
     }
 }
