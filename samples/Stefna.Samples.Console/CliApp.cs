@@ -16,7 +16,7 @@ internal static partial class CliApp
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellationToken, bool stderrIsTerminal = false)
     {
         var g = new GlobalOptions();
         var root = new RootCommand("Stefna SDK sample CLI: AI image generation with pluggable generation types.");
@@ -25,7 +25,7 @@ internal static partial class CliApp
             root.Options.Add(option);
         }
 
-        var context = new Context(g, stdout, stderr, interactive);
+        var context = new Context(g, stdout, stderr, interactive, stderrIsTerminal);
         var types = StefnaComposition.Types();
         root.Subcommands.Add(GenerateCommand(context, submitOnly: false, types));
         root.Subcommands.Add(GenerateCommand(context, submitOnly: true, types));
@@ -135,7 +135,12 @@ internal static partial class CliApp
             {
                 var submitted = await pipeline.SubmitAsync(request, ct).ConfigureAwait(false);
                 var wait = TimeSpan.FromSeconds(parse.GetValue(timeout));
-                var job = await c.WithProgressAsync(json, $"Generating {submitted.Type}…", () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct)).ConfigureAwait(false);
+                var job = await c.WithJobProgressAsync(
+                    parse.GetValue(c.Global.Verbose),
+                    submitted,
+                    () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct),
+                    token => pipeline.GetStatusAsync(submitted.Type, submitted.Id, request.UserId, token),
+                    ct).ConfigureAwait(false);
                 c.WriteJob(json, job);
                 return job.Status == GenerationStatus.Completed ? 0 : c.Fail(Describe(job));
             }
@@ -409,7 +414,7 @@ internal static partial class CliApp
 
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object (or array) on stdout.", Recursive = true };
 
-        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
+        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr (and generate's state, attempt and elapsed time when stderr is not a terminal).", Recursive = true };
 
         public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi", "openai");
 
@@ -428,8 +433,13 @@ internal static partial class CliApp
         public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Model, AllowPrivateUrls, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
-    private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
+    private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive, bool stderrIsTerminal)
     {
+        /// <summary>How often <c>generate</c> re-reads the job for its progress lines.</summary>
+        private static readonly TimeSpan ProgressPoll = TimeSpan.FromMilliseconds(250);
+
+        public GlobalOptions Global => g;
+
         public TextWriter Stderr => stderr;
 
         public bool Interactive => interactive;
@@ -557,14 +567,65 @@ internal static partial class CliApp
             console.WriteLine(page.NextCursor is null ? "(end of feed)" : $"next page: --cursor {page.NextCursor}");
         }
 
-        public async Task<T> WithProgressAsync<T>(bool json, string message, Func<Task<T>> work)
+        /// <summary>
+        /// Waits for a job; when stderr is a terminal or with --verbose, prints a line on stderr each time its state or
+        /// attempt changes (<c>generate TYPE ID: STATE, attempt N, 1.2 s</c>), re-reading the job every
+        /// <see cref="ProgressPoll"/>, and a last line with the final state. Otherwise it only waits.
+        /// </summary>
+        public async Task<GenerationJob> WithJobProgressAsync(bool verbose, GenerationTicket submitted, Func<Task<GenerationJob>> wait, Func<CancellationToken, Task<GenerationJob?>> read, CancellationToken cancellationToken)
         {
-            if (json || !interactive)
+            if (!verbose && !stderrIsTerminal)
             {
-                return await work().ConfigureAwait(false);
+                return await wait().ConfigureAwait(false);
             }
 
-            return await Console(trim: false).Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var last = string.Empty;
+            void Report(GenerationStatus status, int attempt)
+            {
+                var state = $"generate {submitted.Type} {submitted.Id}: {status.ToName()}, attempt {attempt}";
+                if (state != last)
+                {
+                    last = state;
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{state}, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s"));
+                }
+            }
+
+            Report(submitted.Status, 0);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var poller = PollAsync();
+            GenerationJob job;
+            try
+            {
+                job = await wait().ConfigureAwait(false);
+            }
+            finally
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await poller.ConfigureAwait(false);
+            }
+
+            Report(job.Status, job.Attempts);
+            return job;
+
+            async Task PollAsync()
+            {
+                try
+                {
+                    using var timer = new PeriodicTimer(ProgressPoll);
+                    while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+                    {
+                        if (await read(stop.Token).ConfigureAwait(false) is { } current)
+                        {
+                            Report(current.Status, current.Attempts);
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // The wait ended.
+                }
+            }
         }
 
         /// <summary>A Spectre console on stdout; <paramref name="trim"/> drops the trailing spaces its grids and tables pad
