@@ -60,3 +60,23 @@ public sealed class JsonErrorTests
         Assert.DoesNotContain("invalid_request.idempotency_conflict:", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>A command that printed its result before failing (cancel of a finished job) prints no second object.</summary>
+public sealed class JsonResultThenFailureTests
+{
+    [Fact]
+    public async Task Canceling_a_completed_job_under_json_prints_only_the_job()
+    {
+        using var cli = new Cli();
+        var id = (await cli.JsonAsync("generate", "custom-prompt", "--prompt", "a cat")).GetProperty("id").GetString()!;
+
+        var result = await cli.RunAsync("cancel", "custom-prompt", id, "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var job = JsonDocument.Parse(line).RootElement;
+        Assert.Equal("completed", job.GetProperty("status").GetString());
+        Assert.False(job.TryGetProperty("error", out _));
+        Assert.StartsWith("error: The job is already completed", result.Stderr, StringComparison.Ordinal);
+    }
+}
