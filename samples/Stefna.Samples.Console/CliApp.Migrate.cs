@@ -67,7 +67,7 @@ internal static partial class CliApp
                 if (!verification.Passed)
                 {
                     var counts = string.Concat(verification.Types.Where(t => t.Expected != t.Actual).Select(t => $"; {t.Type}: expected {t.Expected} row(s), holds {t.Actual}"));
-                    return c.Fail($"verification failed: {verification.DifferenceCount} row(s) differ between {verification.Source} and the type tables{counts}", 3);
+                    return c.Fail($"verification failed: {verification.DifferenceCount} row(s) differ between {verification.Source} and the type tables{counts}", 3, "verification_failed");
                 }
             }
 
@@ -260,7 +260,7 @@ internal static partial class CliApp
                     $"migrate: {p.Phase} {p.RowsDone}/{p.RowsTotal} rows ({p.RowsPerSecond:0} rows/s, {p.Elapsed.TotalSeconds:0.0} s)"))).ConfigureAwait(false);
             }
 
-            return await Console().Progress()
+            return await Console(trim: false).Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
                 .StartAsync(async ctx =>
                 {

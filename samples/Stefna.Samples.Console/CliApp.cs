@@ -16,7 +16,7 @@ internal static partial class CliApp
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool interactive, CancellationToken cancellationToken, bool stderrIsTerminal = false)
     {
         var g = new GlobalOptions();
         var root = new RootCommand("Stefna SDK sample CLI: AI image generation with pluggable generation types.");
@@ -25,7 +25,7 @@ internal static partial class CliApp
             root.Options.Add(option);
         }
 
-        var context = new Context(g, stdout, stderr, interactive);
+        var context = new Context(g, stdout, stderr, interactive, stderrIsTerminal);
         var types = StefnaComposition.Types();
         root.Subcommands.Add(GenerateCommand(context, submitOnly: false, types));
         root.Subcommands.Add(GenerateCommand(context, submitOnly: true, types));
@@ -38,13 +38,26 @@ internal static partial class CliApp
         root.Subcommands.Add(SeedLegacyCommand(context, g));
 
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        if (parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group && parse.Action is null or System.CommandLine.Invocation.ParseErrorAction)
         {
-            await stderr.WriteLineAsync("error: " + string.Join("; ", parse.Errors.Select(e => e.Message)).ReplaceLineEndings(" ")).ConfigureAwait(false);
-            return 2;
+            // No command (or a group without its subcommand): the usage of what was typed, then the error line.
+            var path = new List<string>();
+            for (var result = parse.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+            {
+                path.Insert(0, result.Command.Name);
+            }
+
+            await root.Parse([.. path, "--help"]).InvokeAsync(new InvocationConfiguration { Output = new TrimTrailingSpaceWriter(stderr), Error = stderr }, cancellationToken).ConfigureAwait(false);
+            var errors = parse.Errors.Select(e => e.Message).DefaultIfEmpty($"Required command was not provided: {group.Name}").ToList();
+            return context.Fail(string.Join("; ", errors), 2, "usage", json: parse.GetValue(g.Json));
         }
 
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken).ConfigureAwait(false);
+        if (parse.Errors.Count > 0)
+        {
+            return context.Fail(string.Join("; ", parse.Errors.Select(e => e.Message)), 2, "usage", json: parse.GetValue(g.Json));
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = new TrimTrailingSpaceWriter(stdout), Error = stderr }, cancellationToken).ConfigureAwait(false);
     }
 
     private static Command GenerateCommand(Context c, bool submitOnly, IReadOnlyList<GenerationTypeDefinition> types)
@@ -122,7 +135,12 @@ internal static partial class CliApp
             {
                 var submitted = await pipeline.SubmitAsync(request, ct).ConfigureAwait(false);
                 var wait = TimeSpan.FromSeconds(parse.GetValue(timeout));
-                var job = await c.WithProgressAsync(json, $"Generating {submitted.Type}…", () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct)).ConfigureAwait(false);
+                var job = await c.WithJobProgressAsync(
+                    parse.GetValue(c.Global.Verbose),
+                    submitted,
+                    () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct),
+                    token => pipeline.GetStatusAsync(submitted.Type, submitted.Id, request.UserId, token),
+                    ct).ConfigureAwait(false);
                 c.WriteJob(json, job);
                 return job.Status == GenerationStatus.Completed ? 0 : c.Fail(Describe(job));
             }
@@ -146,7 +164,7 @@ internal static partial class CliApp
             var pipeline = services.GetRequiredService<IGenerationPipeline>();
             var jobId = ParseId(parse.GetValue(id)!);
             var job = await pipeline.GetStatusAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
-                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.", category: "not_found");
             c.WriteJob(json, job);
             return 0;
         }, ct));
@@ -164,7 +182,7 @@ internal static partial class CliApp
             var pipeline = services.GetRequiredService<IGenerationPipeline>();
             var jobId = ParseId(parse.GetValue(id)!);
             var job = await pipeline.CancelAsync(parse.GetValue(type)!, jobId, parse.GetValue(user)!, ct).ConfigureAwait(false)
-                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.");
+                ?? throw new CliException($"No {parse.GetValue(type)} job {jobId} for user '{parse.GetValue(user)}'.", category: "not_found");
             c.WriteJob(json, job);
             return job.Status == GenerationStatus.Canceled ? 0 : c.Fail($"The job is already {job.Status.ToName()}.");
         }, ct));
@@ -396,7 +414,7 @@ internal static partial class CliApp
 
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object (or array) on stdout.", Recursive = true };
 
-        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr.", Recursive = true };
+        public Option<bool> Verbose { get; } = new("--verbose") { Description = "Log progress to stderr (and generate's state, attempt and elapsed time when stderr is not a terminal).", Recursive = true };
 
         public Option<string> Provider { get; } = new Option<string>("--provider") { Description = "Image provider: offline (default), aimlapi (needs AIMLAPI_KEY) or openai (needs OPENAI_API_KEY).", DefaultValueFactory = _ => "offline", Recursive = true }.OneOf("offline", "aimlapi", "openai");
 
@@ -415,15 +433,23 @@ internal static partial class CliApp
         public IEnumerable<Option> All => [Data, Json, Verbose, Provider, ProviderBase, Model, AllowPrivateUrls, Cloudinary, CloudinaryApiBase, Postgres];
     }
 
-    private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive)
+    private sealed partial class Context(GlobalOptions g, TextWriter stdout, TextWriter stderr, bool interactive, bool stderrIsTerminal)
     {
+        /// <summary>How often <c>generate</c> re-reads the job for its progress lines.</summary>
+        private static readonly TimeSpan ProgressPoll = TimeSpan.FromMilliseconds(250);
+
+        public GlobalOptions Global => g;
+
         public TextWriter Stderr => stderr;
 
         public bool Interactive => interactive;
 
+        private bool _json;
+        private bool _wroteResult;
+
         public async Task<int> RunAsync(ParseResult parse, Func<IServiceProvider, bool, Task<int>> body, CancellationToken cancellationToken)
         {
-            var json = parse.GetValue(g.Json);
+            var json = _json = parse.GetValue(g.Json);
             try
             {
                 var settings = new CliSettings
@@ -443,32 +469,54 @@ internal static partial class CliApp
             }
             catch (CliException ex)
             {
-                return Fail(ex.Message, ex.ExitCode);
+                return Fail(ex.Message, ex.ExitCode, ex.Category);
             }
             catch (GenerationException ex)
             {
-                return Fail($"{ex.Code}: {ex.Message}");
+                return Fail($"{ex.Code}: {ex.Message}", 1, GenerationError.CategoryCode(ex.Category), ex.Code, jsonMessage: ex.Message);
             }
-            catch (Exception ex) when (ex is TimeoutException or KeyNotFoundException or InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException or System.Data.Common.DbException)
+            catch (TimeoutException ex)
             {
-                return Fail(ex.Message);
+                return Fail(ex.Message, 1, "timeout");
+            }
+            catch (System.Data.Common.DbException ex)
+            {
+                return Fail(ex.Message, 1, "storage_failure");
+            }
+            catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+                return Fail(ex.Message, 1, "invalid_request");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                return Fail("canceled", 130);
+                return Fail("canceled", 130, "canceled");
             }
         }
 
-        public int Fail(string message, int exitCode = 1)
+        /// <summary>Reports a failure: one "error:" line on stderr and, under --json, one
+        /// <c>{"error":{"category","code","message"}}</c> object on stdout unless the command already printed its result
+        /// (a failed or uncancelable job, whose JSON carries the state). Returns <paramref name="exitCode"/>.</summary>
+        public int Fail(string message, int exitCode = 1, string category = "invalid_request", string? code = null, string? jsonMessage = null, bool? json = null)
         {
             stderr.WriteLine("error: " + message.ReplaceLineEndings(" "));
+            if ((json ?? _json) && !_wroteResult)
+            {
+                var error = new JsonObject { ["category"] = category, ["code"] = code ?? category, ["message"] = jsonMessage ?? message };
+                stdout.WriteLine(new JsonObject { ["error"] = error }.ToJsonString(JsonOptions));
+            }
+
             return exitCode;
         }
 
-        public void Write(bool json, JsonNode node, string text) => stdout.WriteLine(json ? node.ToJsonString(JsonOptions) : text);
+        public void Write(bool json, JsonNode node, string text)
+        {
+            _wroteResult = true;
+            stdout.WriteLine(json ? node.ToJsonString(JsonOptions) : text);
+        }
 
         public void WriteJob(bool json, GenerationJob job)
         {
+            _wroteResult = true;
             if (json)
             {
                 stdout.WriteLine(ToJson(job).ToJsonString(JsonOptions));
@@ -519,21 +567,74 @@ internal static partial class CliApp
             console.WriteLine(page.NextCursor is null ? "(end of feed)" : $"next page: --cursor {page.NextCursor}");
         }
 
-        public async Task<T> WithProgressAsync<T>(bool json, string message, Func<Task<T>> work)
+        /// <summary>
+        /// Waits for a job; when stderr is a terminal or with --verbose, prints a line on stderr each time its state or
+        /// attempt changes (<c>generate TYPE ID: STATE, attempt N, 1.2 s</c>), re-reading the job every
+        /// <see cref="ProgressPoll"/>, and a last line with the final state. Otherwise it only waits.
+        /// </summary>
+        public async Task<GenerationJob> WithJobProgressAsync(bool verbose, GenerationTicket submitted, Func<Task<GenerationJob>> wait, Func<CancellationToken, Task<GenerationJob?>> read, CancellationToken cancellationToken)
         {
-            if (json || !interactive)
+            if (!verbose && !stderrIsTerminal)
             {
-                return await work().ConfigureAwait(false);
+                return await wait().ConfigureAwait(false);
             }
 
-            return await Console().Status().Spinner(Spinner.Known.Dots).StartAsync(message, _ => work()).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var last = string.Empty;
+            void Report(GenerationStatus status, int attempt)
+            {
+                var state = $"generate {submitted.Type} {submitted.Id}: {status.ToName()}, attempt {attempt}";
+                if (state != last)
+                {
+                    last = state;
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{state}, {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s"));
+                }
+            }
+
+            Report(submitted.Status, 0);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var poller = PollAsync();
+            GenerationJob job;
+            try
+            {
+                job = await wait().ConfigureAwait(false);
+            }
+            finally
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await poller.ConfigureAwait(false);
+            }
+
+            Report(job.Status, job.Attempts);
+            return job;
+
+            async Task PollAsync()
+            {
+                try
+                {
+                    using var timer = new PeriodicTimer(ProgressPoll);
+                    while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+                    {
+                        if (await read(stop.Token).ConfigureAwait(false) is { } current)
+                        {
+                            Report(current.Status, current.Attempts);
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // The wait ended.
+                }
+            }
         }
 
-        public IAnsiConsole Console()
+        /// <summary>A Spectre console on stdout; <paramref name="trim"/> drops the trailing spaces its grids and tables pad
+        /// lines with (off for live displays, which overwrite a line with spaces).</summary>
+        public IAnsiConsole Console(bool trim = true)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
-                Out = new AnsiConsoleOutput(stdout),
+                Out = new AnsiConsoleOutput(trim ? new TrimTrailingSpaceWriter(stdout) : stdout),
                 Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
                 ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
                 Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,

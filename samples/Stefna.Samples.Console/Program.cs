@@ -1,3 +1,3 @@
 using Stefna.Samples.Console;
 
-return await CliApp.RunAsync(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, CancellationToken.None);
+return await CliApp.RunAsync(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, CancellationToken.None, stderrIsTerminal: !Console.IsErrorRedirected);

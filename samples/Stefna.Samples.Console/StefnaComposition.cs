@@ -184,7 +184,10 @@ internal static class StefnaComposition
 }
 
 /// <summary>A failure the CLI reports as one line and a non-zero exit code.</summary>
-internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
+internal sealed class CliException(string message, int exitCode = 1, string category = "invalid_request") : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>The category (and code) of the <c>--json</c> error object: invalid_request, not_found, ...</summary>
+    public string Category { get; } = category;
 }
