@@ -84,38 +84,7 @@ public abstract partial class MediaStoreContractTests
     /// <summary>Eight claimers racing over 200 jobs in batches of seven claim every job exactly once.</summary>
     /// <returns>A task.</returns>
     [Fact]
-    public async Task Concurrent_batch_claimers_claim_every_job_exactly_once()
-    {
-        const int JobCount = 200;
-        var store = await NewStoreAsync();
-        var inserted = new HashSet<Guid>();
-        for (var i = 0; i < JobCount; i++)
-        {
-            inserted.Add((await InsertAsync(store, NewJob(PlainType, BaseTime.AddMilliseconds(i)))).Id);
-        }
-
-        var claims = new ConcurrentBag<JobLease>();
-        using var start = new ManualResetEventSlim(false);
-        var claimers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-        {
-            start.Wait(Ct);
-            while (await store.ClaimAsync(PlainType.Name, 7, LongLease, MaxAttempts, Ct) is { Count: > 0 } batch)
-            {
-                Assert.InRange(batch.Count, 1, 7);
-                foreach (var lease in batch)
-                {
-                    claims.Add(lease);
-                }
-            }
-        })).ToList();
-        start.Set();
-        await Task.WhenAll(claimers);
-
-        var ids = claims.Select(c => c.Id).ToList();
-        Assert.Equal(JobCount, ids.Count);
-        Assert.True(inserted.SetEquals(ids), "Every inserted job must be claimed exactly once.");
-        Assert.All(claims, c => Assert.Equal(1, c.Attempt));
-    }
+    public async Task Concurrent_batch_claimers_claim_every_job_exactly_once() => await RaceClaimersAsync(batchSize: 7);
 
     /// <summary>One batch renewal extends every lease still held and reports exactly the lost ones: a job its user
     /// canceled and a lease of another attempt. The lost rows are left as they were.</summary>
@@ -202,7 +171,11 @@ public abstract partial class MediaStoreContractTests
     /// <summary>Eight claimers racing over 200 jobs claim every job exactly once.</summary>
     /// <returns>A task.</returns>
     [Fact]
-    public async Task Concurrent_claimers_claim_every_job_exactly_once()
+    public async Task Concurrent_claimers_claim_every_job_exactly_once() => await RaceClaimersAsync(batchSize: 1);
+
+    // Eight claimers released at once over 200 jobs, each claiming batches of batchSize until the queue is empty:
+    // every job is claimed exactly once, on its first attempt, and nothing is left.
+    private async Task RaceClaimersAsync(int batchSize)
     {
         const int JobCount = 200;
         const int Claimers = 8;
@@ -218,9 +191,13 @@ public abstract partial class MediaStoreContractTests
         var claimers = Enumerable.Range(0, Claimers).Select(_ => Task.Run(async () =>
         {
             start.Wait(Ct);
-            while (await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts) is { } lease)
+            while (await store.ClaimAsync(PlainType.Name, batchSize, LongLease, MaxAttempts, Ct) is { Count: > 0 } batch)
             {
-                claims.Add(lease);
+                Assert.InRange(batch.Count, 1, batchSize);
+                foreach (var lease in batch)
+                {
+                    claims.Add(lease);
+                }
             }
         })).ToList();
         start.Set();
@@ -229,7 +206,7 @@ public abstract partial class MediaStoreContractTests
         var ids = claims.Select(c => c.Id).ToList();
         Assert.Equal(JobCount, ids.Count);
         Assert.Equal(JobCount, ids.Distinct().Count());
-        Assert.True(inserted.SetEquals(ids), "Every inserted job must be claimed.");
+        Assert.True(inserted.SetEquals(ids), "Every inserted job must be claimed exactly once.");
         Assert.All(claims, c => Assert.Equal(1, c.Attempt));
         Assert.Null(await ClaimOneAsync(store, PlainType.Name, LongLease, MaxAttempts));
     }
