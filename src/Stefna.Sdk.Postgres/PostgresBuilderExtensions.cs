@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -91,5 +92,39 @@ public static class PostgresBuilderExtensions
         builder.UseMediaStore(sp => sp.GetRequiredService<PostgresMediaStore>());
         services.AddSingleton<IJobNotificationSource>(sp => sp.GetRequiredService<PostgresMediaStore>()); // after: UseMediaStore drops the previous store's source
         return builder;
+    }
+
+    /// <summary>Gives one generation type a PostgreSQL store of its own (its dedicated store, with its own data source
+    /// and notification listener, which wakes the type's producer), beside the host's default store; see
+    /// <c>UseMediaStore(type, …)</c>. The options bind from <c>Stefna:Types:&lt;type&gt;:Postgres</c> when the host
+    /// binds configuration, then <paramref name="configure"/>; validated when the host starts.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="type">The type's canonical name, e.g. <c>custom-prompt</c>.</param>
+    /// <param name="configure">Configures the type's <see cref="PostgresStoreOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UsePostgres(this IStefnaBuilder builder, string type, Action<PostgresStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = builder.Services;
+        services.AddOptions<PostgresStoreOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, PostgresStoreOptions.ConfigurationKey)).Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresStoreOptions>, PostgresStoreOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        return builder.UseMediaStore(type, sp => new PostgresMediaStore(
+            Options.Options.Create(sp.GetRequiredService<IOptionsMonitor<PostgresStoreOptions>>().Get(type)),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<PostgresMediaStore>>()));
+    }
+
+    /// <summary>Gives one generation type a PostgreSQL store of its own on <paramref name="connectionString"/>.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="type">The type's canonical name.</param>
+    /// <param name="connectionString">The Npgsql connection string.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UsePostgres(this IStefnaBuilder builder, string type, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.UsePostgres(type, o => o.ConnectionString = connectionString);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,5 +42,39 @@ public static class SqliteBuilderExtensions
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILogger<SqliteMediaStore>>()));
         return builder.UseMediaStore(sp => sp.GetRequiredService<SqliteMediaStore>());
+    }
+
+    /// <summary>Gives one generation type a SQLite database file of its own (its dedicated store), beside the host's
+    /// default store; see <c>UseMediaStore(type, …)</c>. The options bind from <c>Stefna:Types:&lt;type&gt;:Sqlite</c>
+    /// when the host binds configuration and are validated when the host starts.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="type">The type's canonical name, e.g. <c>neo-glitch</c>.</param>
+    /// <param name="databasePath">The type's database file.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseSqlite(this IStefnaBuilder builder, string type, string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        return builder.UseSqlite(type, options => options.DatabasePath = databasePath);
+    }
+
+    /// <summary>Gives one generation type a SQLite database of its own configured by <paramref name="configure"/>
+    /// (applied after <c>Stefna:Types:&lt;type&gt;:Sqlite</c> when the host binds configuration); validated when the
+    /// host starts.</summary>
+    /// <param name="builder">The Stefna builder.</param>
+    /// <param name="type">The type's canonical name.</param>
+    /// <param name="configure">Configures the type's <see cref="SqliteStoreOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseSqlite(this IStefnaBuilder builder, string type, Action<SqliteStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = builder.Services;
+        services.AddOptions<SqliteStoreOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, SqliteStoreOptions.ConfigurationKey)).Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
+        return builder.UseMediaStore(type, sp => new SqliteMediaStore(
+            sp.GetRequiredService<IOptionsMonitor<SqliteStoreOptions>>().Get(type),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<ILogger<SqliteMediaStore>>()));
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stefna.Sdk.Assets;
+using Stefna.Sdk.Internal;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Storage;
 
@@ -73,6 +74,28 @@ public static class StefnaBuilderExtensions
         builder.Services.RemoveAll<IMediaStore>();
         builder.Services.RemoveAll<IJobNotificationSource>();
         builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Gives one generation type a store of its own (its dedicated store), beside the host's default store
+    /// (<see cref="UseMediaStore(IStefnaBuilder, Func{IServiceProvider, IMediaStore})"/>); replaces any store chosen
+    /// for that type before. Submits, reads, cancels, claims and the worker of the type all go to this store; the
+    /// unified feed merges it with the other stores' pages. A plug-in package may call this from its <c>AddXxx()</c>
+    /// to ship its own store; store packages call it from <c>UseSqlite(type, …)</c>/<c>UsePostgres(type, …)</c>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's canonical name (checked against the registered types when the host starts).</param>
+    /// <param name="factory">Creates the store. When the store implements <see cref="IJobNotificationSource"/>, the
+    /// type's producer wakes on it (its wake-up source comes with it); otherwise it polls.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseMediaStore(this IStefnaBuilder builder, string type, Func<IServiceProvider, IMediaStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(factory);
+        var registration = new TypeStoreRegistration(type);
+        builder.Services.RemoveAllKeyed<IMediaStore>(registration.Key);
+        builder.Services.AddKeyedSingleton(registration.Key, (sp, _) => factory(sp));
+        builder.Services.AddSingleton(registration);
         return builder;
     }
 

@@ -57,15 +57,15 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddSingleton<WorkSignals>();
         services.TryAddSingleton<CircuitStates>();
         services.TryAddSingleton<StefnaInitializer>();
+        services.TryAddSingleton<MediaStoreRouter>();
         services.TryAddSingleton<JobRunner>();
         // Built explicitly: its constructor is internal, which ActivatorUtilities cannot see.
         services.TryAddSingleton(sp => new GenerationWorker(
             sp.GetRequiredService<GenerationTypeRegistry>(),
             sp.GetRequiredService<StefnaInitializer>(),
-            sp.GetRequiredService<Stefna.Sdk.Storage.IMediaStore>(),
+            sp.GetRequiredService<MediaStoreRouter>(),
             sp.GetRequiredService<JobRunner>(),
             sp.GetRequiredService<WorkSignals>(),
-            sp.GetServices<Stefna.Sdk.Storage.IJobNotificationSource>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StefnaOptions>>(),
             sp.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>(),

@@ -1,11 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk.Assets;
-using Stefna.Sdk.Storage;
 
 namespace Stefna.Sdk.Internal;
 
 /// <summary>Checks the composition once and creates the type tables, before the first submit or worker loop.</summary>
-internal sealed class StefnaInitializer(IServiceProvider services, GenerationTypeRegistry registry)
+internal sealed class StefnaInitializer(IServiceProvider services, GenerationTypeRegistry registry, MediaStoreRouter stores)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _done;
@@ -26,7 +25,7 @@ internal sealed class StefnaInitializer(IServiceProvider services, GenerationTyp
             }
 
             Validate();
-            await services.GetRequiredService<IMediaStore>().InitializeAsync(registry.Definitions, cancellationToken).ConfigureAwait(false);
+            await stores.InitializeAsync(cancellationToken).ConfigureAwait(false);
             _done = true;
         }
         finally
@@ -43,10 +42,7 @@ internal sealed class StefnaInitializer(IServiceProvider services, GenerationTyp
             problems.Add("no generation type is registered: call a plug-in's AddXxx(), e.g. AddNeoGlitch()");
         }
 
-        if (services.GetService<IMediaStore>() is null)
-        {
-            problems.Add("no media store is configured: call UseSqlite(...) or UsePostgres(...)");
-        }
+        problems.AddRange(stores.Problems());
 
         if (services.GetService<IAssetStorage>() is null)
         {

@@ -12,13 +12,13 @@ internal sealed class WorkSignals
     // The producers of this host, each able to stop a job it holds. Asked in turn, so no per-job entry is needed here.
     private Func<Guid, bool>[] _cancelers = [];
 
-    /// <summary>Whether the store wakes this host's producers itself on every insert (PostgreSQL NOTIFY); in-process
-    /// wake-ups for new work are then left out, so one submit wakes a producer once.</summary>
-    public bool StoreNotifies { get; set; }
+    /// <summary>Whether a type's store wakes this host's producers itself on every insert (PostgreSQL NOTIFY);
+    /// in-process wake-ups for new work of that type are then left out, so one submit wakes a producer once.</summary>
+    public Func<string, bool> StoreNotifies { get; set; } = static _ => false;
 
     public void NotifyWork(string type)
     {
-        if (StoreNotifies)
+        if (StoreNotifies(type))
         {
             return;
         }

@@ -17,7 +17,7 @@ namespace Stefna.Sdk.Pipeline;
 internal sealed class GenerationPipeline(
     GenerationTypeRegistry registry,
     StefnaInitializer initializer,
-    IMediaStore store,
+    MediaStoreRouter stores,
     IAssetStorage assets,
     ImageFetcher fetcher,
     WorkSignals signals,
@@ -70,7 +70,7 @@ internal sealed class GenerationPipeline(
 
         var fingerprint = request.IdempotencyKey is null ? null : IdempotencyFingerprint.Of(request);
         if (request.IdempotencyKey is not null
-            && await store.FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
+            && await stores.For(type).FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
         {
             IdempotencyFingerprint.EnsureSameRequest(earlier, spec, fingerprint!);
             return Ticket(earlier, existing: true);
@@ -113,7 +113,7 @@ internal sealed class GenerationPipeline(
                 }, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await store.InsertAsync(new NewGenerationJob
+            var result = await stores.For(type).InsertAsync(new NewGenerationJob
             {
                 Id = id,
                 Type = type,
@@ -161,7 +161,7 @@ internal sealed class GenerationPipeline(
         var canonical = registry.Canonical(type);
         var user = RequireUser(userId);
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await store.GetAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+        return await stores.For(canonical).GetAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken = default)
@@ -169,7 +169,7 @@ internal sealed class GenerationPipeline(
         var canonical = registry.Canonical(type);
         var user = RequireUser(userId);
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        var job = await store.CancelAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+        var job = await stores.For(canonical).CancelAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
         if (job?.Status == GenerationStatus.Canceled)
         {
             signals.CancelRunning(id);
@@ -241,7 +241,7 @@ internal sealed class GenerationPipeline(
 
         var types = query.Types is { Count: > 0 } ? [.. query.Types.Select(registry.Canonical).Distinct()] : registry.Names;
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await store.QueryFeedAsync(query with { UserId = user, Types = types, Tag = query.Tag?.Trim().ToLowerInvariant() }, cancellationToken).ConfigureAwait(false);
+        return await stores.QueryFeedAsync(query with { UserId = user, Types = types, Tag = query.Tag?.Trim().ToLowerInvariant() }, cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<GenerationJob> ReadFeedAsync(FeedQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)

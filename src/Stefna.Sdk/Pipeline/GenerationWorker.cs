@@ -19,10 +19,9 @@ public sealed class GenerationWorker
 {
     private readonly GenerationTypeRegistry _registry;
     private readonly StefnaInitializer _initializer;
-    private readonly IMediaStore _store;
+    private readonly MediaStoreRouter _stores;
     private readonly JobRunner _runner;
     private readonly WorkSignals _signals;
-    private readonly IJobNotificationSource? _notifications;
     private readonly TimeProvider _time;
     private readonly StefnaOptions _options;
     private readonly IOptionsMonitor<GenerationTypeOptions> _typeOptions;
@@ -41,10 +40,9 @@ public sealed class GenerationWorker
     internal GenerationWorker(
         GenerationTypeRegistry registry,
         StefnaInitializer initializer,
-        IMediaStore store,
+        MediaStoreRouter stores,
         JobRunner runner,
         WorkSignals signals,
-        IEnumerable<IJobNotificationSource> notifications,
         TimeProvider time,
         IOptions<StefnaOptions> options,
         IOptionsMonitor<GenerationTypeOptions> typeOptions,
@@ -52,19 +50,18 @@ public sealed class GenerationWorker
     {
         _registry = registry;
         _initializer = initializer;
-        _store = store;
+        _stores = stores;
         _runner = runner;
         _signals = signals;
-        _notifications = notifications.FirstOrDefault();
         _time = time;
         _options = options.Value;
         _typeOptions = typeOptions;
         _logger = logger;
         _claimGate = new SemaphoreSlim(_options.MaxConcurrentClaims, _options.MaxConcurrentClaims);
 
-        // A store that notifies (PostgreSQL NOTIFY on insert) already wakes this host's producers on every submit; an
-        // in-process wake-up as well would make each submit cost two claims.
-        _signals.StoreNotifies = _notifications is not null;
+        // A store that notifies (PostgreSQL NOTIFY on insert) already wakes this host's producers of its types on every
+        // submit; an in-process wake-up as well would make each submit cost two claims.
+        _signals.StoreNotifies = type => stores.NotificationsFor(type) is not null;
     }
 
     /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued, parked or discarded).</summary>
@@ -218,7 +215,7 @@ public sealed class GenerationWorker
             if (!_completions.Writer.TryWrite(pending))
             {
                 // Not expected: the queue closes only after the last job ended.
-                return worker._store.CompleteAsync(lease, result, CancellationToken.None);
+                return worker._stores.For(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
             }
 
             return pending.Task;
@@ -243,7 +240,7 @@ public sealed class GenerationWorker
                 try
                 {
                     // Not canceled by the host stopping: a result already stored is worth recording.
-                    var lost = await worker._store.CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
+                    var lost = await worker._stores.For(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
                     foreach (var pending in batch)
                     {
                         pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
@@ -366,7 +363,7 @@ public sealed class GenerationWorker
         private async Task PollParkedAsync(CancellationToken cancellationToken, CancellationToken stoppingToken)
         {
             await Task.Yield();
-            var store = worker._store;
+            var store = worker._stores.For(type);
             if (!store.SupportsParking)
             {
                 return;
@@ -462,8 +459,8 @@ public sealed class GenerationWorker
         {
             var options = worker._options;
             return _maxOutstanding is { } most
-                ? GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
-                : GatedAsync(ref worker._claimCalls, ct => worker._store.ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
+                ? GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
+                : GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
         }
 
         // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.
@@ -537,7 +534,7 @@ public sealed class GenerationWorker
                         using var elapsed = new CancellationTokenSource(period, worker._time);
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
                         Interlocked.Increment(ref worker._renewCalls);
-                        var lost = await worker._store.RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        var lost = await worker._stores.For(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
                         foreach (var lease in lost)
                         {
                             // Only the attempt that was lost: the same job may run again here under a newer lease.
@@ -564,7 +561,7 @@ public sealed class GenerationWorker
         {
             try
             {
-                return await worker._store.CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
+                return await worker._stores.For(type).CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -578,7 +575,7 @@ public sealed class GenerationWorker
             using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var poll = Task.Delay(timeout, worker._time, either.Token);
             var local = worker._signals.WaitForWorkAsync(type, Timeout.InfiniteTimeSpan, either.Token);
-            var remote = worker._notifications?.WaitForWorkAsync([type], Timeout.InfiniteTimeSpan, either.Token);
+            var remote = worker._stores.NotificationsFor(type)?.WaitForWorkAsync([type], Timeout.InfiniteTimeSpan, either.Token);
             var ended = orJobEnd ? _finished.WaitAsync(either.Token) : null;
             Task[] waits = (remote, ended) switch
             {

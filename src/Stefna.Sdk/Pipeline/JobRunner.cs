@@ -18,7 +18,7 @@ namespace Stefna.Sdk.Pipeline;
 /// <summary>Runs one claimed job: provider (through the type's resilience pipeline), storage, completion.</summary>
 internal sealed class JobRunner(
     GenerationTypeRegistry registry,
-    IMediaStore store,
+    MediaStoreRouter stores,
     IAssetStorage assets,
     ResiliencePipelineProvider<string> resilience,
     IHttpClientFactory httpClients,
@@ -84,16 +84,16 @@ internal sealed class JobRunner(
                 // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). Renewals stop first:
                 // after the release the next claim reuses this attempt number, so this lease must write nothing more.
                 running.StopRenewing();
-                if (job.ProviderJobId is { } providerJobId && store.SupportsParking)
+                if (job.ProviderJobId is { } providerJobId && stores.For(lease.Type).SupportsParking)
                 {
                     // Already at the provider: park it due now, so any host resumes polling it (never submits it again).
                     var now = time.GetUtcNow();
-                    if (await SafeStoreCallAsync(() => store.ParkAsync(lease, providerJobId, now, job.ProviderDeadline ?? now + _options.GenerationTimeout, CancellationToken.None)).ConfigureAwait(false))
+                    if (await SafeStoreCallAsync(() => stores.For(lease.Type).ParkAsync(lease, providerJobId, now, job.ProviderDeadline ?? now + _options.GenerationTimeout, CancellationToken.None)).ConfigureAwait(false))
                     {
                         Log.Released(logger, job.Type, job.Id, lease.Attempt);
                     }
                 }
-                else if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+                else if (await SafeStoreCallAsync(() => stores.For(lease.Type).ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
                 {
                     Log.Released(logger, job.Type, job.Id, lease.Attempt);
                 }
@@ -211,7 +211,7 @@ internal sealed class JobRunner(
             ? await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: resumed, Request: request), cancellationToken).ConfigureAwait(false)
             : await pipeline.ExecuteAsync((p, ct) => p.Provider.SubmitAsync(p.Request, ct), (Provider: provider, Request: request), cancellationToken).ConfigureAwait(false);
 
-        if (response is ProviderResponse.Pending accepted && store.SupportsParking)
+        if (response is ProviderResponse.Pending accepted && stores.For(lease.Type).SupportsParking)
         {
             await ParkAsync(running, accepted).ConfigureAwait(false);
             return null;
@@ -224,7 +224,7 @@ internal sealed class JobRunner(
         {
             if (recorded != pending.ProviderJobId)
             {
-                if (!await store.SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false))
+                if (!await stores.For(lease.Type).SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false))
                 {
                     throw new LeaseLostException();
                 }
@@ -263,7 +263,7 @@ internal sealed class JobRunner(
 
         // Not canceled by the host stopping: the provider holds the job now, and only the row remembers its id.
         running.StopRenewing();
-        if (!await store.ParkAsync(running.Lease, pending.ProviderJobId, next, deadline, CancellationToken.None).ConfigureAwait(false))
+        if (!await stores.For(running.Lease.Type).ParkAsync(running.Lease, pending.ProviderJobId, next, deadline, CancellationToken.None).ConfigureAwait(false))
         {
             throw new LeaseLostException();
         }
@@ -334,7 +334,7 @@ internal sealed class JobRunner(
         if (retryable)
         {
             var delay = TimeSpan.FromTicks(_options.RetryBackoff.Ticks * (1L << Math.Min(lease.Attempt - 1, 16)));
-            if (await SafeStoreCallAsync(() => store.RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
+            if (await SafeStoreCallAsync(() => stores.For(lease.Type).RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
             {
                 StefnaTelemetry.JobsRetried.Add(1, StefnaTelemetry.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
@@ -344,7 +344,7 @@ internal sealed class JobRunner(
             return false;
         }
 
-        if (await SafeStoreCallAsync(() => store.FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
+        if (await SafeStoreCallAsync(() => stores.For(lease.Type).FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
         {
             var tags = StefnaTelemetry.TypeTags(job.Type);
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
