@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -107,12 +106,10 @@ public static class PostgresBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         ArgumentNullException.ThrowIfNull(configure);
-        var services = builder.Services;
-        services.AddOptions<PostgresStoreOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, PostgresStoreOptions.ConfigurationKey)).Configure(configure).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresStoreOptions>, PostgresStoreOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
-        return builder.UseMediaStore(type, sp => new PostgresMediaStore(
-            Options.Options.Create(sp.GetRequiredService<IOptionsMonitor<PostgresStoreOptions>>().Get(type)),
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresStoreOptions>, PostgresStoreOptionsValidator>());
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        return builder.UseMediaStore<PostgresStoreOptions>(type, PostgresStoreOptions.ConfigurationKey, configure, (sp, options) => new PostgresMediaStore(
+            Options.Options.Create(options),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PostgresMediaStore>>()));
     }

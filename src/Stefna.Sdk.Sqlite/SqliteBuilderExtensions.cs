@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -69,11 +68,9 @@ public static class SqliteBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         ArgumentNullException.ThrowIfNull(configure);
-        var services = builder.Services;
-        services.AddOptions<SqliteStoreOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, SqliteStoreOptions.ConfigurationKey)).Configure(configure).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
-        return builder.UseMediaStore(type, sp => new SqliteMediaStore(
-            sp.GetRequiredService<IOptionsMonitor<SqliteStoreOptions>>().Get(type),
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
+        return builder.UseMediaStore<SqliteStoreOptions>(type, SqliteStoreOptions.ConfigurationKey, configure, (sp, options) => new SqliteMediaStore(
+            options,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILogger<SqliteMediaStore>>()));
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -157,6 +158,28 @@ public sealed class DedicatedStoreTests
         await pipeline.SubmitAsync(Request("custom-prompt", 2));
         await ok.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, CancellationToken.None);
         Assert.Equal(1, await CountAsync(files.File("custom.db"), "custom_prompt_media", "completed"));
+    }
+
+    /// <summary>A type's store binds from <c>Stefna:Types:&lt;type&gt;:Sqlite</c>; a missing file path is refused at
+    /// start-up naming that key.</summary>
+    [Fact]
+    public async Task A_type_store_binds_from_its_types_configuration_section_and_names_the_key_when_invalid()
+    {
+        using var files = new TempDirectory();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Stefna:RunWorker"] = "false",
+            ["Stefna:Types:custom-prompt:Sqlite:DatabasePath"] = files.File("from-config.db"),
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddStefna(configuration.GetSection("Stefna")).AddCustomPrompt().AddNeoGlitch()
+            .UseLocalFileStorage(files.File("images")).UseOfflineProvider()
+            .UseSqlite("custom-prompt", _ => { }).UseSqlite("neo-glitch", _ => { });
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Stefna.Sdk.Sqlite.SqliteStoreOptions>>().Get("neo-glitch"));
+        Assert.Contains("Stefna:Types:neo-glitch:Sqlite:DatabasePath is required", error.Message, StringComparison.Ordinal);
+        Assert.Equal(files.File("from-config.db"), provider.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Stefna.Sdk.Sqlite.SqliteStoreOptions>>().Get("custom-prompt").DatabasePath);
     }
 
     /// <summary>A type on PostgreSQL beside types on SQLite: the type's producer wakes on its store's NOTIFY. The

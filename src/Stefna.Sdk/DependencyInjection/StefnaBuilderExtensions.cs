@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Stefna.Sdk.Assets;
 using Stefna.Sdk.Internal;
@@ -97,6 +99,29 @@ public static class StefnaBuilderExtensions
         builder.Services.AddKeyedSingleton(registration.Key, (sp, _) => factory(sp));
         builder.Services.AddSingleton(registration);
         return builder;
+    }
+
+    /// <summary>Gives one generation type a store of its own built from named options: <typeparamref name="TOptions"/>
+    /// named after the type, bound from <c>Stefna:Types:&lt;type&gt;:&lt;configurationKey&gt;</c> when the host binds
+    /// configuration, then <paramref name="configure"/>, validated when the host starts (by the store package's
+    /// <c>IValidateOptions</c>). Store packages build their <c>UseXxx(type, …)</c> on it.</summary>
+    /// <typeparam name="TOptions">The store's options.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="type">The type's canonical name.</param>
+    /// <param name="configurationKey">The store's key under the type's configuration section, e.g. <c>Sqlite</c>.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <param name="factory">Creates the store from the type's options.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder UseMediaStore<TOptions>(this IStefnaBuilder builder, string type, string configurationKey, Action<TOptions> configure, Func<IServiceProvider, TOptions, IMediaStore> factory)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configurationKey);
+        ArgumentNullException.ThrowIfNull(configure);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.AddOptions<TOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, configurationKey)).Configure(configure).ValidateOnStart();
+        return builder.UseMediaStore(type, sp => factory(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(type)));
     }
 
     /// <summary>Uses an image provider for every type that has no provider of its own; replaces any default chosen before.</summary>
