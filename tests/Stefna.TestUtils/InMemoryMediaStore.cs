@@ -15,6 +15,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Dictionary<Guid, GenerationJob>> _tables = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GenerationTypeDefinition> _definitions = new(StringComparer.Ordinal);
 
     /// <summary>The tables created by <see cref="InitializeAsync"/>.</summary>
     public IReadOnlyCollection<string> Types
@@ -47,6 +48,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
             foreach (var type in types)
             {
                 _tables.TryAdd(type.Name, []);
+                _definitions[type.Name] = type;
             }
         }
 
@@ -60,6 +62,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
         lock (_gate)
         {
             var table = Table(job.Type);
+            MediaStoreChecks.CheckInsert(_definitions[job.Type], job);
             if (job.IdempotencyKey is not null && Find(table, job.UserId, job.IdempotencyKey) is { } existing)
             {
                 return Task.FromResult(new InsertResult(existing, Created: false));
@@ -135,6 +138,29 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            // Jobs processing (running or holding an unexpired lease) are outstanding at the provider.
+            var free = maxOutstanding - Table(type).Values.Count(j => j.Status == GenerationStatus.Processing);
+            return free <= 0
+                ? Task.FromResult<IReadOnlyList<JobLease>>([])
+                : ClaimAsync(type, Math.Min(limit, free), leaseDuration, maxAttempts, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var queued = Table(type).Values.Where(j => j.Status == GenerationStatus.Queued).ToList();
+            return Task.FromResult(new QueueSnapshot(queued.Count, queued.Count == 0 ? null : queued.Min(j => j.CreatedAt)));
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
         var lost = new List<JobLease>();
@@ -203,7 +229,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
         ArgumentNullException.ThrowIfNull(query);
         lock (_gate)
         {
-            FeedCursor.TryDecode(query.Cursor, out var cursor);
+            var cursor = MediaStoreChecks.CheckFeedQuery(query);
             var types = query.Types is { Count: > 0 } ? query.Types : [.. _tables.Keys];
             var items = types.Where(_tables.ContainsKey)
                 .SelectMany(t => _tables[t].Values)
