@@ -21,6 +21,7 @@ internal sealed class GenerationPipeline(
     IAssetStorage assets,
     ImageFetcher fetcher,
     WorkSignals signals,
+    StefnaMetrics metrics,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<GenerationPipeline> logger) : IGenerationPipeline
@@ -141,7 +142,7 @@ internal sealed class GenerationPipeline(
 
             if (result.Created)
             {
-                StefnaTelemetry.JobsSubmitted.Add(1, StefnaTelemetry.TypeTags(type));
+                metrics.JobsSubmitted.Add(1, StefnaMetrics.TypeTags(type));
                 Log.Submitted(logger, type, id, userId);
                 signals.NotifyWork(type);
             }
