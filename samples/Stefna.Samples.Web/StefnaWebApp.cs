@@ -69,6 +69,10 @@ internal static class StefnaWebApp
         {
             stefna.UseAimlApi(); // Stefna:AimlApi; the key from Stefna:AimlApi:ApiKey (user secrets, environment) or AIMLAPI_KEY
         }
+        else if (string.Equals(web.Provider, "OpenAI", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseOpenAI(); // Stefna:OpenAI; the key from Stefna:OpenAI:ApiKey (user secrets, environment) or OPENAI_API_KEY
+        }
         else
         {
             stefna.UseOfflineProvider();
