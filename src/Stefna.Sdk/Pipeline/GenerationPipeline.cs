@@ -295,7 +295,10 @@ internal sealed class GenerationPipeline(
             throw new GenerationValidationException("image", "The image is empty.", "image_empty");
         }
 
-        return (bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
+        var info = ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels);
+        // A user's photo is stored (and later served) without what it says about them: EXIF (GPS position, camera,
+        // times), XMP, IPTC, comments. Orientation and colour profiles stay.
+        return (ImageMetadataStripper.Strip(bytes, info.Format), info);
     }
 
     private async Task TryDeleteAsync(string url)
