@@ -68,9 +68,9 @@ for p in "${projects[@]}"; do
   if grep -q '<PackAsTool>true</PackAsTool>' "$p"; then
     # A dotnet tool: tools/<tfm>/any/ with the command's settings (its assemblies are the tool's, not a library's).
     grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || fail "$id: not a DotnetTool package"
-    command="$(sed -n 's:.*<ToolCommandName>\([^<]*\)</ToolCommandName>.*:\1:p' "$p" | head -n 1)"
-    unzip -p "$nupkg" 'tools/*/any/DotnetToolSettings.xml' 2>/dev/null | grep -qF "Name=\"$command\"" \
-      || fail "$id: tools/*/any/DotnetToolSettings.xml does not name the command $command"
+    tool_command="$(sed -n 's:.*<ToolCommandName>\([^<]*\)</ToolCommandName>.*:\1:p' "$p" | head -n 1)"
+    unzip -p "$nupkg" 'tools/*/any/DotnetToolSettings.xml' 2>/dev/null | grep -qF "Name=\"$tool_command\"" \
+      || fail "$id: tools/*/any/DotnetToolSettings.xml does not name the command $tool_command"
     continue
   fi
   if [ "$template" = 1 ]; then
