@@ -29,6 +29,10 @@ public sealed class SourceImageMetadataTests
         var stored = await File.ReadAllBytesAsync(provider.GetRequiredService<LocalFileAssetStorage>().GetPath(job.SourceImageUrl!));
         Assert.False(MetadataImages.HasPrivateMetadata(stored));
         Assert.Equal(6, Orientation(stored)); // still shown upright
+        using (var codec = SKCodec.Create(new SKMemoryStream(stored)))
+        {
+            Assert.Equal(SKEncodedOrigin.RightTop, codec.EncodedOrigin); // and a decoder reads it (the offline provider honours it)
+        }
         Assert.True(stored.AsSpan().IndexOf("ICC_PROFILE\0"u8) >= 0); // colour kept
         using var decoded = SKBitmap.Decode(stored);
         Assert.Equal((64, 48), (decoded.Width, decoded.Height));
