@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Packs every project under src/ (including ones added later) into NuGet packages (.nupkg + .snupkg), and every
-# template package under templates/ (content only: no assembly, no symbols).
+# Packs every project under src/ (including ones added later) into NuGet packages (.nupkg + .snupkg), every
+# template package under templates/ (content only: no assembly, no symbols), and the CLI as a dotnet tool (Stefna.Cli,
+# command `stefna`, from samples/Stefna.Samples.Console; eng/test-tool.sh installs it from the feed and runs it).
 #
 #   eng/pack.sh [VERSION] [OUTPUT_DIR]
 #     VERSION     package version, default 0.1.0-ci
@@ -22,7 +23,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
 projects=()
-for p in src/*/*.csproj templates/*/*.csproj; do [ -f "$p" ] && projects+=("$root/$p"); done
+for p in src/*/*.csproj templates/*/*.csproj samples/Stefna.Samples.Console/Stefna.Samples.Console.csproj; do [ -f "$p" ] && projects+=("$root/$p"); done
 [ ${#projects[@]} -gt 0 ] || { echo "pack: no project under src/" >&2; exit 2; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/stefna-pack.XXXXXX")"
@@ -42,7 +43,8 @@ raw_url="${repo_url/https:\/\/github.com\//https://raw.githubusercontent.com/}"
 failed=0
 fail() { echo "pack: $1" >&2; failed=1; }
 for p in "${projects[@]}"; do
-  id="$(basename "$p" .csproj)"
+  id="$(sed -n 's:.*<PackageId>\([^<]*\)</PackageId>.*:\1:p' "$p" | head -n 1)"
+  [ -n "$id" ] || id="$(basename "$p" .csproj)"
   nupkg="$out/$id.$version.nupkg"
   snupkg="$out/$id.$version.snupkg"
   [ -f "$nupkg" ] || { fail "missing $id.$version.nupkg"; continue; }
@@ -63,6 +65,14 @@ for p in "${projects[@]}"; do
   grep -qF "url=\"$repo_url\"" <<<"$repository" || fail "$id: <repository> url is not $repo_url: ${repository:-none}"
   grep -qE 'commit="[0-9a-f]{40}"' <<<"$repository" || fail "$id: <repository> has no commit: ${repository:-none}"
 
+  if grep -q '<PackAsTool>true</PackAsTool>' "$p"; then
+    # A dotnet tool: tools/<tfm>/any/ with the command's settings (its assemblies are the tool's, not a library's).
+    grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || fail "$id: not a DotnetTool package"
+    tool_command="$(sed -n 's:.*<ToolCommandName>\([^<]*\)</ToolCommandName>.*:\1:p' "$p" | head -n 1)"
+    unzip -p "$nupkg" 'tools/*/any/DotnetToolSettings.xml' 2>/dev/null | grep -qF "Name=\"$tool_command\"" \
+      || fail "$id: tools/*/any/DotnetToolSettings.xml does not name the command $tool_command"
+    continue
+  fi
   if [ "$template" = 1 ]; then
     # A template package: content/<template>/.template.config/template.json, stamped with this version.
     grep -q '^content/[^/]*/\.template\.config/template\.json$' <<<"$files" || fail "$id: no content/*/.template.config/template.json"

@@ -2,7 +2,8 @@
 # Proves a third party can build a generation type on the PACKED packages alone: packs every src/ project with a
 # unique prerelease version into a clean local feed, makes sure no cached copy of that version exists, then restores,
 # builds and tests samples/Stefna.Samples.ThirdPartyGenerator against exactly those packages, then runs eng/test-template.sh
-# (the dotnet new stefna-type template) on the same feed. Exits non-zero on failure.
+# (the dotnet new stefna-type template) and eng/test-tool.sh (the stefna dotnet tool, getting-started §2) on the same feed.
+# Exits non-zero on failure.
 #
 #   eng/test-third-party.sh
 #
@@ -56,3 +57,7 @@ dotnet test "$tests" --no-restore -p:StefnaVersion="$version" --logger "trx;LogF
 # The `dotnet new stefna-type` template, from the same packed feed: makes Acme.Sticker and runs the kit on it (xunit v3).
 echo "third-party: the stefna-type template"
 STEFNA_TEMPLATE_FEED="$feed" STEFNA_TEMPLATE_VERSION="$version" TEST_RESULTS_DIR="$results" "$root/eng/test-template.sh"
+
+# The stefna CLI as a dotnet tool and docs/getting-started.md §2, from the same packed feed.
+echo "third-party: the stefna tool and getting-started §2"
+STEFNA_FEED="$feed" STEFNA_VERSION="$version" "$root/eng/test-tool.sh"

@@ -104,24 +104,18 @@ internal static class StefnaComposition
                     throw new CliException("--provider openai needs an API key: set OPENAI_API_KEY.");
                 }
 
-                // OpenAI's image models through Microsoft.Extensions.AI: the OpenAI client's ImageClient as an IImageGenerator,
-                // and that as the Stefna provider (Stefna.Sdk.Extensions.AI). Text-to-image → /images/generations; a source
-                // image → /images/edits. The client's own retries stay on (they honour Retry-After); the type's pipeline wraps them.
-                var clientOptions = new OpenAI.OpenAIClientOptions();
-                if (providerBase is not null)
+                // OpenAI's image models through Microsoft.Extensions.AI (Stefna.Sdk.Extensions.AI's UseOpenAI): text-to-image →
+                // /images/generations, a source image → /images/edits. The client's own retries stay on (they honour
+                // Retry-After); the type's pipeline wraps them. The presets' AIML API models are not sent (UseRequestModel off).
+                stefna.UseOpenAI(o =>
                 {
-                    clientOptions.Endpoint = providerBase;
-                }
-
-                var modelId = settings.Model ?? DefaultOpenAIModel;
-#pragma warning disable MEAI001 // IImageGenerator is experimental in Microsoft.Extensions.AI
-                var generator = Microsoft.Extensions.AI.OpenAIClientExtensions.AsIImageGenerator(new OpenAI.Images.ImageClient(modelId, new System.ClientModel.ApiKeyCredential(key.Trim()), clientOptions));
-                stefna.UseImageGenerator(_ => generator, o =>
-                {
-                    o.ModelId = modelId;
-                    o.UseRequestModel = false; // the presets name AIML API models
+                    o.ApiKey = key;
+                    o.Model = settings.Model ?? DefaultOpenAIModel;
+                    if (providerBase is not null)
+                    {
+                        o.Endpoint = providerBase;
+                    }
                 });
-#pragma warning restore MEAI001
                 break;
             default:
                 throw new CliException($"Unknown provider '{settings.Provider}'. Use offline, aimlapi or openai.");
@@ -131,7 +125,7 @@ internal static class StefnaComposition
     }
 
     /// <summary>The OpenAI image model used when --model names none.</summary>
-    public const string DefaultOpenAIModel = "gpt-image-1";
+    public const string DefaultOpenAIModel = Stefna.Sdk.Extensions.AI.OpenAIImageProviderOptions.DefaultModel;
 
     /// <summary>--provider-base, parsed; a loopback or private address only with --allow-private-urls. IP literals and
     /// "localhost" are checked here; a host name is not resolved (the sample never resolves names just to check them).</summary>

@@ -32,13 +32,13 @@ internal sealed record JobResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    /// <summary>Maps an SDK job.</summary>
-    public static JobResponse From(GenerationJob job) => new(
+    /// <summary>Maps an SDK job for the user who asked: its <c>/media/</c> URLs signed for them.</summary>
+    public static JobResponse From(GenerationJob job, MediaAccess media, string userId) => new(
         job.Id,
         job.Type,
         job.Status.ToName(),
-        job.ImageUrl,
-        job.SourceImageUrl,
+        media.Sign(job.ImageUrl, userId),
+        media.Sign(job.SourceImageUrl, userId),
         job.Prompt,
         job.Preset,
         job.Tags,

@@ -139,7 +139,7 @@ internal static class GenerationApi
             new SubmitResponse(ticket.Id, ticket.Type, ticket.Status.ToName(), ticket.CreatedAt, ticket.IsExisting));
     }
 
-    private static async Task<IResult> GetAsync(string type, string id, ClaimsPrincipal user, IGenerationPipeline pipeline, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string type, string id, ClaimsPrincipal user, IGenerationPipeline pipeline, MediaAccess media, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var jobId))
         {
@@ -147,10 +147,10 @@ internal static class GenerationApi
         }
 
         var job = await pipeline.GetStatusAsync(type, jobId, user.UserId(), cancellationToken).ConfigureAwait(false);
-        return job is null ? NotFound(type, jobId) : TypedResults.Ok(JobResponse.From(job));
+        return job is null ? NotFound(type, jobId) : TypedResults.Ok(JobResponse.From(job, media, user.UserId()));
     }
 
-    private static async Task<IResult> CancelAsync(string type, string id, ClaimsPrincipal user, IGenerationPipeline pipeline, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(string type, string id, ClaimsPrincipal user, IGenerationPipeline pipeline, MediaAccess media, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var jobId))
         {
@@ -164,11 +164,11 @@ internal static class GenerationApi
         }
 
         return job.Status == GenerationStatus.Canceled
-            ? TypedResults.Ok(JobResponse.From(job))
+            ? TypedResults.Ok(JobResponse.From(job, media, user.UserId()))
             : Problems.Problem(StatusCodes.Status409Conflict, "Already finished", $"The {job.Type} job {job.Id} is already {job.Status.ToName()} and cannot be canceled.", "already_finished");
     }
 
-    private static async Task<IResult> FeedAsync(HttpContext http, ClaimsPrincipal user, IGenerationPipeline pipeline, CancellationToken cancellationToken)
+    private static async Task<IResult> FeedAsync(HttpContext http, ClaimsPrincipal user, IGenerationPipeline pipeline, MediaAccess media, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
         GenerationStatus? status = null;
@@ -198,7 +198,7 @@ internal static class GenerationApi
             Limit = limit,
             Cursor = Value(query["cursor"]),
         }, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok(new FeedResponse([.. page.Items.Select(JobResponse.From)], page.NextCursor));
+        return TypedResults.Ok(new FeedResponse([.. page.Items.Select(j => JobResponse.From(j, media, user.UserId()))], page.NextCursor));
     }
 
     private static IResult Presets(string? date, IPresetRotation rotation)

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Assets;
@@ -69,6 +71,10 @@ internal static class StefnaWebApp
         {
             stefna.UseAimlApi(); // Stefna:AimlApi; the key from Stefna:AimlApi:ApiKey (user secrets, environment) or AIMLAPI_KEY
         }
+        else if (string.Equals(web.Provider, "OpenAI", StringComparison.OrdinalIgnoreCase))
+        {
+            stefna.UseOpenAI(); // Stefna:OpenAI; the key from Stefna:OpenAI:ApiKey (user secrets, environment) or OPENAI_API_KEY
+        }
         else
         {
             stefna.UseOfflineProvider();
@@ -83,6 +89,12 @@ internal static class StefnaWebApp
         builder.Services.AddAuthorization();
         builder.Services.AddOpenApi(options => options.AddOperationTransformer<GenerationOpenApi>().AddDocumentTransformer<ApiKeyOpenApi>());
         builder.Services.AddSingleton<TypeCatalog>();
+        // Signed /media/ URLs: Data Protection keys kept in the data folder, so URLs survive a restart.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("Stefna.Samples.Web")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data, "keys")));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MediaAccess>();
 
         // The SDK's health checks: one entry per type (store, circuit, oldest queued job, worker loop), types added by
         // `configure` included.
@@ -116,6 +128,26 @@ internal static class StefnaWebApp
         {
             var media = Path.GetFullPath(app.Services.GetRequiredService<IOptions<LocalFileAssetStorageOptions>>().Value.RootPath);
             Directory.CreateDirectory(media);
+
+            // Owner-scoped: a signed URL for the user (what the API answers) or the owner's API key; else 404/403.
+            var access = app.Services.GetRequiredService<MediaAccess>();
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/media", out var rest))
+                {
+                    var status = await access.AuthorizeAsync(context, rest.Value?.TrimStart('/') ?? string.Empty);
+                    if (status != StatusCodes.Status200OK)
+                    {
+                        context.Response.StatusCode = status;
+                        return;
+                    }
+
+                    // Each user's URL differs, so shared caches must not keep it for another.
+                    context.Response.Headers.CacheControl = "private, max-age=300";
+                }
+
+                await next(context);
+            });
             app.UseStaticFiles(new StaticFileOptions
             {
                 FileProvider = new PhysicalFileProvider(media),

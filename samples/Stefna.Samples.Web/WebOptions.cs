@@ -21,8 +21,12 @@ internal sealed class WebOptions
     /// or <c>Cloudinary</c> (<c>Stefna:Cloudinary</c> or <c>CLOUDINARY_URL</c>).</summary>
     public string Storage { get; set; } = "LocalFiles";
 
-    /// <summary>The image provider: <c>Offline</c> (default, no network, no keys) or <c>AimlApi</c> (<c>Stefna:AimlApi</c>).</summary>
+    /// <summary>The image provider: <c>Offline</c> (default, no network, no keys), <c>AimlApi</c> (<c>Stefna:AimlApi</c>)
+    /// or <c>OpenAI</c> (<c>Stefna:OpenAI</c>).</summary>
     public string Provider { get; set; } = "Offline";
+
+    /// <summary>How long the signed <c>/media/</c> URLs the API answers stay valid (<see cref="MediaAccess"/>). Default 1 hour.</summary>
+    public TimeSpan MediaUrlLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Form overhead allowed on top of <see cref="Stefna.Sdk.Configuration.StefnaOptions.MaxImageBytes"/>.</summary>
     public long FormOverheadBytes { get; set; } = 64 * 1024;

@@ -154,7 +154,8 @@ public sealed partial class ImageGeneratorProvider : IImageProvider
         throw new GenerationException(GenerationErrorCategory.ProviderError, $"{Name} answered without an image (no image DataContent or http(s) UriContent).", "provider_error.no_image");
     }
 
-    private static Size? ParseSize(string? text)
+    /// <summary><c>WIDTHxHEIGHT</c> as a size; <see langword="null"/> when empty or not that.</summary>
+    internal static Size? ParseSize(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {

@@ -54,6 +54,30 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task Provider_OpenAI_binds_Stefna_OpenAI_from_appsettings_and_overrides()
+    {
+        var app = new WebAppFixture
+        {
+            ExtraArgs = ["--Stefna:Provider=OpenAI", "--Stefna:OpenAI:ApiKey=sk-web-secret-5150", "--Stefna:OpenAI:Model=gpt-image-1-mini", "--Stefna:OpenAI:ImageSize=1024x1024"],
+        };
+        await app.InitializeAsync();
+        try
+        {
+            var openai = app.Services.GetRequiredService<IOptionsMonitor<Stefna.Sdk.Extensions.AI.OpenAIImageProviderOptions>>().Get("openai");
+            Assert.Equal("gpt-image-1-mini", openai.Model);
+            Assert.Equal("1024x1024", openai.ImageSize);
+            Assert.Equal(new Uri("https://api.openai.com/v1"), openai.Endpoint); // from appsettings.json
+            Assert.Equal(TimeSpan.FromSeconds(100), openai.NetworkTimeout);
+            Assert.DoesNotContain("sk-web-secret-5150", openai.ToString(), StringComparison.Ordinal);
+            Assert.Equal("openai", app.Services.GetRequiredService<Stefna.Sdk.Providers.IImageProvider>().Name);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Polly_logs_only_warnings_while_the_sample_logs_at_information()
     {
         // Polly's telemetry logs every execution at Information with a dump of the result object; the sample keeps it

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Stefna.Sdk.Diagnostics;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
@@ -92,5 +93,57 @@ public class TelemetryTests
         Assert.Contains(measurements, m => m.Instrument == "stefna.jobs.failed" && m.Type == "telemetry-probe" && m.Category == "content_rejected");
         Assert.Contains(activities, a => a.OperationName == "stefna.generate" && (string?)a.GetTagItem(StefnaTelemetry.TypeTag) == "telemetry-probe" && (Guid?)a.GetTagItem("stefna.job.id") == ok.Id);
         Assert.Contains(activities, a => a.OperationName == "stefna.submit" && (string?)a.GetTagItem(StefnaTelemetry.TypeTag) == "telemetry-probe");
+    }
+
+    [Fact]
+    public async Task Two_hosts_in_one_process_each_see_only_their_own_counts()
+    {
+        using var dirA = new TempDirectory();
+        using var dirB = new TempDirectory();
+        await using var hostA = Host(dirA);
+        await using var hostB = Host(dirB);
+        using var submittedA = Collect(hostA, "stefna.jobs.submitted");
+        using var completedA = Collect(hostA, "stefna.jobs.completed");
+        using var callsA = Collect(hostA, "stefna.provider.calls");
+        using var submittedB = Collect(hostB, "stefna.jobs.submitted");
+        using var completedB = Collect(hostB, "stefna.jobs.completed");
+        using var callsB = Collect(hostB, "stefna.provider.calls");
+
+        await RunAsync(hostA, jobs: 2);
+        await RunAsync(hostB, jobs: 3);
+
+        Assert.Equal(2, submittedA.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(2, completedA.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(2, callsA.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(3, submittedB.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(3, completedB.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(3, callsB.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.All(submittedA.GetMeasurementSnapshot().Concat(submittedB.GetMeasurementSnapshot()), m => Assert.Equal("telemetry-probe", m.Tags[StefnaTelemetry.TypeTag]));
+
+        static ServiceProvider Host(TempDirectory dir)
+        {
+            var services = new ServiceCollection();
+            services.AddStefna()
+                .AddGenerator<PlainGenerator>("telemetry-probe")
+                .UseSqlite(dir.File("stefna.db"))
+                .UseLocalFileStorage(dir.File("images"))
+                .UseProviders("telemetry-probe", [_ => new FailingOnPrompt()]); // a fallback list: its calls are counted too
+            return services.BuildServiceProvider();
+        }
+
+        // The SDK's meter (same name in every host) as created by this host's IMeterFactory.
+        static MetricCollector<long> Collect(ServiceProvider host, string instrument) =>
+            new(host.GetRequiredService<IMeterFactory>(), StefnaTelemetry.Name, instrument);
+
+        static async Task RunAsync(ServiceProvider host, int jobs)
+        {
+            var pipeline = host.GetRequiredService<IGenerationPipeline>();
+            for (var i = 0; i < jobs; i++)
+            {
+                await pipeline.SubmitAsync(new GenerationRequest { Type = "telemetry-probe", UserId = "u", Prompt = "fine" });
+            }
+
+            await host.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, CancellationToken.None);
+        }
     }
 }

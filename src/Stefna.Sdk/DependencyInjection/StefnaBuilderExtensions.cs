@@ -185,7 +185,8 @@ public static class StefnaBuilderExtensions
         return builder.UseProvider(type, sp => new FallbackImageProvider(
             [.. factories.Select(f => f(sp))],
             options,
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
     }
 
     /// <summary>Wraps one type's provider (its own, or the default) in middleware, in the style of

@@ -8,6 +8,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using Stefna.Sdk;
 using Stefna.Sdk.Configuration;
+using Stefna.Sdk.Diagnostics;
 using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Internal;
 using Stefna.Sdk.Net;
@@ -43,6 +44,9 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StefnaOptions>, StefnaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GenerationTypeOptions>, GenerationTypeOptionsValidator>());
         services.AddLogging();
+        // The SDK's meter comes from the host's IMeterFactory (one per service provider), not a static.
+        services.AddMetrics();
+        services.TryAddSingleton<StefnaMetrics>();
         services.AddHttpClient(JobRunner.DownloadClientName, client => client.Timeout = TimeSpan.FromMinutes(2));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IHostAddressResolver, DnsHostAddressResolver>();

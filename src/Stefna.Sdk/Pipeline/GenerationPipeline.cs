@@ -21,6 +21,7 @@ internal sealed class GenerationPipeline(
     IAssetStorage assets,
     ImageFetcher fetcher,
     WorkSignals signals,
+    StefnaMetrics metrics,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<GenerationPipeline> logger) : IGenerationPipeline
@@ -141,7 +142,7 @@ internal sealed class GenerationPipeline(
 
             if (result.Created)
             {
-                StefnaTelemetry.JobsSubmitted.Add(1, StefnaTelemetry.TypeTags(type));
+                metrics.JobsSubmitted.Add(1, StefnaMetrics.TypeTags(type));
                 Log.Submitted(logger, type, id, userId);
                 signals.NotifyWork(type);
             }
@@ -294,7 +295,10 @@ internal sealed class GenerationPipeline(
             throw new GenerationValidationException("image", "The image is empty.", "image_empty");
         }
 
-        return (bytes, ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels));
+        var info = ImageInspector.Inspect(bytes.Span, _options.MaxImagePixels);
+        // A user's photo is stored (and later served) without what it says about them: EXIF (GPS position, camera,
+        // times), XMP, IPTC, comments. Orientation and colour profiles stay.
+        return (ImageMetadataStripper.Strip(bytes, info.Format), info);
     }
 
     private async Task TryDeleteAsync(string url)

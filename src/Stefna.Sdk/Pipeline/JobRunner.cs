@@ -23,6 +23,7 @@ internal sealed class JobRunner(
     ResiliencePipelineProvider<string> resilience,
     IHttpClientFactory httpClients,
     WorkSignals signals,
+    StefnaMetrics metrics,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<JobRunner> logger)
@@ -65,8 +66,8 @@ internal sealed class JobRunner(
                     }
 
                     var elapsed = time.GetElapsedTime(started);
-                    StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
-                    StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
+                    metrics.JobsCompleted.Add(1, StefnaMetrics.TypeTags(job.Type));
+                    metrics.JobDuration.Record(elapsed.TotalSeconds, StefnaMetrics.TypeTags(job.Type));
                     Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
                 }
                 else
@@ -269,7 +270,7 @@ internal sealed class JobRunner(
         }
 
         running.Parked(next);
-        StefnaTelemetry.JobsParked.Add(1, StefnaTelemetry.TypeTags(job.Type));
+        metrics.JobsParked.Add(1, StefnaMetrics.TypeTags(job.Type));
         Log.Parked(logger, job.Type, job.Id, pending.ProviderStatus, wait);
     }
 
@@ -336,7 +337,7 @@ internal sealed class JobRunner(
             var delay = TimeSpan.FromTicks(_options.RetryBackoff.Ticks * (1L << Math.Min(lease.Attempt - 1, 16)));
             if (await SafeStoreCallAsync(() => stores.For(lease.Type).RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
             {
-                StefnaTelemetry.JobsRetried.Add(1, StefnaTelemetry.TypeTags(job.Type));
+                metrics.JobsRetried.Add(1, StefnaMetrics.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
                 return true;
             }
@@ -346,9 +347,9 @@ internal sealed class JobRunner(
 
         if (await SafeStoreCallAsync(() => stores.For(lease.Type).FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
         {
-            var tags = StefnaTelemetry.TypeTags(job.Type);
+            var tags = StefnaMetrics.TypeTags(job.Type);
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
-            StefnaTelemetry.JobsFailed.Add(1, tags);
+            metrics.JobsFailed.Add(1, tags);
             Log.Failed(logger, job.Type, job.Id, lease.Attempt, error.Code, error.Message);
 
             // Failed for good: no row references a result of any of its attempts.

@@ -41,15 +41,18 @@ public sealed class FallbackImageProvider : IImageProvider
     /// <summary>The tag with a call's outcome: <c>success</c>, <c>failure</c> or <c>circuit_open</c>.</summary>
     public const string OutcomeTag = "stefna.provider.outcome";
 
-    private static readonly Counter<long> Calls = StefnaTelemetry.Meter.CreateCounter<long>("stefna.provider.calls", "{call}", "Calls to each provider of a fallback list, by outcome.");
-    private static readonly Counter<long> Fallbacks = StefnaTelemetry.Meter.CreateCounter<long>("stefna.provider.fallbacks", "{job}", "Jobs served by a provider other than the first of their list.");
+    private readonly Counter<long>? _calls;
+    private readonly Counter<long>? _fallbacks;
     private readonly (IImageProvider Provider, ResiliencePipeline Circuit)[] _members;
 
     /// <summary>Creates the list.</summary>
     /// <param name="providers">The providers, in order of preference; names must differ.</param>
     /// <param name="options">The members' circuit breakers.</param>
     /// <param name="time">The clock of the circuit breakers.</param>
-    public FallbackImageProvider(IReadOnlyList<IImageProvider> providers, FallbackProviderOptions? options = null, TimeProvider? time = null)
+    /// <param name="meterFactory">Creates the meter (<see cref="StefnaTelemetry.Name"/>) of the <c>stefna.provider.calls</c>
+    /// and <c>stefna.provider.fallbacks</c> counters: the host's, so its listeners see them (<c>UseProviders</c> passes
+    /// it). Without one, nothing is measured.</param>
+    public FallbackImageProvider(IReadOnlyList<IImageProvider> providers, FallbackProviderOptions? options = null, TimeProvider? time = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(providers);
         if (providers.Count == 0)
@@ -76,6 +79,12 @@ public sealed class FallbackImageProvider : IImageProvider
             })
             .Build()))];
         Name = "fallback(" + string.Join(",", providers.Select(p => p.Name)) + ")";
+        if (meterFactory is not null)
+        {
+            var meter = StefnaMetrics.Create(meterFactory);
+            _calls = meter.CreateCounter<long>("stefna.provider.calls", "{call}", "Calls to each provider of a fallback list, by outcome.");
+            _fallbacks = meter.CreateCounter<long>("stefna.provider.fallbacks", "{job}", "Jobs served by a provider other than the first of their list.");
+        }
     }
 
     /// <summary><c>fallback(first,second,…)</c>; the image's meta names the member that served it.</summary>
@@ -99,7 +108,7 @@ public sealed class FallbackImageProvider : IImageProvider
                 Count(request.Type, provider.Name, "success");
                 if (i > 0)
                 {
-                    Fallbacks.Add(1, new TagList { { StefnaTelemetry.TypeTag, request.Type }, { ProviderTag, provider.Name } });
+                    _fallbacks?.Add(1, new TagList { { StefnaTelemetry.TypeTag, request.Type }, { ProviderTag, provider.Name } });
                     Activity.Current?.SetTag("stefna.provider.fallback", provider.Name);
                 }
 
@@ -164,8 +173,8 @@ public sealed class FallbackImageProvider : IImageProvider
     private static Dictionary<string, string> Named(IReadOnlyDictionary<string, string> meta, string provider) =>
         new(meta, StringComparer.Ordinal) { ["provider"] = provider };
 
-    private static void Count(string type, string provider, string outcome) =>
-        Calls.Add(1, new TagList { { StefnaTelemetry.TypeTag, type }, { ProviderTag, provider }, { OutcomeTag, outcome } });
+    private void Count(string type, string provider, string outcome) =>
+        _calls?.Add(1, new TagList { { StefnaTelemetry.TypeTag, type }, { ProviderTag, provider }, { OutcomeTag, outcome } });
 
     // Worth another provider: it was unreachable, slow, answered garbage or failed in a way nobody classified.
     // Not: the request is wrong or its content refused (another provider would say the same), or the call was canceled.

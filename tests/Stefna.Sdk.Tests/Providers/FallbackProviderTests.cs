@@ -18,12 +18,14 @@ public sealed class FallbackProviderTests
     [Fact]
     public async Task When_the_first_is_down_the_second_serves_and_after_enough_failures_the_first_is_skipped()
     {
-        var type = "fallback-" + Guid.NewGuid().ToString("N"); // the metric's type tag keeps this test's counts apart
-        using var calls = new MetricCollector<long>(StefnaTelemetry.Meter, "stefna.provider.calls");
+        var type = "fallback-" + Guid.NewGuid().ToString("N");
+        await using var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider(); // this test's own meters
+        var meterFactory = metrics.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var calls = new MetricCollector<long>(meterFactory, StefnaTelemetry.Name, "stefna.provider.calls");
         var time = new FakeTimeProvider();
         var first = new ScriptedProvider("first", seed: 1) { Failure = Down };
         var second = new ScriptedProvider("second", seed: 2);
-        var fallback = new FallbackImageProvider([first, second], new FallbackProviderOptions { MinimumThroughput = 2, BreakDuration = TimeSpan.FromSeconds(30) }, time);
+        var fallback = new FallbackImageProvider([first, second], new FallbackProviderOptions { MinimumThroughput = 2, BreakDuration = TimeSpan.FromSeconds(30) }, time, meterFactory);
 
         for (var i = 0; i < 5; i++)
         {
