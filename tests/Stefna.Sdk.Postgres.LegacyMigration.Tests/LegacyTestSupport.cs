@@ -122,7 +122,7 @@ internal static class LegacyTestSupport
     /// <summary>Runs the CLI as a child process, from the console project's output of the same configuration.</summary>
     public static Process StartCli(params string[] args)
     {
-        // .../tests/Stefna.Sdk.Postgres.Tests/bin/<Configuration>/<tfm>/ → .../samples/Stefna.Samples.Console/bin/<Configuration>/<tfm>/
+        // .../tests/Stefna.Sdk.Postgres.LegacyMigration.Tests/bin/<Configuration>/<tfm>/ → .../samples/Stefna.Samples.Console/bin/<Configuration>/<tfm>/
         var tfmDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = tfmDir.Parent!.Name;
         var project = PostgresServer.FindRepositoryFile("samples/Stefna.Samples.Console/Stefna.Samples.Console.csproj")
