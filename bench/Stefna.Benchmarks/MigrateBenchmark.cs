@@ -6,6 +6,7 @@ using Stefna.Generators.EmotionMask;
 using Stefna.Generators.GhibliReaction;
 using Stefna.Generators.NeoGlitch;
 using Stefna.Generators.Presets;
+using Stefna.LegacySeeding;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Postgres;
 using Stefna.Sdk.Postgres.Legacy;

@@ -10,7 +10,7 @@ using Stefna.Sdk.Postgres.Legacy;
 
 namespace Stefna.Samples.Console;
 
-/// <summary>The legacy commands: <c>migrate</c> and <c>seed-legacy</c> (PostgreSQL only).</summary>
+/// <summary>The legacy command <c>migrate</c> (PostgreSQL only).</summary>
 internal static partial class CliApp
 {
     private static Command MigrateCommand(Context c, GlobalOptions g)
@@ -84,25 +84,6 @@ internal static partial class CliApp
                 }
             }
 
-            return 0;
-        }, ct));
-        return command;
-    }
-
-    private static Command SeedLegacyCommand(Context c, GlobalOptions g)
-    {
-        var rows = InRange(new Option<int>("--rows") { Description = "How many legacy rows to write (0 to 100,000,000).", Required = true }, 0, 100_000_000);
-        var seed = new Option<int>("--seed") { Description = "The seed: the same seed writes the same rows.", DefaultValueFactory = _ => 1 };
-        var command = new Command("seed-legacy", "Write realistic legacy media_assets rows (every rule kind, odd ids and meta, duplicates, leftovers).") { rows, seed };
-        command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
-        {
-            var connectionString = RequirePostgres(parse, g, "seed-legacy");
-            var count = parse.GetValue(rows);
-
-            var types = services.GetRequiredService<IGenerationPipeline>().Types;
-            await using var dataSource = CreateDataSource(connectionString, "--postgres");
-            var written = await LegacySeeder.SeedAsync(dataSource, types, count, parse.GetValue(seed), cancellationToken: ct).ConfigureAwait(false);
-            c.Write(json, new JsonObject { ["rows"] = written, ["table"] = "media_assets" }, $"wrote {written} legacy rows to media_assets");
             return 0;
         }, ct));
         return command;

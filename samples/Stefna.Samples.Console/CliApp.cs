@@ -11,7 +11,7 @@ using Stefna.Sdk.Pipeline;
 
 namespace Stefna.Samples.Console;
 
-/// <summary>The <c>stefna</c> command line: generate, submit, status, cancel, feed, worker, presets, migrate, seed-legacy.</summary>
+/// <summary>The <c>stefna</c> command line: generate, submit, status, cancel, feed, worker, presets, migrate.</summary>
 internal static partial class CliApp
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
@@ -35,7 +35,6 @@ internal static partial class CliApp
         root.Subcommands.Add(WorkerCommand(context));
         root.Subcommands.Add(PresetsCommand(context));
         root.Subcommands.Add(MigrateCommand(context, g));
-        root.Subcommands.Add(SeedLegacyCommand(context, g));
 
         var parse = root.Parse(args);
         if (parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group && parse.Action is null or System.CommandLine.Invocation.ParseErrorAction)

@@ -22,7 +22,6 @@ public sealed class OptionValidationTests
         { "--data", ["submit", "custom-prompt", "--prompt", "a cat", "--data", " "] },
         { "--user", ["submit", "custom-prompt", "--prompt", "a cat", "--user", ""] },
         { "--batch-size", ["migrate", "--batch-size", "0"] },
-        { "--rows", ["seed-legacy", "--rows", "-1"] },
     };
 
     [Theory]

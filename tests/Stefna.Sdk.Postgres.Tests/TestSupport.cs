@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Stefna.Sdk.Generators;
+using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Postgres.Tests;
 
@@ -31,26 +32,10 @@ internal static class TestTypes
         CreatedAt = createdAt ?? DateTimeOffset.UtcNow,
     };
 
-    public static async Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
+    public static Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object Value)[] parameters) =>
+        PostgresQueries.ScalarAsync<T>(connectionString, sql, parameters);
 
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    public static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public static Task ExecuteAsync(string connectionString, string sql) => PostgresQueries.ExecuteAsync(connectionString, sql);
 }
 
 /// <summary>Collects formatted log lines (to check that secrets never reach logs).</summary>

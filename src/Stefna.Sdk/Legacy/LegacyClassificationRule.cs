@@ -1,9 +1,10 @@
 namespace Stefna.Sdk.Legacy;
 
 /// <summary>
-/// A plug-in's contribution to classifying rows of the legacy <c>media_assets</c> table. The core applies the
-/// signals of all plug-ins in order: <c>meta.generation_type</c>, then <c>meta.mode</c>, then <c>preset_key</c>,
-/// then the prompt-only fallback; explicit signals that name two types leave the row unclassified.
+/// A plug-in's contribution to classifying rows of the legacy <c>media_assets</c> table: data on its definition, so a
+/// plug-in needs no migration dependency. The legacy migration (package <c>Stefna.Sdk.Postgres.LegacyMigration</c>)
+/// applies the signals of all plug-ins in order: <c>meta.generation_type</c>, then <c>meta.mode</c>, then
+/// <c>preset_key</c>, then the prompt-only fallback; explicit signals that name two types leave the row unclassified.
 /// </summary>
 public sealed class LegacyClassificationRule
 {

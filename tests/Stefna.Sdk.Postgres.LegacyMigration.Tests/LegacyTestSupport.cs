@@ -10,7 +10,7 @@ using Stefna.Sdk.Generators;
 using Stefna.Sdk.Postgres.Legacy;
 using Stefna.TestUtils;
 
-namespace Stefna.Sdk.Postgres.Tests;
+namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
 /// <summary>The five real types, a hand-checked legacy fixture and helpers the legacy migration tests share.</summary>
 internal static class LegacyTestSupport
@@ -102,7 +102,7 @@ internal static class LegacyTestSupport
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var store = new PostgresMediaStore(dataSource);
         await store.MigrateAsync(Types);
-        await TestTypes.ExecuteAsync(connectionString, $"""
+        await PostgresQueries.ExecuteAsync(connectionString, $"""
             INSERT INTO neo_glitch_media (id, user_id, status, image_url, legacy_id, created_at)
             VALUES ('{Sdk.Legacy.LegacyIds.ToRowId("ma_26")}', 'u10', 'completed', '{Url(26)}', 'ma_26', '2024-05-01T12:26:00Z')
             """);
@@ -113,7 +113,7 @@ internal static class LegacyTestSupport
     {
         var parts = Types.Select(t => $"(SELECT coalesce(md5(string_agg(md5(x::text), ',' ORDER BY x.id)), 'empty') FROM \"{t.TableName}\" x)");
         var sql = "SELECT concat_ws('|', " + string.Join(", ", parts) + ", (SELECT md5(string_agg(c::text, ',' ORDER BY c.key)) FROM presets_catalog c))";
-        return await TestTypes.ScalarAsync<string>(connectionString, sql);
+        return await PostgresQueries.ScalarAsync<string>(connectionString, sql);
     }
 
     public static LegacyMigrator Migrator(NpgsqlDataSource dataSource, string? source = null, int batchSize = 7) =>
@@ -122,7 +122,7 @@ internal static class LegacyTestSupport
     /// <summary>Runs the CLI as a child process, from the console project's output of the same configuration.</summary>
     public static Process StartCli(params string[] args)
     {
-        // .../tests/Stefna.Sdk.Postgres.Tests/bin/<Configuration>/<tfm>/ → .../samples/Stefna.Samples.Console/bin/<Configuration>/<tfm>/
+        // .../tests/Stefna.Sdk.Postgres.LegacyMigration.Tests/bin/<Configuration>/<tfm>/ → .../samples/Stefna.Samples.Console/bin/<Configuration>/<tfm>/
         var tfmDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = tfmDir.Parent!.Name;
         var project = PostgresServer.FindRepositoryFile("samples/Stefna.Samples.Console/Stefna.Samples.Console.csproj")

@@ -5,7 +5,7 @@ using NpgsqlTypes;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Legacy;
 
-namespace Stefna.Sdk.Postgres.Legacy;
+namespace Stefna.LegacySeeding;
 
 /// <summary>
 /// Writes realistic rows into a legacy <c>media_assets</c> table, to rehearse a migration and to benchmark it: every
@@ -13,6 +13,7 @@ namespace Stefna.Sdk.Postgres.Legacy;
 /// and UUID ids, mixed case and <c>_</c>/<c>-</c> variants, null, <c>{}</c>, extra-key and malformed <c>meta</c>,
 /// repeated ids, unknown preset keys, rows without url, conflicting signals and rows no rule claims. The rows depend
 /// only on the seed. They are streamed with binary COPY, so a million rows take seconds and little memory.
+/// Test and benchmark tooling (the migration's tests and bench P4), not part of any shipped package.
 /// </summary>
 public static class LegacySeeder
 {
@@ -22,20 +23,19 @@ public static class LegacySeeder
         "my dog wearing sunglasses", "street market at night", "grandma's garden in spring", "a lighthouse in a storm",
     ];
 
-    /// <summary>Creates the legacy table when missing (the documented shape) and appends rows to it.</summary>
+    /// <summary>Creates the legacy table <c>media_assets</c> when missing (the documented shape) and appends rows to it.</summary>
     /// <param name="dataSource">The database.</param>
     /// <param name="types">The types whose rules the rows exercise.</param>
     /// <param name="rows">How many rows to write.</param>
     /// <param name="seed">The seed: the same seed writes the same rows.</param>
-    /// <param name="table">The legacy table's name.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>How many rows were written.</returns>
-    public static async Task<long> SeedAsync(NpgsqlDataSource dataSource, IEnumerable<GenerationTypeDefinition> types, int rows, int seed = 1, string table = "media_assets", CancellationToken cancellationToken = default)
+    public static async Task<long> SeedAsync(NpgsqlDataSource dataSource, IEnumerable<GenerationTypeDefinition> types, int rows, int seed = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(types);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        var name = string.Join('.', table.Split('.').Select(PostgresSchema.Identifier));
+        const string name = "media_assets";
         var rules = new LegacyClassifier(types).Rules;
         if (rules.Count == 0)
         {

@@ -1,10 +1,10 @@
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Legacy;
 
-namespace Stefna.Sdk.Tests;
+namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
-/// <summary>The core's ordering of plug-in legacy rules (DESIGN.md "Data"), with rules shaped like the five types'
-/// but defined here: the core knows no type.</summary>
+/// <summary>The classifier's ordering of plug-in legacy rules (DESIGN.md "Data"), with rules shaped like the five types'
+/// but defined here: the classifier knows no type.</summary>
 public sealed class LegacyClassifierTests
 {
     private static readonly GenerationTypeDefinition Neo = Type("neo-glitch", new LegacyClassificationRule

@@ -6,7 +6,7 @@ using Stefna.Sdk.Legacy;
 namespace Stefna.Sdk.Postgres.Legacy;
 
 /// <summary>
-/// Compiles the core's <see cref="LegacyClassifier"/> rules into SQL, so PostgreSQL classifies and maps rows set-based
+/// Compiles the <see cref="LegacyClassifier"/> rules into SQL, so PostgreSQL classifies and maps rows set-based
 /// with exactly the decision the C# classifier makes. A row's class is an integer: the index of its type in
 /// <see cref="LegacyClassifier.Rules"/>, or minus its <see cref="LegacyUnclassifiedReason"/>.
 /// </summary>

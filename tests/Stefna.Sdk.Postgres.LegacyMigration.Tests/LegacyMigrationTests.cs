@@ -1,10 +1,11 @@
 using Npgsql;
+using Stefna.LegacySeeding;
 using Stefna.Sdk.Legacy;
 using Stefna.Sdk.Postgres.Legacy;
 using Stefna.TestUtils;
-using static Stefna.Sdk.Postgres.Tests.LegacyTestSupport;
+using static Stefna.Sdk.Postgres.LegacyMigration.Tests.LegacyTestSupport;
 
-namespace Stefna.Sdk.Postgres.Tests;
+namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
 /// <summary>The legacy migration on a hand-checked fixture: exact counts, mapping, re-runs, dry run, verification,
 /// drop, and another source database. Each test gets its own database.</summary>
@@ -48,12 +49,12 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         Assert.Equal(UuidId, (await RowAsync("neo_glitch_media", UuidId)).Id);
         Assert.Equal(UpperUuidId.ToLowerInvariant(), (await RowAsync("custom_prompt_media", UpperUuidId)).Id);
         Assert.Equal("b7e5c2a0-1111-4c4c-8888-123456789abc", (await RowAsync("neo_glitch_media", UuidId)).User);
-        Assert.Equal("joy", await TestTypes.ScalarAsync<string>(_db, "SELECT emotion FROM emotion_mask_media WHERE legacy_id = 'ma_7'"));
-        Assert.Equal("crying", await TestTypes.ScalarAsync<string>(_db, "SELECT reaction FROM ghibli_reaction_media WHERE legacy_id = 'ma_16'"));
-        Assert.Equal(LegacyTestSupport.Time(11).UtcDateTime, await TestTypes.ScalarAsync<DateTime>(_db, "SELECT created_at FROM presets_media WHERE legacy_id = 'ma_11'"));
-        Assert.Equal("\"{\\\"generation_type\\\":\\\"neo-glitch\\\"}\"", await TestTypes.ScalarAsync<string>(_db, "SELECT meta::text FROM custom_prompt_media WHERE legacy_id = 'ma_22'"));
-        Assert.Equal(2L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM presets_catalog WHERE retired AND key IN ('retro_vhs', 'vintage_sepia')"));
-        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'stefna_legacy_staging'"));
+        Assert.Equal("joy", await PostgresQueries.ScalarAsync<string>(_db, "SELECT emotion FROM emotion_mask_media WHERE legacy_id = 'ma_7'"));
+        Assert.Equal("crying", await PostgresQueries.ScalarAsync<string>(_db, "SELECT reaction FROM ghibli_reaction_media WHERE legacy_id = 'ma_16'"));
+        Assert.Equal(LegacyTestSupport.Time(11).UtcDateTime, await PostgresQueries.ScalarAsync<DateTime>(_db, "SELECT created_at FROM presets_media WHERE legacy_id = 'ma_11'"));
+        Assert.Equal("\"{\\\"generation_type\\\":\\\"neo-glitch\\\"}\"", await PostgresQueries.ScalarAsync<string>(_db, "SELECT meta::text FROM custom_prompt_media WHERE legacy_id = 'ma_22'"));
+        Assert.Equal(2L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM presets_catalog WHERE retired AND key IN ('retro_vhs', 'vintage_sepia')"));
+        Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'stefna_legacy_staging'"));
         var before = await TargetChecksumAsync(_db);
 
         var again = await migrator.RunAsync();
@@ -73,7 +74,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         await LegacySeeder.SeedAsync(dataSource, Types, 3000, seed: 7);
 
         // Catalogue keys in other spellings, with every meta shape the preset mapping looks at.
-        await TestTypes.ExecuteAsync(_db, """
+        await PostgresQueries.ExecuteAsync(_db, """
             INSERT INTO media_assets VALUES
               ('pk_1', 'u', 'https://x/1.jpg', NULL, 'CINEMATIC_GLOW', NULL, now()),
               ('pk_2', 'u', 'https://x/2.jpg', NULL, E'\tFilm-Noir ', '{"mode":"preset"}', now()),
@@ -87,7 +88,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         await using var migrator = Migrator(dataSource);
         await using var connection = await dataSource.OpenConnectionAsync();
         var sql = await migrator.PrepareSqlAsync(connection, default);
-        await TestTypes.ExecuteAsync(_db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
+        await PostgresQueries.ExecuteAsync(_db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
         var pgcrypto = LegacySql.UuidV5Expression("pgcrypto", "public");
 
         await using var command = new NpgsqlCommand($"SELECT c.id, c.user_id, c.url, c.prompt, c.preset_key, c.meta::text, c.cls, c.new_id, {string.Format(System.Globalization.CultureInfo.InvariantCulture, pgcrypto, "c.id")}, {sql.PresetOfClass("c")} FROM ({sql.ClassifiedSelect("media_assets")}) c", connection);
@@ -129,7 +130,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         // ma_40–ma_42: live catalogue keys written another way (upper case, dashes, padded, title case); ma_43 the same
         // but with an array meta that cannot keep the original; ma_44 an unknown key in upper case; ma_45 a meta that
         // already has legacy_preset_key. Only ma_40–ma_42 are mapped; the others keep the existing behaviour.
-        await TestTypes.ExecuteAsync(_db, """
+        await PostgresQueries.ExecuteAsync(_db, """
             INSERT INTO media_assets VALUES
               ('ma_40', 'u20', 'https://x/40.jpg', NULL, 'CINEMATIC_GLOW', '{"generation_type":"presets"}', '2024-05-01T13:00:00Z'),
               ('ma_41', 'u20', 'https://x/41.jpg', NULL, ' Cinematic-Glow ', NULL, '2024-05-01T13:01:00Z'),
@@ -149,8 +150,8 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         Assert.Equal(report.CatalogEntriesAdded, dry.CatalogEntriesAdded);
         Assert.Equal(
             "Film-Noir,POP_ART,RETRO_VHS,retro_vhs,vintage_sepia",
-            await TestTypes.ScalarAsync<string>(_db, "SELECT string_agg(key, ',' ORDER BY key COLLATE \"C\") FROM presets_catalog WHERE retired"));
-        var rows = await TestTypes.ScalarAsync<string>(_db, """
+            await PostgresQueries.ScalarAsync<string>(_db, "SELECT string_agg(key, ',' ORDER BY key COLLATE \"C\") FROM presets_catalog WHERE retired"));
+        var rows = await PostgresQueries.ScalarAsync<string>(_db, """
             SELECT string_agg(legacy_id || '=' || preset || '|' || coalesce(meta->>'legacy_preset_key', '-') || '|' || meta::text, '; ' ORDER BY legacy_id)
             FROM presets_media WHERE legacy_id IN ('ma_40', 'ma_41', 'ma_42', 'ma_43', 'ma_44', 'ma_45')
             """);
@@ -164,12 +165,12 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
             rows);
 
         // The exact catalogue key is stored as it is, with meta untouched.
-        Assert.Equal("{\"mode\": \"preset\"}", await TestTypes.ScalarAsync<string>(_db, "SELECT meta::text FROM presets_media WHERE legacy_id = 'ma_12'"));
+        Assert.Equal("{\"mode\": \"preset\"}", await PostgresQueries.ScalarAsync<string>(_db, "SELECT meta::text FROM presets_media WHERE legacy_id = 'ma_12'"));
 
         // The verification expects the catalogue key and the original in meta.
         var verification = await migrator.VerifyAsync();
         Assert.True(verification.Passed, string.Join("; ", verification.Differences));
-        await TestTypes.ExecuteAsync(_db, "UPDATE presets_media SET meta = meta - 'legacy_preset_key' WHERE legacy_id = 'ma_40'");
+        await PostgresQueries.ExecuteAsync(_db, "UPDATE presets_media SET meta = meta - 'legacy_preset_key' WHERE legacy_id = 'ma_40'");
         var lost = await migrator.VerifyAsync();
         Assert.Equal(new VerificationDifference("ma_40", "presets", "differs", "meta"), Assert.Single(lost.Differences));
     }
@@ -201,14 +202,14 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         for (var i = 0; i < tamper.Length; i++)
         {
             var before = await TargetChecksumAsync(_db);
-            await TestTypes.ExecuteAsync(_db, tamper[i]);
+            await PostgresQueries.ExecuteAsync(_db, tamper[i]);
             var failed = await migrator.VerifyAsync();
             Assert.False(failed.Passed, tamper[i]);
             Assert.Equal(expected[i], Assert.Single(failed.Differences));
             Assert.Equal(1, failed.DifferenceCount);
             await migrator.RunAsync(); // never overwrites: the difference stays
             Assert.False((await migrator.VerifyAsync()).Passed);
-            await TestTypes.ExecuteAsync(_db, Undo(i));
+            await PostgresQueries.ExecuteAsync(_db, Undo(i));
             Assert.Equal(before, await TargetChecksumAsync(_db));
             Assert.True((await migrator.VerifyAsync()).Passed, tamper[i]);
         }
@@ -216,7 +217,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         // All at once: every row named, and the drop refused.
         foreach (var t in tamper)
         {
-            await TestTypes.ExecuteAsync(_db, t);
+            await PostgresQueries.ExecuteAsync(_db, t);
         }
 
         var all = await migrator.VerifyAsync();
@@ -237,14 +238,14 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
     {
         await using var dataSource = NpgsqlDataSource.Create(_db);
         await using var migrator = Migrator(dataSource);
-        var legacyBefore = await TestTypes.ScalarAsync<string>(_db, "SELECT md5(string_agg(m::text, ',' ORDER BY m::text)) FROM media_assets m");
+        var legacyBefore = await PostgresQueries.ScalarAsync<string>(_db, "SELECT md5(string_agg(m::text, ',' ORDER BY m::text)) FROM media_assets m");
 
         var dry = await migrator.DryRunAsync();
 
         Assert.True(dry.IsDryRun);
         Assert.True(dry.IsBalanced);
-        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'media_assets'"));
-        Assert.Equal(legacyBefore, await TestTypes.ScalarAsync<string>(_db, "SELECT md5(string_agg(m::text, ',' ORDER BY m::text)) FROM media_assets m"));
+        Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'media_assets'"));
+        Assert.Equal(legacyBefore, await PostgresQueries.ScalarAsync<string>(_db, "SELECT md5(string_agg(m::text, ',' ORDER BY m::text)) FROM media_assets m"));
 
         var run = await migrator.RunAsync();
 
@@ -268,7 +269,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         Assert.Equal(Types.Count, passed.Types.Count);
         Assert.All(passed.Types, t => Assert.Equal(t.Expected, t.Actual));
 
-        await TestTypes.ExecuteAsync(_db, "UPDATE neo_glitch_media SET image_url = 'https://evil.example/x.jpg' WHERE legacy_id = 'ma_3'");
+        await PostgresQueries.ExecuteAsync(_db, "UPDATE neo_glitch_media SET image_url = 'https://evil.example/x.jpg' WHERE legacy_id = 'ma_3'");
         var failed = await migrator.VerifyAsync();
         Assert.False(failed.Passed);
         Assert.Equal(1, failed.DifferenceCount);
@@ -276,8 +277,8 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
         Assert.Contains("latest verification failed", refused.Message, StringComparison.Ordinal);
 
-        await TestTypes.ExecuteAsync(_db, $"UPDATE neo_glitch_media SET image_url = '{Url(3)}' WHERE legacy_id = 'ma_3'");
-        await TestTypes.ExecuteAsync(_db, $"DELETE FROM presets_media WHERE legacy_id = 'ma_12'");
+        await PostgresQueries.ExecuteAsync(_db, $"UPDATE neo_glitch_media SET image_url = '{Url(3)}' WHERE legacy_id = 'ma_3'");
+        await PostgresQueries.ExecuteAsync(_db, $"DELETE FROM presets_media WHERE legacy_id = 'ma_12'");
         var missing = await migrator.VerifyAsync();
         Assert.Equal(new VerificationDifference("ma_12", "presets", "missing", null), Assert.Single(missing.Differences));
         await migrator.RunAsync(); // a re-run puts the missing row back
@@ -285,15 +286,15 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         Assert.True(repaired.Passed, string.Join("; ", repaired.Differences));
 
         // The legacy data changes after the passing verification: the drop is refused.
-        await TestTypes.ExecuteAsync(_db, "UPDATE media_assets SET created_at = created_at + interval '1 day' WHERE id = 'ma_27'");
+        await PostgresQueries.ExecuteAsync(_db, "UPDATE media_assets SET created_at = created_at + interval '1 day' WHERE id = 'ma_27'");
         var changed = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
         Assert.Contains("changed since", changed.Message, StringComparison.Ordinal);
-        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        Assert.Equal(1L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
 
         var reverified = await migrator.VerifyAsync();
         Assert.True(reverified.Passed, string.Join("; ", reverified.Differences));
         await migrator.DropLegacyAsync();
-        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
     }
 
     [Fact]
@@ -311,11 +312,11 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
             Assert.Equal(Fixture.Count - 7 - 2, report.Migrated); // 2 repeated ids
             Assert.Equal(2, report.AlreadyPresent);
             Assert.Contains(new NpgsqlConnectionStringBuilder(_db).Database!, report.Source, StringComparison.Ordinal);
-            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE tablename IN ('media_assets', 'stefna_legacy_import', 'stefna_legacy_staging')"));
+            Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE tablename IN ('media_assets', 'stefna_legacy_import', 'stefna_legacy_staging')"));
             Assert.True((await migrator.VerifyAsync()).Passed);
 
             await migrator.DropLegacyAsync();
-            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+            Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
         }
         finally
         {
@@ -329,7 +330,7 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         // The new system already holds two legacy rows: ma_26 (with its legacy id, other content) and the UUID row
         // under its own id with no legacy id and the same content. The migration writes neither.
         await PlantExistingAsync(_db);
-        await TestTypes.ExecuteAsync(_db, $"""
+        await PostgresQueries.ExecuteAsync(_db, $"""
             INSERT INTO neo_glitch_media (id, user_id, status, preset, image_url, meta, created_at)
             VALUES ('{UuidId}', 'b7e5c2a0-1111-4c4c-8888-123456789abc', 'completed', 'Neo-Tokyo-Base', '{Url(4)}', jsonb_build_object(), '2024-05-01T12:04:00Z')
             """);
@@ -348,13 +349,13 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         Assert.Equal(9, verification.Unmigrated);
 
         // The new system's own row changes: not the migration's, so its legacy content is kept, not a failure.
-        await TestTypes.ExecuteAsync(_db, $"UPDATE neo_glitch_media SET prompt = 'edited' WHERE id = '{UuidId}'");
+        await PostgresQueries.ExecuteAsync(_db, $"UPDATE neo_glitch_media SET prompt = 'edited' WHERE id = '{UuidId}'");
         var edited = await migrator.VerifyAsync();
         Assert.True(edited.Passed, string.Join("; ", edited.Differences));
         Assert.Equal(10, edited.Unmigrated);
 
         // A legacy row the migration wrote disappears from the legacy data: the count differs and the row is named.
-        await TestTypes.ExecuteAsync(_db, "DELETE FROM media_assets WHERE id = 'ma_5'");
+        await PostgresQueries.ExecuteAsync(_db, "DELETE FROM media_assets WHERE id = 'ma_5'");
         var failed = await migrator.VerifyAsync();
         Assert.False(failed.Passed);
         Assert.Equal((4L, 5L), failed.Types.Where(t => t.Type == "neo-glitch").Select(t => (t.Expected, t.Actual)).Single());
@@ -370,20 +371,20 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
         await migrator.RunAsync();
         Assert.True((await migrator.VerifyAsync()).Passed);
 
-        await TestTypes.ExecuteAsync(_db, "DELETE FROM presets_media WHERE legacy_id = 'ma_12'");
+        await PostgresQueries.ExecuteAsync(_db, "DELETE FROM presets_media WHERE legacy_id = 'ma_12'");
         var deleted = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
         Assert.Contains("ma_12 (presets, missing)", deleted.Message, StringComparison.Ordinal);
-        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        Assert.Equal(1L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
 
         await migrator.RunAsync(); // puts ma_12 back
-        await TestTypes.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'changed' WHERE legacy_id = 'ma_3'");
+        await PostgresQueries.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'changed' WHERE legacy_id = 'ma_3'");
         var changed = await Assert.ThrowsAsync<LegacyMigrationException>(() => migrator.DropLegacyAsync());
         Assert.Contains("ma_3 (neo-glitch, differs: prompt)", changed.Message, StringComparison.Ordinal);
-        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        Assert.Equal(1L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
 
-        await TestTypes.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'me, neon' WHERE legacy_id = 'ma_3'");
+        await PostgresQueries.ExecuteAsync(_db, "UPDATE neo_glitch_media SET prompt = 'me, neon' WHERE legacy_id = 'ma_3'");
         await migrator.DropLegacyAsync();
-        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
     }
 
     [Fact]
@@ -398,15 +399,15 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
 
         await migrator.DropLegacyAsync();
 
-        Assert.Equal(0L, await TestTypes.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
-        var kept = await TestTypes.ScalarAsync<string>(_db, "SELECT string_agg(id || '=' || reason || '@' || extract(minute FROM created_at)::int, '; ' ORDER BY id COLLATE \"C\") FROM media_assets_unmigrated WHERE source = 'media_assets'");
+        Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'media_assets'"));
+        var kept = await PostgresQueries.ScalarAsync<string>(_db, "SELECT string_agg(id || '=' || reason || '@' || extract(minute FROM created_at)::int, '; ' ORDER BY id COLLATE \"C\") FROM media_assets_unmigrated WHERE source = 'media_assets'");
         Assert.Equal(
             "ma_11=repeated id with other content@30; ma_27=no url@27; ma_28=no url@28; ma_29=conflicting signals@29; ma_30=conflicting signals@30; ma_31=no rule matched@31; ma_32=no rule matched@32; ma_33=no user id@33",
             kept);
         // The kept rows are the legacy rows verbatim.
         Assert.Equal(
             """{"mode": "emotionmask", "generation_type": "neo-glitch"}""",
-            await TestTypes.ScalarAsync<string>(_db, "SELECT meta::text FROM media_assets_unmigrated WHERE id = 'ma_29'"));
+            await PostgresQueries.ScalarAsync<string>(_db, "SELECT meta::text FROM media_assets_unmigrated WHERE id = 'ma_29'"));
     }
 
     [Fact]
@@ -421,12 +422,12 @@ public sealed class LegacyMigrationTests : IAsyncLifetime
 
             var dry = await migrator.DryRunAsync();
             Assert.Equal(Fixture.Count, dry.Total);
-            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, copies));
-            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+            Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(target, copies));
+            Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
 
             await migrator.RunAsync();
             Assert.True((await migrator.VerifyAsync()).Passed);
-            Assert.Equal(0L, await TestTypes.ScalarAsync<long>(target, copies));
+            Assert.Equal(0L, await PostgresQueries.ScalarAsync<long>(target, copies));
 
             // The dry run waits for the migration lock like every other step.
             await using var holder = new NpgsqlConnection(target);

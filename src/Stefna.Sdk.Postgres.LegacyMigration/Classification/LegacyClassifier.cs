@@ -18,7 +18,7 @@ namespace Stefna.Sdk.Legacy;
 /// <c>meta</c> that is not a JSON object (null, an array, a string, text that is not JSON) gives no signal.
 /// </summary>
 /// <remarks>
-/// The core knows no generation type: it only orders and checks the rules plug-ins contribute. The normalised
+/// The classifier knows no generation type: it only orders and checks the rules plug-ins contribute. The normalised
 /// rules are exposed through <see cref="Rules"/> so a store can compile the very same decision into SQL; the
 /// PostgreSQL migrator does, and its tests check both agree row by row.
 /// </remarks>

@@ -1,10 +1,11 @@
 using Npgsql;
+using Stefna.LegacySeeding;
 using Stefna.Sdk.Postgres.Legacy;
 using Stefna.TestUtils;
 using Xunit.Abstractions;
-using static Stefna.Sdk.Postgres.Tests.LegacyTestSupport;
+using static Stefna.Sdk.Postgres.LegacyMigration.Tests.LegacyTestSupport;
 
-namespace Stefna.Sdk.Postgres.Tests;
+namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
 /// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random moments and re-run, ends with exactly what
 /// a clean run writes on a copy of the same legacy data; <c>migrate --verify</c> names a tampered row and exits 3.</summary>
@@ -60,13 +61,13 @@ public sealed class LegacyKillResumeTests(ITestOutputHelper output)
 
             // The first run's report, however often it was interrupted, is the clean run's report.
             const string firstReport = "SELECT report::text FROM stefna_legacy_runs WHERE run_id = 1";
-            Assert.Equal(await TestTypes.ScalarAsync<string>(clean, firstReport), await TestTypes.ScalarAsync<string>(killed, firstReport));
+            Assert.Equal(await PostgresQueries.ScalarAsync<string>(clean, firstReport), await PostgresQueries.ScalarAsync<string>(killed, firstReport));
 
             var verify = await RunCliAsync(TimeSpan.FromMinutes(2), "migrate", "--verify", "--postgres", killed);
             Assert.True(verify.ExitCode == 0, verify.Stderr + verify.Stdout);
 
-            var legacyId = await TestTypes.ScalarAsync<string>(killed, "SELECT legacy_id FROM presets_media WHERE legacy_id IS NOT NULL ORDER BY legacy_id LIMIT 1");
-            await TestTypes.ExecuteAsync(killed, $"UPDATE presets_media SET image_url = image_url || '?x' WHERE legacy_id = '{legacyId}'");
+            var legacyId = await PostgresQueries.ScalarAsync<string>(killed, "SELECT legacy_id FROM presets_media WHERE legacy_id IS NOT NULL ORDER BY legacy_id LIMIT 1");
+            await PostgresQueries.ExecuteAsync(killed, $"UPDATE presets_media SET image_url = image_url || '?x' WHERE legacy_id = '{legacyId}'");
             var tampered = await RunCliAsync(TimeSpan.FromMinutes(2), "migrate", "--verify", "--postgres", killed, "--json");
             Assert.Equal(3, tampered.ExitCode);
             Assert.Contains($"\"legacyId\":\"{legacyId}\"", tampered.Stdout, StringComparison.Ordinal);
