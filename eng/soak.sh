@@ -15,7 +15,7 @@
 # - Faults: a SIGKILL of a random worker every 44-88 s (restarted at once), a PostgreSQL restart (pg_ctl restart -m
 #   fast) every 4 minutes (both scaled to the length: --minutes 2 kills every 4-8 s and restarts every 24 s), provider
 #   503s and latency (above), Cloudinary 429s (above).
-# - Jobs are enqueued in equal batches every 10 s over the first 90 % of the time; then it waits (up to 5 min) for
+# - Jobs are enqueued every round (about 10 s), as many as are due by the clock, over the first 90 % of the time; then it waits (up to 5 min) for
 #   the queue to drain. An audit trigger counts completions per job.
 # - Figures go to stdout as `NAME: VALUE` lines and to <out>/soak-<time>.txt; memory samples (VmRSS of each worker,
 #   every 10 s, with the 1-minute load average and the completed count) to <out>/soak-<time>-memory.csv; the emulator's
@@ -99,8 +99,6 @@ echo "seconds,worker1_rss_kb,worker2_rss_kb,completed,load1" > "$MEMORY"
 
 total_seconds=$((MINUTES * 60))
 enqueue_until=$((total_seconds * 9 / 10))
-batches=$((enqueue_until / 10)); (( batches > 0 )) || batches=1
-per_batch=$(( (JOBS + batches - 1) / batches ))
 enqueued=0; kills=0; restarts=0
 # Fault intervals scale with the length (20 minutes: a kill every 44-88 s, a database restart every 240 s).
 kill_every=$(( total_seconds / 27 > 5 ? total_seconds / 27 : 5 ))
@@ -110,8 +108,11 @@ start=$(date +%s)
 while true; do
   now=$(( $(date +%s) - start ))
   (( now >= total_seconds )) && break
-  if (( enqueued < JOBS && now < enqueue_until + 10 )); then
-    n=$(( JOBS - enqueued < per_batch ? JOBS - enqueued : per_batch ))
+  # Paced by the clock, not by rounds (a round takes longer than 10 s on a loaded machine): enqueue what is due by
+  # 10 s from now, so all the jobs are in by 90 % of the time.
+  due=$(( JOBS * (now + 10 < enqueue_until ? now + 10 : enqueue_until) / enqueue_until ))
+  if (( due > enqueued )); then
+    n=$(( due - enqueued ))
     dotnet "$HOST_DLL" --conn "$CONN" --images "$IMAGES" --enqueue "$n" >/dev/null 2>&1 && enqueued=$((enqueued + n)) || log "enqueue of $n failed (database restarting?); retried next round"
   fi
   if (( now >= next_kill )); then
