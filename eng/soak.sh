@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Soak (not part of CI): jobs trickle in for a while across two worker processes on PostgreSQL while faults are
-# injected; at the end it reports jobs lost, completions duplicated, stray result files and worker memory over time.
+# injected; at the end it reports jobs lost, completions duplicated, stray result files, stray Cloudinary assets and
+# worker memory (and machine load) over time.
 #
 #   eng/soak.sh [--minutes 20] [--jobs 20000] [--out artifacts/soak]
 #
 # - Its own throwaway PostgreSQL (eng/start-postgres.sh, STEFNA_PG_DIR=/tmp/stefna-soak-pg), one database.
 # - Two worker processes (tests/Stefna.Sdk.Postgres.WorkerHost) on the queue-test type: emulated provider latency
 #   (40 ms + 0..60 ms jitter) and emulated 503 answers (5 % of calls, retried by the SDK like real ones).
+# - Storage: each job's result goes to local files or to Cloudinary, chosen by its id (WorkerHost --split-storage). The
+#   Cloudinary is the kit's emulator in a process of its own (WorkerHost --cloudinary-emulator) on 127.0.0.1, answering
+#   429 with Cloudinary's rate-limit headers (X-RateLimit-Limit, -Remaining: 0, -Reset: 1) on --cloudinary-429-percent
+#   (default 3) % of API calls, uploads and destroys alike.
 # - Faults: a SIGKILL of a random worker every 44-88 s (restarted at once), a PostgreSQL restart (pg_ctl restart -m
-#   fast) every 4 minutes (both scaled to the length: --minutes 2 kills every 4-8 s and restarts every 24 s). Cloudinary 429s are not part of this soak (the reliability tests cover them).
-# - Jobs are enqueued in equal batches every 10 s over the first 90 % of the time; then it waits (up to 5 min) for
+#   fast) every 4 minutes (both scaled to the length: --minutes 2 kills every 4-8 s and restarts every 24 s), provider
+#   503s and latency (above), Cloudinary 429s (above).
+# - Jobs are enqueued every round (about 10 s), as many as are due by the clock, over the first 90 % of the time; then it waits (up to 5 min) for
 #   the queue to drain. An audit trigger counts completions per job.
 # - Figures go to stdout as `NAME: VALUE` lines and to <out>/soak-<time>.txt; memory samples (VmRSS of each worker,
-#   every 10 s) to <out>/soak-<time>-memory.csv.
+#   every 10 s, with the 1-minute load average and the completed count) to <out>/soak-<time>-memory.csv; the emulator's
+#   counters to <out>/soak-<time>-cloudinary.txt.
 set -euo pipefail
 
 MINUTES=20
 JOBS=20000
+CLOUDINARY_429_PERCENT=3
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/artifacts/soak"
 while [[ $# -gt 0 ]]; do
@@ -24,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --minutes) MINUTES="$2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
+    --cloudinary-429-percent) CLOUDINARY_429_PERCENT="$2"; shift 2 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -67,8 +76,18 @@ CREATE TRIGGER queue_test_media_audit AFTER UPDATE ON queue_test_media
   FOR EACH ROW WHEN (NEW.status = 'completed') EXECUTE FUNCTION audit_completion();
 SQL
 
+CLOUDINARY_STATS="$OUT/soak-$STAMP-cloudinary.txt"
+dotnet "$HOST_DLL" --cloudinary-emulator "$CLOUDINARY_STATS" --rate-limit-percent "$CLOUDINARY_429_PERCENT" --run-minutes $((MINUTES + 20)) \
+  >"$OUT/soak-$STAMP-cloudinary.log" 2>&1 &
+EMULATOR_PID=$!
+PIDS+=("$EMULATOR_PID")
+for _ in $(seq 1 120); do grep -q '^EMULATOR ' "$OUT/soak-$STAMP-cloudinary.log" 2>/dev/null && break; sleep 1; done
+read -r _ CLOUDINARY_BASE CLOUDINARY_URL < <(grep '^EMULATOR ' "$OUT/soak-$STAMP-cloudinary.log")
+log "Cloudinary emulator at $CLOUDINARY_BASE ($CLOUDINARY_429_PERCENT % of calls answered 429)"
+
 start_worker() {
   dotnet "$HOST_DLL" --conn "$CONN;Application Name=soak-$1" --images "$IMAGES" --delay-ms 40 --jitter-ms 60 --fail-percent 5 \
+    --cloudinary "$CLOUDINARY_URL" --cloudinary-api-base "$CLOUDINARY_BASE" --split-storage \
     --lease-seconds 5 --concurrency 32 --no-exit-when-idle --run-minutes $((MINUTES + 10)) >>"$OUT/soak-$STAMP-worker-$1.log" 2>&1 &
   echo $!
 }
@@ -76,12 +95,10 @@ WORKERS=("$(start_worker 1)" "$(start_worker 2)")
 PIDS+=("${WORKERS[@]}")
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-echo "seconds,worker1_rss_kb,worker2_rss_kb,completed" > "$MEMORY"
+echo "seconds,worker1_rss_kb,worker2_rss_kb,completed,load1" > "$MEMORY"
 
 total_seconds=$((MINUTES * 60))
 enqueue_until=$((total_seconds * 9 / 10))
-batches=$((enqueue_until / 10)); (( batches > 0 )) || batches=1
-per_batch=$(( (JOBS + batches - 1) / batches ))
 enqueued=0; kills=0; restarts=0
 # Fault intervals scale with the length (20 minutes: a kill every 44-88 s, a database restart every 240 s).
 kill_every=$(( total_seconds / 27 > 5 ? total_seconds / 27 : 5 ))
@@ -91,8 +108,11 @@ start=$(date +%s)
 while true; do
   now=$(( $(date +%s) - start ))
   (( now >= total_seconds )) && break
-  if (( enqueued < JOBS && now < enqueue_until + 10 )); then
-    n=$(( JOBS - enqueued < per_batch ? JOBS - enqueued : per_batch ))
+  # Paced by the clock, not by rounds (a round takes longer than 10 s on a loaded machine): enqueue what is due by
+  # 10 s from now, so all the jobs are in by 90 % of the time.
+  due=$(( JOBS * (now + 10 < enqueue_until ? now + 10 : enqueue_until) / enqueue_until ))
+  if (( due > enqueued )); then
+    n=$(( due - enqueued ))
     dotnet "$HOST_DLL" --conn "$CONN" --images "$IMAGES" --enqueue "$n" >/dev/null 2>&1 && enqueued=$((enqueued + n)) || log "enqueue of $n failed (database restarting?); retried next round"
   fi
   if (( now >= next_kill )); then
@@ -108,7 +128,7 @@ while true; do
     log "t=${now}s PostgreSQL restarted (restart $restarts)"
   fi
   completed="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media WHERE status = 'completed'" 2>/dev/null || echo "")"
-  echo "$now,$(rss_kb "${WORKERS[0]}"),$(rss_kb "${WORKERS[1]}"),$completed" >> "$MEMORY"
+  echo "$now,$(rss_kb "${WORKERS[0]}"),$(rss_kb "${WORKERS[1]}"),$completed,$(cut -d' ' -f1 /proc/loadavg)" >> "$MEMORY"
   sleep 10
 done
 
@@ -121,6 +141,8 @@ while (( $(date +%s) < drain_deadline )); do
 done
 for pid in "${WORKERS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 for pid in "${WORKERS[@]}"; do wait "$pid" 2>/dev/null || true; done
+kill -TERM "$EMULATOR_PID" 2>/dev/null || true
+wait "$EMULATOR_PID" 2>/dev/null || true
 
 completed="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media WHERE status = 'completed'")"
 failed="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media WHERE status = 'failed'")"
@@ -128,20 +150,36 @@ unfinished="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media WHE
 rows="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media")"
 duplicated="$(psql_ -d stefna_soak -c "SELECT count(*) - count(DISTINCT job_id) FROM completion_audit")"
 reclaimed="$(psql_ -d stefna_soak -c "SELECT count(*) FROM queue_test_media WHERE attempts > 1")"
-psql_ -d stefna_soak -c "SELECT image_url FROM queue_test_media WHERE image_url IS NOT NULL" | sed 's|^file://||' | sort > "$OUT/.referenced"
+psql_ -d stefna_soak -c "SELECT image_url FROM queue_test_media WHERE image_url IS NOT NULL AND image_url NOT LIKE 'http%'" | sed 's|^file://||' | sort > "$OUT/.referenced"
 { find "$IMAGES/results" -type f 2>/dev/null || true; } | sort > "$OUT/.files"
 stray="$(comm -13 "$OUT/.referenced" "$OUT/.files" | wc -l || true)"
 missing="$(comm -23 "$OUT/.referenced" "$OUT/.files" | wc -l || true)"
-rm -f "$OUT/.referenced" "$OUT/.files"
+local_results="$(wc -l < "$OUT/.referenced")"
+# Cloudinary: the public id is the delivery URL's path after the version, without the extension.
+psql_ -d stefna_soak -c "SELECT image_url FROM queue_test_media WHERE image_url LIKE 'http%'" | sed -E 's|.*/image/upload/v[0-9]+/||; s|\.[a-z]+$||' | sort > "$OUT/.referenced-cloud"
+sort "$CLOUDINARY_STATS.assets" > "$OUT/.assets" 2>/dev/null || : > "$OUT/.assets"
+stray_assets="$(comm -13 "$OUT/.referenced-cloud" "$OUT/.assets" | wc -l || true)"
+missing_assets="$(comm -23 "$OUT/.referenced-cloud" "$OUT/.assets" | wc -l || true)"
+cloud_results="$(wc -l < "$OUT/.referenced-cloud")"
+rm -f "$OUT/.referenced" "$OUT/.files" "$OUT/.referenced-cloud" "$OUT/.assets"
+cstat() { awk -F': ' -v k="$1" '$1 == k {print $2}' "$CLOUDINARY_STATS" 2>/dev/null; }
+# Memory over time: the highest RSS of either worker in each fifth of the run, and the load average.
+rss_by_fifth="$(awk -F, -v T="$total_seconds" 'NR > 1 { f = int($1 * 5 / T); if (f > 4) f = 4; m = ($2 > $3 ? $2 : $3); if (m > max[f]) max[f] = m } END { s = ""; for (i = 0; i < 5; i++) s = s (i ? ", " : "") int(max[i] / 1024) " MB"; print s }' "$MEMORY")"
+load="$(awk -F, 'NR > 1 && $5 != "" { n++; sum += $5; if ($5 > max) max = $5 } END { if (n) printf "mean %.1f, max %.1f", sum / n, max }' "$MEMORY")"
 peak1="$(cut -d, -f2 "$MEMORY" | tail -n +2 | sort -n | tail -n 1)"
 peak2="$(cut -d, -f3 "$MEMORY" | tail -n +2 | sort -n | tail -n 1)"
 {
-  echo "soak: $MINUTES min, $enqueued jobs enqueued ($rows rows), 2 worker processes, $kills SIGKILLs, $restarts PostgreSQL restarts, provider 503 on 5 % of calls, latency 40-100 ms"
+  echo "soak: $MINUTES min, $enqueued jobs enqueued ($rows rows), 2 worker processes, $kills SIGKILLs, $restarts PostgreSQL restarts, provider 503 on 5 % of calls, latency 40-100 ms, Cloudinary 429 on $CLOUDINARY_429_PERCENT % of calls"
   echo "jobs lost: $((rows - completed - failed)) (goal = 0; unfinished at the end: $unfinished)"
   echo "jobs failed: $failed"
   echo "completions duplicated: $duplicated (goal = 0)"
   echo "jobs re-claimed: $reclaimed"
   echo "stray result files: $stray (goal = 0)"
-  echo "referenced result files missing: $missing (goal = 0)"
+  echo "referenced result files missing: $missing (goal = 0; $local_results results in local files)"
+  echo "stray Cloudinary assets: $stray_assets (goal = 0)"
+  echo "referenced Cloudinary assets missing: $missing_assets (goal = 0; $cloud_results results in Cloudinary)"
+  echo "Cloudinary calls: $(cstat uploads) uploads, $(cstat 'destroy calls') destroy calls ($(cstat 'assets destroyed') assets destroyed), $(cstat 'answered 429') answered 429"
+  echo "worker RSS, highest in each fifth of the run: $rss_by_fifth"
+  echo "machine load average (1 min, 2 cores): $load"
   echo "worker peak RSS: ${peak1:-0} KB, ${peak2:-0} KB (samples every 10 s in $(basename "$MEMORY"))"
 } | tee "$REPORT"

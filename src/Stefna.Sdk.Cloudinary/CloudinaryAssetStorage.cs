@@ -19,6 +19,10 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
     private readonly CloudinaryClient _client;
     private readonly CloudinaryOptions _options;
 
+    // What this account's uploads answered: 0 not seen yet, 1 the folder prefixes the public id (fixed folder mode, and
+    // the folder parameter in dynamic folder mode), 2 it does not.
+    private int _folderMode;
+
     /// <summary>Creates the storage.</summary>
     /// <param name="client">The REST client.</param>
     /// <param name="options">The options.</param>
@@ -44,6 +48,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
         try
         {
             var result = await _client.UploadAsync(request.Content, $"{request.JobId:N}.{request.Info.Extension}", parameters, cancellationToken).ConfigureAwait(false);
+            Learn(parameters, result.PublicId);
             return ToAsset(result, request.Info.Width, request.Info.Height, request.Info.Extension, request.Content.Length);
         }
         catch (CloudinaryException ex)
@@ -69,6 +74,7 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
         try
         {
             var result = await _client.UploadRemoteAsync(remoteUrl, parameters, cancellationToken).ConfigureAwait(false);
+            Learn(parameters, result.PublicId);
             return ToAsset(result, null, null, null, 0);
         }
         catch (CloudinaryException ex)
@@ -120,6 +126,38 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
         catch (CloudinaryException ex)
         {
             throw Wrap(ex, "delete the image from");
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Destroys the public id each attempt's upload used (<c>{folder}/{jobId:N}_result_{attempt}</c>, attempts
+    /// 1 to <paramref name="throughAttempt"/>); Cloudinary answers <c>not found</c> for an attempt that stored nothing,
+    /// which succeeds. The upload answer says whether the account puts the folder in the public id (fixed folder mode,
+    /// and the <c>folder</c> parameter in dynamic folder mode) or not; until this storage has seen one, both forms are
+    /// destroyed (each names only this job's attempt, so the other form is a harmless <c>not found</c>).</remarks>
+    public async ValueTask DeleteAttemptResultsAsync(string type, Guid jobId, int throughAttempt, CancellationToken cancellationToken)
+    {
+        var folder = FolderFor(type, AssetKind.Result);
+        var mode = Volatile.Read(ref _folderMode);
+        for (var attempt = 1; attempt <= throughAttempt; attempt++)
+        {
+            var id = PublicIdFor(jobId, AssetKind.Result, attempt);
+            try
+            {
+                if (mode != 2)
+                {
+                    await _client.DestroyAsync(folder + "/" + id, invalidate: true, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (mode != 1)
+                {
+                    await _client.DestroyAsync(id, invalidate: true, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (CloudinaryException ex)
+            {
+                throw Wrap(ex, "delete an earlier attempt's image from");
+            }
         }
     }
 
@@ -248,6 +286,18 @@ public sealed partial class CloudinaryAssetStorage : IAssetStorage
             },
             Overwrite = true,
         };
+    }
+
+    private void Learn(CloudinaryUploadParameters parameters, string publicId)
+    {
+        if (publicId == parameters.Folder + "/" + parameters.PublicId)
+        {
+            Volatile.Write(ref _folderMode, 1);
+        }
+        else if (publicId == parameters.PublicId)
+        {
+            Volatile.Write(ref _folderMode, 2);
+        }
     }
 
     private static StoredAsset ToAsset(CloudinaryUploadResult result, int? width, int? height, string? format, long bytes) =>

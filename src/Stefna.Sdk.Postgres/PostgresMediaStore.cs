@@ -29,6 +29,10 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresStoreOptions _options;
+
+    // Jobs ClaimAsync failed for good, until the worker takes them (TakeExhaustedJobs); capped for callers that never take.
+    private const int MaxExhaustedKept = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<GenerationJob> _exhausted = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly NotificationListener _listener;
@@ -273,6 +277,10 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
                             // A candidate had used its last attempt and was failed instead of claimed.
                             failed++;
                             Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+                    if (_exhausted.Count < MaxExhaustedKept)
+                    {
+                        _exhausted.Enqueue(job);
+                    }
                         }
                     }
                 }).ConfigureAwait(false);
@@ -293,6 +301,18 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         // RETURNING has no order; hand the oldest job out first.
         leases.Sort(static (a, b) => a.Job.CreatedAt != b.Job.CreatedAt ? a.Job.CreatedAt.CompareTo(b.Job.CreatedAt) : a.Id.CompareTo(b.Id));
         return leases;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<GenerationJob> TakeExhaustedJobs()
+    {
+        List<GenerationJob>? taken = null;
+        while (_exhausted.TryDequeue(out var job))
+        {
+            (taken ??= []).Add(job);
+        }
+
+        return taken ?? [];
     }
 
     /// <inheritdoc />

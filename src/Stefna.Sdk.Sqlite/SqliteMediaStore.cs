@@ -44,6 +44,10 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    // Jobs ClaimAsync failed for good, until the worker takes them (TakeExhaustedJobs); capped for callers that never take.
+    private const int MaxExhaustedKept = 10_000;
+    private readonly ConcurrentQueue<GenerationJob> _exhausted = new();
     private readonly ConcurrentDictionary<string, TypeTable> _types = new(StringComparer.Ordinal);
     private int _directoryReady;
 
@@ -279,6 +283,10 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                     // A candidate had used its last attempt and was failed instead of claimed.
                     failed++;
                     Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
+                    if (_exhausted.Count < MaxExhaustedKept)
+                    {
+                        _exhausted.Enqueue(job);
+                    }
                 }
             }
 
@@ -292,6 +300,18 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
         // RETURNING has no guaranteed order; hand the oldest job out first.
         leases.Sort(static (a, b) => a.Job.CreatedAt != b.Job.CreatedAt ? a.Job.CreatedAt.CompareTo(b.Job.CreatedAt) : a.Id.CompareTo(b.Id));
         return leases;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<GenerationJob> TakeExhaustedJobs()
+    {
+        List<GenerationJob>? taken = null;
+        while (_exhausted.TryDequeue(out var job))
+        {
+            (taken ??= []).Add(job);
+        }
+
+        return taken ?? [];
     }
 
     /// <inheritdoc />

@@ -58,6 +58,54 @@ public class EndToEndTests
         Assert.Equal("cloud-test,e2e", uploads[1].Fields["tags"]);
     }
 
+    /// <summary>Issue 16: two attempts that stored their result in Cloudinary and then lost their lease (a killed worker,
+    /// as the SIGKILL proof does it: the upload happened, the completion never did) leave no asset once a third attempt
+    /// completes the job: the completing attempt destroys the earlier attempts' results. Before, both stayed.</summary>
+    [Fact]
+    public async Task Results_uploaded_by_attempts_that_lost_their_lease_are_destroyed_when_a_later_attempt_completes_the_job()
+    {
+        await using var emulator = await CloudinaryEmulator.StartAsync("demo", "key", "secret");
+        var store = new InMemoryMediaStore(TimeProvider.System);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
+            .AddGenerator<CloudTestGenerator>(CloudTestGenerator.TypeName)
+            .UseMediaStore(_ => store)
+            .UseProvider(_ => new FakeProvider())
+            .UseCloudinary("cloudinary://key:secret@demo", apiBaseUrl: emulator.BaseUrl);
+        await using var provider = services.BuildServiceProvider();
+        var pipeline = provider.GetRequiredService<IGenerationPipeline>();
+        var assets = provider.GetRequiredService<Stefna.Sdk.Assets.IAssetStorage>();
+        var ticket = await pipeline.SubmitAsync(new GenerationRequest { Type = CloudTestGenerator.TypeName, UserId = "alice", Image = ImageInput.FromBytes(TestImages.Png(40, 30, seed: 4)) });
+
+        // Two lost attempts: each claims the job with a lease that has already run out and uploads its result.
+        var result = TestImages.Png(seed: 2);
+        for (var lost = 1; lost <= 2; lost++)
+        {
+            var lease = Assert.Single(await store.ClaimAsync(CloudTestGenerator.TypeName, 1, TimeSpan.Zero, maxAttempts: 3, CancellationToken.None));
+            Assert.Equal(lost, lease.Attempt);
+            await assets.SaveAsync(new Stefna.Sdk.Assets.AssetWriteRequest
+            {
+                Content = result, Info = Stefna.Sdk.Imaging.ImageInspector.Inspect(result), Kind = Stefna.Sdk.Assets.AssetKind.Result,
+                Type = CloudTestGenerator.TypeName, JobId = ticket.Id, Attempt = lease.Attempt, UserId = "alice",
+            }, CancellationToken.None);
+        }
+
+        Assert.Equal(3, emulator.Assets.Count); // the source and the two lost results
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await provider.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, timeout.Token);
+
+        var job = await pipeline.GetStatusAsync(CloudTestGenerator.TypeName, ticket.Id, "alice");
+        Assert.Equal(GenerationStatus.Completed, job!.Status);
+        Assert.Equal(3, job.Attempts);
+        // What is left is what the row references: its source and the third attempt's result, no stray asset.
+        Assert.Equal(
+            new[] { $"stefna/cloud-test/results/{ticket.Id:N}_result_3", $"stefna/cloud-test/sources/{ticket.Id:N}_source" },
+            emulator.Assets.Keys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(2, emulator.DestroyedCount);
+        Assert.Equal(2, emulator.DestroyCallCount);
+    }
+
     private sealed class CloudTestGenerator(IOptions<StefnaOptions> options) : GeneratorBase(TypeDefinition, options)
     {
         public const string TypeName = "cloud-test";

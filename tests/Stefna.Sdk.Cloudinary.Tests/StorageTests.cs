@@ -301,6 +301,41 @@ public sealed class StorageTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Issue 16: the results of attempts that lost are destroyed by the public id their upload used, in either
+    /// folder mode (the folder prefixes the public id or not), and nothing else is touched. Until the storage has seen an
+    /// upload answer it cannot tell the mode, so it destroys both forms (the other is a "not found").</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DeleteAttemptResultsAsync_destroys_the_results_of_the_attempts_named_in_either_folder_mode(bool folderPrefixesPublicId)
+    {
+        _emulator.FolderPrefixesPublicId = folderPrefixesPublicId;
+        using var provider = Build();
+        var storage = provider.GetRequiredService<CloudinaryAssetStorage>();
+        var job = Request(TestImages.Png(seed: 5), AssetKind.Result);
+        var first = await storage.SaveAsync(job with { Attempt = 1 }, CancellationToken.None);
+        var second = await storage.SaveAsync(job with { Attempt = 2 }, CancellationToken.None);
+        var third = await storage.SaveAsync(job with { Attempt = 3 }, CancellationToken.None);
+        var neighbour = await storage.SaveAsync(Request(TestImages.Png(seed: 6), AssetKind.Result) with { Attempt = 1 }, CancellationToken.None);
+        var source = await storage.SaveAsync(job with { Kind = AssetKind.Source }, CancellationToken.None);
+        Assert.Equal(folderPrefixesPublicId, first.AssetId.StartsWith("stefna/neo-glitch/results/", StringComparison.Ordinal));
+
+        await storage.DeleteAttemptResultsAsync("neo-glitch", job.JobId, throughAttempt: 2, CancellationToken.None);
+
+        Assert.Equal(Sorted(neighbour.AssetId, source.AssetId, third.AssetId), Sorted([.. _emulator.Assets.Keys]));
+        Assert.Equal(2, _emulator.DestroyedCount);
+        Assert.Equal(2, _emulator.DestroyCallCount); // the uploads told the mode: one destroy per attempt
+
+        // A storage that has seen no upload answer destroys both forms of each id.
+        using var fresh = Build();
+        await fresh.GetRequiredService<CloudinaryAssetStorage>().DeleteAttemptResultsAsync("neo-glitch", job.JobId, throughAttempt: 3, CancellationToken.None);
+        Assert.Equal(2 + 6, _emulator.DestroyCallCount);
+        Assert.Equal(3, _emulator.DestroyedCount);
+        Assert.Equal(Sorted(neighbour.AssetId, source.AssetId), Sorted([.. _emulator.Assets.Keys]));
+    }
+
+    private static string[] Sorted(params string[] ids) => [.. ids.Order(StringComparer.Ordinal)];
+
     private ServiceProvider Build(Action<CloudinaryOptions>? configure = null)
     {
         var services = new ServiceCollection();

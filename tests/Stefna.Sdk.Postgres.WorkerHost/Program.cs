@@ -16,6 +16,9 @@
 // With --async-base (and --async-key), the queue-test type runs on the asynchronous test provider against the kit's
 // AIML API emulator in its asynchronous mode at that base URL instead: jobs park in the store while the emulator says
 // "generating", polled every 200 ms.
+// The soak adds --split-storage (with --cloudinary and --images: each job's images go to one or the other, by its id)
+// and --cloudinary-emulator <stats file> [--rate-limit-percent P] (run only the kit's Cloudinary emulator, answering 429
+// on that share of calls; see SoakSupport.cs).
 // With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
 // the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 using System.Globalization;
@@ -28,6 +31,12 @@ using Stefna.Sdk.Postgres;
 using Stefna.Sdk.Postgres.WorkerHost;
 
 var options = ParseArgs(args);
+if (options.GetValueOrDefault("cloudinary-emulator") is { } statsPath)
+{
+    // The soak's Cloudinary emulator process (eng/soak.sh): --cloudinary-emulator <stats file> [--rate-limit-percent P].
+    return await SoakCloudinary.RunAsync(statsPath, int.Parse(options.GetValueOrDefault("rate-limit-percent") ?? "0", CultureInfo.InvariantCulture), TimeSpan.FromMinutes(double.Parse(options.GetValueOrDefault("run-minutes") ?? "60", CultureInfo.InvariantCulture)));
+}
+
 var connection = options.GetValueOrDefault("conn") ?? throw new ArgumentException("--conn is required");
 var images = options.GetValueOrDefault("images") ?? Path.Combine(Path.GetTempPath(), "stefna-worker-images");
 var delay = TimeSpan.FromMilliseconds(int.Parse(options.GetValueOrDefault("delay-ms") ?? "0", CultureInfo.InvariantCulture));
@@ -73,6 +82,13 @@ if (options.GetValueOrDefault("cloudinary") is { } cloudinaryUrl)
         o.ApiBaseUrl = apiBase;
         o.DeliveryBaseUrl = apiBase;
     });
+    if (options.ContainsKey("split-storage"))
+    {
+        // The soak: each job's images in local files or in Cloudinary, by its id.
+        builder.UseLocalFileStorage(images);
+        builder.UseAssetStorage(sp => new SplitAssetStorage(
+            sp.GetRequiredService<Stefna.Sdk.Assets.LocalFileAssetStorage>(), sp.GetRequiredService<Stefna.Sdk.Cloudinary.CloudinaryAssetStorage>()));
+    }
 }
 else
 {

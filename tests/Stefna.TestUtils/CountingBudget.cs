@@ -9,6 +9,7 @@ public sealed class CountingBudget(IImageMemoryBudget inner) : IImageMemoryBudge
     private long _held;
     private long _peak;
     private int _reservations;
+    private long _largest;
 
     public long CapacityBytes => inner.CapacityBytes;
 
@@ -18,10 +19,18 @@ public sealed class CountingBudget(IImageMemoryBudget inner) : IImageMemoryBudge
 
     public int Reservations => Volatile.Read(ref _reservations);
 
+    /// <summary>The largest single reservation handed out.</summary>
+    public long LargestReservationBytes => Interlocked.Read(ref _largest);
+
     public async ValueTask<IDisposable> ReserveAsync(long bytes, CancellationToken cancellationToken)
     {
         var reservation = await inner.ReserveAsync(bytes, cancellationToken);
         Interlocked.Increment(ref _reservations);
+        for (var largest = Interlocked.Read(ref _largest); bytes > largest; largest = Interlocked.Read(ref _largest))
+        {
+            Interlocked.CompareExchange(ref _largest, bytes, largest);
+        }
+
         var now = Interlocked.Add(ref _held, bytes);
         for (var peak = Interlocked.Read(ref _peak); now > peak; peak = Interlocked.Read(ref _peak))
         {

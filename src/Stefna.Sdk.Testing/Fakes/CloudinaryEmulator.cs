@@ -87,7 +87,13 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
     private TimeSpan? _rateLimitResetAfter;
     private int _rateLimitStatus = 429;
     private int _serverErrorsLeft;
+    private int _rateLimitPercent;
+    private string _rateLimitPercentReset = "1";
     private long _version = 1_700_000_000;
+    private int _uploads;
+    private int _destroyCalls;
+    private int _destroyed;
+    private int _rateLimited;
 
     private readonly TimeProvider _time;
 
@@ -120,6 +126,23 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
 
     /// <summary>The assets held, by public id.</summary>
     public IReadOnlyDictionary<string, CloudinaryEmulatorAsset> Assets => _assets;
+
+    /// <summary>Whether the <c>folder</c> upload parameter prefixes the public id (<c>{folder}/{public_id}</c>), as on an
+    /// account in fixed folder mode; <see langword="true"/> by default. Set <see langword="false"/> to emulate an account
+    /// where the folder only places the asset (dynamic folder mode's asset folder) and the public id stays as given.</summary>
+    public bool FolderPrefixesPublicId { get; set; } = true;
+
+    /// <summary>Successful uploads so far (each one stored or replaced an asset).</summary>
+    public int UploadCount => Volatile.Read(ref _uploads);
+
+    /// <summary>Authenticated <c>destroy</c> calls so far, whether the asset was there or not.</summary>
+    public int DestroyCallCount => Volatile.Read(ref _destroyCalls);
+
+    /// <summary><c>destroy</c> calls that removed an asset (answered <c>ok</c>, not <c>not found</c>).</summary>
+    public int DestroyedCount => Volatile.Read(ref _destroyed);
+
+    /// <summary>API calls answered with a rate-limit error so far.</summary>
+    public int RateLimitedCount => Volatile.Read(ref _rateLimited);
 
     /// <summary>Starts an emulator on a free loopback port.</summary>
     /// <param name="cloudName">The cloud.</param>
@@ -183,6 +206,22 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
             _rateLimitsLeft = count;
             _rateLimitResetAfter = resetAfter;
             _rateLimitStatus = status;
+        }
+    }
+
+    /// <summary>From now on answers about <paramref name="percent"/> % of API calls (at random) with 429 and Cloudinary's
+    /// rate-limit headers (<c>X-RateLimit-Limit</c>, <c>X-RateLimit-Remaining: 0</c>, <c>X-RateLimit-Reset</c>), as a
+    /// busy account sees; 0 stops it. <see cref="RateLimitNext"/> and <see cref="RateLimitNextUntil"/> come first.</summary>
+    /// <param name="percent">The share of calls, 0 to 100.</param>
+    /// <param name="reset">The <c>X-RateLimit-Reset</c> value (seconds to wait, or an HTTP date).</param>
+    public void RateLimitRandomly(int percent, string reset = "1")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(percent);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(percent, 100);
+        lock (_gate)
+        {
+            _rateLimitPercent = percent;
+            _rateLimitPercentReset = reset;
         }
     }
 
@@ -266,7 +305,7 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
         }
 
         var publicId = fields.GetValueOrDefault("public_id") is { Length: > 0 } id ? id : Guid.NewGuid().ToString("N")[..20];
-        if (fields.GetValueOrDefault("folder") is { Length: > 0 } folder)
+        if (FolderPrefixesPublicId && fields.GetValueOrDefault("folder") is { Length: > 0 } folder)
         {
             // Fixed-folder behaviour: the folder becomes part of the public id.
             publicId = folder.TrimEnd('/') + "/" + publicId;
@@ -285,6 +324,7 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
             asset = _assets[publicId];
         }
 
+        Interlocked.Increment(ref _uploads);
         var path = $"{CloudName}/image/upload/v{asset.Version}/{publicId}.{asset.Format}";
         var body = new Dictionary<string, object?>
         {
@@ -320,6 +360,12 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
         }
 
         var removed = _assets.TryRemove(publicId, out _);
+        Interlocked.Increment(ref _destroyCalls);
+        if (removed)
+        {
+            Interlocked.Increment(ref _destroyed);
+        }
+
         return Record("destroy", fields, null, null, true, "", 200, Results.Json(new { result = removed ? "ok" : "not found" }));
     }
 
@@ -396,16 +442,19 @@ public sealed class CloudinaryEmulator : IAsyncDisposable
 
         lock (_gate)
         {
-            if (_rateLimitsLeft > 0)
+            var scripted = _rateLimitsLeft > 0;
+            if (scripted || (_rateLimitPercent > 0 && Random.Shared.Next(100) < _rateLimitPercent))
             {
-                _rateLimitsLeft--;
-                var reset = _rateLimitResetAfter is { } after
-                    ? (_time.GetUtcNow() + after).ToString("R", CultureInfo.InvariantCulture)
+                var reset = !scripted ? _rateLimitPercentReset
+                    : _rateLimitResetAfter is { } after ? (_time.GetUtcNow() + after).ToString("R", CultureInfo.InvariantCulture)
                     : _rateLimitReset;
+                _rateLimitsLeft -= scripted ? 1 : 0;
+                _rateLimited++;
+                var status = scripted ? _rateLimitStatus : 429;
                 context.Response.Headers["X-RateLimit-Limit"] = "500";
                 context.Response.Headers["X-RateLimit-Remaining"] = "0";
                 context.Response.Headers["X-RateLimit-Reset"] = reset;
-                return (fields, Record(operation, fields, null, null, false, "", _rateLimitStatus, Error(_rateLimitStatus, "Rate Limit Exceeded"), reset));
+                return (fields, Record(operation, fields, null, null, false, "", status, Error(status, "Rate Limit Exceeded"), reset));
             }
 
             if (_serverErrorsLeft > 0)

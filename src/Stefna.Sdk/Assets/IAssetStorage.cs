@@ -27,7 +27,7 @@ public interface IAssetStorage
     /// after storing its image and before completing. The engine calls it once the job has ended without those results
     /// (completed by a later attempt, or failed for good), so nothing it deletes can be referenced. Deleting what is not
     /// there succeeds. The default does nothing (such results then stay until swept by other means); the local-file
-    /// storage deletes them by name.</summary>
+    /// storage deletes them by name, the Cloudinary storage destroys them by public id.</summary>
     /// <param name="type">The job's generation type.</param>
     /// <param name="jobId">The job.</param>
     /// <param name="throughAttempt">The last attempt whose result goes.</param>

@@ -176,6 +176,20 @@ internal sealed class GenerationPipeline(
             signals.CancelRunning(id);
             signals.NotifyFinished(id);
             Log.Canceled(logger, canonical, id, user);
+            if (job.Attempts > 0)
+            {
+                // Attempts killed or cut off before the cancel may have stored results, and a canceled job references
+                // none. (An attempt still running deletes its own once its completion finds the job canceled.)
+                try
+                {
+                    await assets.DeleteAttemptResultsAsync(canonical, id, job.Attempts, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Best effort: the cancel itself succeeded.
+                }
+            }
+
             if (job.ProviderJobId is { } providerJobId)
             {
                 // Accepted by the provider (parked or being polled): ask it to stop too, where it can.

@@ -309,6 +309,13 @@ public sealed class GenerationWorker
                     {
                         leases = await ClaimAsync(free, cancellationToken).ConfigureAwait(false);
                         errorDelay = FirstErrorDelay;
+
+                        // Jobs the claim failed for good (their lease expired after the last attempt): what their attempts
+                        // stored is referenced by nothing.
+                        if (worker._stores.For(type).TakeExhaustedJobs() is { Count: > 0 } exhausted)
+                        {
+                            await worker._runner.DeleteResultsOfAsync(exhausted).ConfigureAwait(false);
+                        }
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {

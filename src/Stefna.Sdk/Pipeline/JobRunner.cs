@@ -400,6 +400,19 @@ internal sealed class JobRunner(
         }
     }
 
+    /// <summary>Deletes, best effort, the results every attempt of these jobs may have stored: jobs that ended without
+    /// one (failed by the store for exhausting their attempts, or canceled).</summary>
+    internal async Task DeleteResultsOfAsync(IReadOnlyList<GenerationJob> jobs)
+    {
+        foreach (var job in jobs)
+        {
+            if (job.Attempts > 0)
+            {
+                await TryDeleteAttemptResultsAsync(job, job.Attempts).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task TryDeleteAttemptResultsAsync(GenerationJob job, int throughAttempt)
     {
         try

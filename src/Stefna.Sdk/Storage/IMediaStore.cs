@@ -56,6 +56,14 @@ public interface IMediaStore
     /// <returns>The leases, oldest job first; empty when nothing is claimable.</returns>
     Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken);
 
+    /// <summary>Hands over, once each, the jobs this store instance failed while claiming because their lease expired after
+    /// their last allowed attempt (see <see cref="ClaimAsync(string, int, TimeSpan, int, CancellationToken)"/>), as they
+    /// were failed (<see cref="GenerationJob.Attempts"/> says how many attempts ran). The worker calls it after each
+    /// claim and deletes the results those attempts may have stored (<c>IAssetStorage.DeleteAttemptResultsAsync</c>): no
+    /// row references them. The default, for stores that keep no such list, returns none.</summary>
+    /// <returns>The jobs failed since the last call; empty when none.</returns>
+    IReadOnlyList<GenerationJob> TakeExhaustedJobs() => [];
+
     /// <summary>Claims as <see cref="ClaimAsync(string, int, TimeSpan, int, CancellationToken)"/> does, but never so many
     /// that more than <paramref name="maxOutstanding"/> jobs of the type are <see cref="GenerationStatus.Processing"/>
     /// (running on any host, or parked at the provider) afterwards: the per-type limit of jobs outstanding at the provider.
