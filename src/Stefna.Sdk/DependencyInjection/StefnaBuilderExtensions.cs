@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Stefna.Sdk;
 using Stefna.Sdk.Assets;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Storage;
@@ -73,6 +74,20 @@ public static class StefnaBuilderExtensions
         builder.Services.RemoveAll<IMediaStore>();
         builder.Services.RemoveAll<IJobNotificationSource>();
         builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Adds an in-process observer of the status changes of the jobs this host submits, runs and cancels (a
+    /// singleton; adding the same class twice adds it once).</summary>
+    /// <typeparam name="TObserver">The observer.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddObserver<TObserver>(this IStefnaBuilder builder)
+        where TObserver : class, IGenerationObserver
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TObserver>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IGenerationObserver, TObserver>(sp => sp.GetRequiredService<TObserver>()));
         return builder;
     }
 

@@ -55,6 +55,7 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddSingleton<IImageMemoryBudget>(sp => new ImageMemoryBudget(sp.GetRequiredService<IOptions<StefnaOptions>>().Value.ImageMemoryBudgetBytes));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
+        services.TryAddSingleton<JobWatchHub>();
         services.TryAddSingleton<CircuitStates>();
         services.TryAddSingleton<StefnaInitializer>();
         services.TryAddSingleton<JobRunner>();
@@ -65,6 +66,7 @@ public static class StefnaServiceCollectionExtensions
             sp.GetRequiredService<Stefna.Sdk.Storage.IMediaStore>(),
             sp.GetRequiredService<JobRunner>(),
             sp.GetRequiredService<WorkSignals>(),
+            sp.GetRequiredService<JobWatchHub>(),
             sp.GetServices<Stefna.Sdk.Storage.IJobNotificationSource>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StefnaOptions>>(),

@@ -22,6 +22,7 @@ public sealed class GenerationWorker
     private readonly IMediaStore _store;
     private readonly JobRunner _runner;
     private readonly WorkSignals _signals;
+    private readonly JobWatchHub _watchers;
     private readonly IJobNotificationSource? _notifications;
     private readonly TimeProvider _time;
     private readonly StefnaOptions _options;
@@ -44,6 +45,7 @@ public sealed class GenerationWorker
         IMediaStore store,
         JobRunner runner,
         WorkSignals signals,
+        JobWatchHub watchers,
         IEnumerable<IJobNotificationSource> notifications,
         TimeProvider time,
         IOptions<StefnaOptions> options,
@@ -55,6 +57,7 @@ public sealed class GenerationWorker
         _store = store;
         _runner = runner;
         _signals = signals;
+        _watchers = watchers;
         _notifications = notifications.FirstOrDefault();
         _time = time;
         _options = options.Value;
@@ -322,6 +325,15 @@ public sealed class GenerationWorker
                     foreach (var lease in leases)
                     {
                         Start(lease, cancellationToken);
+                    }
+
+                    foreach (var lease in leases)
+                    {
+                        worker._watchers.Publish(new GenerationStatusChange
+                        {
+                            Type = type, Id = lease.Id, UserId = lease.Job.UserId, Status = GenerationStatus.Processing, Attempt = lease.Attempt,
+                            Error = lease.Job.Error, OccurredAt = lease.Job.UpdatedAt,
+                        });
                     }
 
                     // A full batch may have left more behind; a short one emptied the queue (as of now).

@@ -23,6 +23,7 @@ internal sealed class JobRunner(
     ResiliencePipelineProvider<string> resilience,
     IHttpClientFactory httpClients,
     WorkSignals signals,
+    JobWatchHub watchers,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<JobRunner> logger)
@@ -68,6 +69,7 @@ internal sealed class JobRunner(
                     StefnaTelemetry.JobsCompleted.Add(1, StefnaTelemetry.TypeTags(job.Type));
                     StefnaTelemetry.JobDuration.Record(elapsed.TotalSeconds, StefnaTelemetry.TypeTags(job.Type));
                     Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
+                    Changed(lease, GenerationStatus.Completed, null, result.Result.ImageUrl);
                 }
                 else
                 {
@@ -96,6 +98,7 @@ internal sealed class JobRunner(
                 else if (await SafeStoreCallAsync(() => store.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
                 {
                     Log.Released(logger, job.Type, job.Id, lease.Attempt);
+                    Changed(lease with { Job = job with { Attempts = lease.Attempt - 1 } }, GenerationStatus.Queued, job.Error, null);
                 }
             }
             catch (OperationCanceledException) when (running.IsCancellationRequested)
@@ -338,6 +341,7 @@ internal sealed class JobRunner(
             {
                 StefnaTelemetry.JobsRetried.Add(1, StefnaTelemetry.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
+                Changed(lease, GenerationStatus.Queued, error, null);
                 return true;
             }
 
@@ -350,6 +354,7 @@ internal sealed class JobRunner(
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
             StefnaTelemetry.JobsFailed.Add(1, tags);
             Log.Failed(logger, job.Type, job.Id, lease.Attempt, error.Code, error.Message);
+            Changed(lease, GenerationStatus.Failed, error, null);
 
             // Failed for good: no row references a result of any of its attempts.
             await TryDeleteAttemptResultsAsync(job, lease.Attempt).ConfigureAwait(false);
@@ -358,6 +363,13 @@ internal sealed class JobRunner(
 
         return false;
     }
+
+    private void Changed(JobLease lease, GenerationStatus status, GenerationError? error, string? imageUrl) =>
+        watchers.Publish(new GenerationStatusChange
+        {
+            Type = lease.Type, Id = lease.Id, UserId = lease.Job.UserId, Status = status, Attempt = lease.Attempt, Error = error, ImageUrl = imageUrl,
+            OccurredAt = time.GetUtcNow(),
+        });
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
 
