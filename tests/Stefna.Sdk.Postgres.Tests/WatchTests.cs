@@ -19,7 +19,7 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
     private const string TypeName = QueueTestGenerator.TypeName;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    private ServiceProvider Host(TempDirectory dir, IImageProvider provider, TimeProvider time, bool notifyStatus = true)
+    private ServiceProvider Host(TempDirectory dir, IImageProvider provider, TimeProvider time, bool notifyStatus = true, string? applicationName = null, TimeSpan? pollInterval = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -28,12 +28,12 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
             {
                 o.IdlePollInterval = TimeSpan.FromMilliseconds(50);
                 o.MaxIdlePollInterval = TimeSpan.FromMilliseconds(200);
-                o.WatchPollInterval = PollInterval;
+                o.WatchPollInterval = pollInterval ?? PollInterval;
             })
             .AddGenerator<QueueTestGenerator>(TypeName)
             .UsePostgres(o =>
             {
-                o.ConnectionString = database.ConnectionString;
+                o.ConnectionString = database.ConnectionString + (applicationName is null ? string.Empty : ";Application Name=" + applicationName);
                 o.NotifyStatusChanges = notifyStatus;
             })
             .UseLocalFileStorage(dir.File("images"))
@@ -120,6 +120,49 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
             await stop.CancelAsync();
             await running;
         }
+    }
+
+    [Fact]
+    public async Task While_the_listening_connection_is_down_a_watcher_polls_and_sees_another_hosts_job()
+    {
+        // The watcher's poll (50 ms) comes before the listener's first reconnect (100 ms back-off), both on the watcher
+        // host's clock, which only the test moves: the change can only be seen by polling.
+        using var dir = new TempDirectory();
+        var provider = new HeldImageProvider();
+        var clock = StillClock();
+        var name = "stefna-watcher-" + Guid.NewGuid().ToString("N")[..8];
+        await using var watcherHost = Host(dir, new HeldImageProvider(), clock, applicationName: name, pollInterval: TimeSpan.FromMilliseconds(50));
+        await using var workerHost = Host(dir, provider, TimeProvider.System);
+        var store = watcherHost.GetRequiredService<PostgresMediaStore>();
+        using var listening = await ListeningAsync(store);
+        var pipeline = watcherHost.GetRequiredService<IGenerationPipeline>();
+        var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "unheard" })).Id;
+        await TestTypes.ExecuteAsync(database.ConnectionString, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}' AND query LIKE 'LISTEN%'");
+        using (var deadline = new CancellationTokenSource(WatchScenarios.Wait))
+        {
+            while (store.IsListeningForStatusChanges)
+            {
+                await Task.Delay(10, deadline.Token);
+            }
+        }
+
+        await using var watch = pipeline.WatchAsync(TypeName, id, "u").GetAsyncEnumerator();
+        Assert.Equal(GenerationStatus.Queued, (await WatchScenarios.NextAsync(watch)).Status);
+        var next = watch.MoveNextAsync().AsTask();
+        var worker = workerHost.GetRequiredService<GenerationWorker>();
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
+        provider.Complete("unheard");
+        var done = await workerHost.GetRequiredService<IGenerationPipeline>().WaitForCompletionAsync(TypeName, id, "u", WatchScenarios.Wait);
+        await stop.CancelAsync();
+        await running;
+
+        Assert.False(next.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(50));
+        Assert.True(await next.WaitAsync(WatchScenarios.Wait));
+        Assert.Equal((GenerationStatus.Completed, done.ImageUrl), (watch.Current.Status, watch.Current.ImageUrl));
+        Assert.False(store.IsListeningForStatusChanges);
+        Assert.Equal(0, store.Listener.StatusNotifications);
     }
 
     [Fact]
