@@ -123,6 +123,35 @@ public sealed class EventStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_client_that_leaves_stops_its_watch()
+    {
+        using var alice = _app.Client();
+        var (location, _) = await SubmitAcceptedAsync(alice, "neo-glitch", Portrait());
+        using var deadline = new CancellationTokenSource(Wait);
+        var response = await SseReader.OpenAsync(alice, location);
+        using (var events = new SseReader(await response.Content.ReadAsStreamAsync(deadline.Token)))
+        {
+            Assert.Equal("queued", (await events.NextAsync(deadline.Token))!.Data.Str("status"));
+            Assert.Equal(1, WatchedJobs());
+        }
+
+        // The client closes the connection: the request is aborted and the SDK's watch of the job ends with it.
+        response.Dispose();
+        while (WatchedJobs() != 0)
+        {
+            await Task.Delay(10, deadline.Token);
+        }
+    }
+
+    // How many jobs the SDK's watch hub follows right now: internal to the SDK, so read by reflection here.
+    private int WatchedJobs()
+    {
+        var hubType = typeof(Stefna.Sdk.IGenerationObserver).Assembly.GetType("Stefna.Sdk.Internal.JobWatchHub", throwOnError: true)!;
+        var hub = _app.Services.GetRequiredService(hubType);
+        return (int)hubType.GetProperty("WatchedCount")!.GetValue(hub)!;
+    }
+
+    [Fact]
     public async Task The_stream_needs_the_api_key_and_is_user_scoped()
     {
         using var alice = _app.Client();

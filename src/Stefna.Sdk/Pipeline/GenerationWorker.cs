@@ -324,16 +324,13 @@ public sealed class GenerationWorker
 
                     foreach (var lease in leases)
                     {
-                        Start(lease, cancellationToken);
-                    }
-
-                    foreach (var lease in leases)
-                    {
+                        // Told before the job starts, so an observer never hears of its end before its claim.
                         worker._watchers.Publish(new GenerationStatusChange
                         {
                             Type = type, Id = lease.Id, UserId = lease.Job.UserId, Status = GenerationStatus.Processing, Attempt = lease.Attempt,
                             Error = lease.Job.Error, OccurredAt = lease.Job.UpdatedAt,
                         });
+                        Start(lease, cancellationToken);
                     }
 
                     // A full batch may have left more behind; a short one emptied the queue (as of now).
