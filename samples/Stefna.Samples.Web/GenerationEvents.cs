@@ -78,13 +78,14 @@ internal static class GenerationEvents
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass each event on at once
             httpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            Task<bool>? next = null;
             try
             {
                 var sequence = 0;
                 await WriteAsync(response, watch.Current, ++sequence, aborted).ConfigureAwait(false);
                 while (true)
                 {
-                    var next = watch.MoveNextAsync().AsTask();
+                    next = watch.MoveNextAsync().AsTask();
                     while (!await WaitAsync(next, aborted).ConfigureAwait(false))
                     {
                         await response.Body.WriteAsync(Heartbeat, aborted).ConfigureAwait(false);
@@ -102,6 +103,14 @@ internal static class GenerationEvents
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
                 // The client left: the watch stops with the request.
+            }
+            finally
+            {
+                // The watch may only be disposed once its pending move has ended (it ends at once: it shares the token).
+                if (next is { IsCompleted: false })
+                {
+                    await next.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+                }
             }
         }
 
