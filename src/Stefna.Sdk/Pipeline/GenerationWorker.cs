@@ -328,7 +328,7 @@ public sealed class GenerationWorker
                         worker._watchers.Publish(new GenerationStatusChange
                         {
                             Type = type, Id = lease.Id, UserId = lease.Job.UserId, Status = GenerationStatus.Processing, Attempt = lease.Attempt,
-                            Error = lease.Job.Error, OccurredAt = lease.Job.UpdatedAt,
+                            Error = lease.Job.Error, OccurredAt = worker._time.GetUtcNow(),
                         });
                         Start(lease, cancellationToken);
                     }
