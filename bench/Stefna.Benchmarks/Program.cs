@@ -2,6 +2,7 @@
 // Hangfire.PostgreSql), P2 (end to end with local image files vs the raw loop writing the same files) and P6 (status
 // read p99 vs a raw primary-key SELECT), all on one database in one run.
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- queue [--postgres "<conn>"] [--jobs N] [--repeats R] [--reads M]
+//     (P1 throughput, P2 end to end with files, P6 status read p99, P7 the cost of status notifications)
 // `engine`: P3 (the job engine with a 2 s provider: Little's law, backlog drain, claims per job, idle cost on
 // PostgreSQL and SQLite, memory per in-flight job).
 //   dotnet run -c Release --project bench/Stefna.Benchmarks -- engine [--postgres "<conn>"] [--jobs N] [--idle-seconds S]
@@ -126,6 +127,32 @@ try
     Console.WriteLine($"P1 Hangfire.PostgreSql throughput: {hangfireRate:F0} jobs/s");
     Console.WriteLine($"P1 sdk/raw: {sdkRate / rawRate:F2} (goal >= 1.0)");
     Console.WriteLine($"P1 sdk/hangfire: {sdkRate / hangfireRate:F2} (goal >= 8)");
+
+    // P7: the cost of status notifications (one pg_notify per claimed and per completed job, for WatchAsync on other
+    // hosts): the same SDK run with NotifyStatusChanges on (the default) and off, alternating.
+    await using (var quiet = await SdkHost.CreateAsync(connectionString, new Stefna.Sdk.Configuration.GenerationTypeOptions().MaxInFlight, notifyStatus: false))
+    {
+        await quiet.RunAsync(200);
+        var on = new List<double>();
+        var off = new List<double>();
+        for (var r = 0; r < repeats; r++)
+        {
+            if (r % 2 == 0)
+            {
+                on.Add(await sdk.RunAsync(jobs));
+                off.Add(await quiet.RunAsync(jobs));
+            }
+            else
+            {
+                off.Add(await quiet.RunAsync(jobs));
+                on.Add(await sdk.RunAsync(jobs));
+            }
+
+            Console.WriteLine($"  run {r + 1}: status notifications on {on[^1]:F0} jobs/s, off {off[^1]:F0} jobs/s");
+        }
+
+        Console.WriteLine($"P7 status notifications on/off throughput: {Median(on) / Median(off):F2} (goal >= 0.90)");
+    }
 
     // P2: end to end with a 0 ms provider and local image files, SDK vs the raw loop writing the same files.
     var images = Path.Combine(Path.GetTempPath(), "stefna-p2-" + Guid.NewGuid().ToString("N")[..8]);
@@ -274,13 +301,17 @@ internal sealed class SdkHost : IAsyncDisposable
 
     public IGenerationPipeline Pipeline => _provider.GetRequiredService<IGenerationPipeline>();
 
-    public static async Task<SdkHost> CreateAsync(string connectionString, int inFlight, string? imagesRoot = null)
+    public static async Task<SdkHost> CreateAsync(string connectionString, int inFlight, string? imagesRoot = null, bool notifyStatus = true)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         var builder = services.AddStefna(o => o.IdlePollInterval = TimeSpan.FromMilliseconds(50))
             .AddGenerator<NoopGenerator>(NoopGenerator.TypeName, t => t.MaxInFlight = inFlight)
-            .UsePostgres(connectionString)
+            .UsePostgres(o =>
+            {
+                o.ConnectionString = connectionString;
+                o.NotifyStatusChanges = notifyStatus;
+            })
             .UseProvider(_ => new NoopProvider());
         _ = imagesRoot is null ? builder.UseAssetStorage(_ => new NullAssetStorage()) : builder.UseLocalFileStorage(imagesRoot);
         var provider = services.BuildServiceProvider();

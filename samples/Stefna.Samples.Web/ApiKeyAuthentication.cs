@@ -57,19 +57,22 @@ internal sealed class ApiKeyAuthenticationHandler(
         var failed = (await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false)).Failure is not null;
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{Options.HeaderName}\"";
-        await problems.WriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetails
         {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "Unauthorized",
-                Detail = failed
-                    ? $"The {Options.HeaderName} header does not name a known API key."
-                    : $"Send an API key in the {Options.HeaderName} header (see Stefna:ApiKeys in appsettings.json).",
-                Extensions = { ["code"] = failed ? "unknown_api_key" : "missing_api_key" },
-            },
-        }).ConfigureAwait(false);
+            Status = StatusCodes.Status401Unauthorized,
+            Title = "Unauthorized",
+            Detail = failed
+                ? $"The {Options.HeaderName} header does not name a known API key."
+                : $"Send an API key in the {Options.HeaderName} header (see Stefna:ApiKeys in appsettings.json).",
+            Extensions = { ["code"] = failed ? "unknown_api_key" : "missing_api_key" },
+        };
+
+        // A client that accepts only text/event-stream (an event stream's reader) gets the problem as JSON all the same:
+        // the problem details service writes nothing for such an Accept header, and WriteAsync would throw (a 500).
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = Context, ProblemDetails = problem }).ConfigureAwait(false))
+        {
+            await Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json").ConfigureAwait(false);
+        }
     }
 
     // Compares against every key in constant time per key, so response timing does not reveal a key's prefix.

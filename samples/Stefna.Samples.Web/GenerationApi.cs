@@ -32,6 +32,7 @@ internal static class GenerationApi
             .Produces<JobResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGenerationEvents();
         api.MapDelete("/generations/{type}/{id}", CancelAsync)
             .WithName("CancelGeneration")
             .WithSummary("Cancel one of your jobs that has not finished.")
@@ -283,10 +284,10 @@ internal static class GenerationApi
     private static List<string> SplitList(StringValues values) =>
         [.. values.SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
 
-    private static IResult BadId(string id) =>
+    internal static IResult BadId(string id) =>
         Problems.Problem(StatusCodes.Status400BadRequest, "Invalid request", $"'{id}' is not a job id (expected a UUID).", "invalid_request.bad_id", "id");
 
-    private static IResult NotFound(string type, Guid id) =>
+    internal static IResult NotFound(string type, Guid id) =>
         Problems.Problem(StatusCodes.Status404NotFound, "Not found", $"You have no {type} job {id}.", "not_found");
 
     private static IResult TooLarge(long limit) =>

@@ -30,4 +30,8 @@ internal sealed class WebOptions
 
     /// <summary>Form overhead allowed on top of <see cref="Stefna.Sdk.Configuration.StefnaOptions.MaxImageBytes"/>.</summary>
     public long FormOverheadBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long the event stream of a job (<c>GET /api/generations/{type}/{id}/events</c>) stays silent before
+    /// it sends a heartbeat comment, so proxies with idle timeouts keep it open. Default 15 s.</summary>
+    public TimeSpan EventStreamHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 }

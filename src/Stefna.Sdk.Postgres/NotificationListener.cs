@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Stefna.Sdk.Storage;
 
 namespace Stefna.Sdk.Postgres;
 
@@ -11,8 +12,11 @@ namespace Stefna.Sdk.Postgres;
 /// The connection is opened on the first wait and re-opened after any failure with a capped back-off; while it is
 /// down, waits simply run to their timeout, so workers fall back to polling. After every (re)connect all known types
 /// are woken, because notifications sent while nobody listened are lost.
+/// The same connection also LISTENs on the status channel (when given): each notification there (payload
+/// <c>type:id</c>) goes to the status subscribers (<see cref="IJobStatusSubscriber"/>), who are told after every
+/// (re)connect and failure that notifications may have been missed. One connection per store, however many watch.
 /// </summary>
-internal sealed class NotificationListener(NpgsqlDataSource dataSource, string channel, TimeProvider time, ILogger logger) : IAsyncDisposable
+internal sealed class NotificationListener(NpgsqlDataSource dataSource, string channel, TimeProvider time, ILogger logger, string? statusChannel = null) : IAsyncDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LivenessCheck = TimeSpan.FromSeconds(15);
@@ -21,6 +25,9 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
     // wait that sees it completed removes it (consumes it), so the following wait gets a fresh one.
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _signals = new(StringComparer.Ordinal);
     private int _notifications;
+    private int _statusNotifications;
+    private readonly object _subscribersLock = new();
+    private IJobStatusSubscriber[] _subscribers = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _startLock = new();
     private Task? _loop;
@@ -33,6 +40,59 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
 
     /// <summary>How many notifications arrived on the listening connection (for tests).</summary>
     public int Notifications => Volatile.Read(ref _notifications);
+
+    /// <summary>How many status notifications arrived on the listening connection (for tests).</summary>
+    public int StatusNotifications => Volatile.Read(ref _statusNotifications);
+
+    /// <summary>Adds a status subscriber and starts listening if nobody did yet.</summary>
+    /// <returns>Removes the subscriber when disposed.</returns>
+    public IDisposable Subscribe(IJobStatusSubscriber subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        lock (_subscribersLock)
+        {
+            _subscribers = [.. _subscribers, subscriber];
+        }
+
+        EnsureStarted();
+        return new Subscription(this, subscriber);
+    }
+
+    private sealed class Subscription(NotificationListener listener, IJobStatusSubscriber subscriber) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (listener._subscribersLock)
+            {
+                listener._subscribers = [.. listener._subscribers.Where(s => s != subscriber)];
+            }
+        }
+    }
+
+    // A status payload is "type:id"; anything else on the channel is not ours and is ignored.
+    private void StatusChanged(string payload)
+    {
+        Interlocked.Increment(ref _statusNotifications);
+        var colon = payload.LastIndexOf(':');
+        if (colon <= 0 || !Guid.TryParse(payload.AsSpan(colon + 1), out var id))
+        {
+            return;
+        }
+
+        var type = payload[..colon];
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            subscriber.OnStatusChanged(type, id);
+        }
+    }
+
+    private void StatusMissed()
+    {
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+        {
+            subscriber.OnNotificationsMissed();
+        }
+    }
 
     /// <summary>Waits until a notification (or a reconnect) wakes one of the types, or the timeout elapses. A wake-up
     /// that arrived since the last wait for the type ends this one at once.</summary>
@@ -120,10 +180,17 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
                 connection.Notification += (_, e) =>
                 {
+                    if (statusChannel is not null && e.Channel == statusChannel)
+                    {
+                        StatusChanged(e.Payload);
+                        return;
+                    }
+
                     Interlocked.Increment(ref _notifications);
                     Wake(e.Payload);
                 };
-                await using (var listen = new NpgsqlCommand("LISTEN " + PostgresSchema.Identifier(channel), connection))
+                var listenSql = "LISTEN " + PostgresSchema.Identifier(channel) + (statusChannel is null ? string.Empty : "; LISTEN " + PostgresSchema.Identifier(statusChannel));
+                await using (var listen = new NpgsqlCommand(listenSql, connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
@@ -132,6 +199,7 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
                 Log.Listening(logger, channel);
                 backoff = TimeSpan.FromMilliseconds(100);
                 WakeAll();
+                StatusMissed();
                 Connections++;
                 while (!stoppingToken.IsCancellationRequested)
                 {
@@ -152,6 +220,7 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
                 IsListening = false;
                 Log.ListenerFailed(logger, ex, backoff);
                 WakeAll();
+                StatusMissed();
                 try
                 {
                     await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
@@ -191,5 +260,6 @@ internal sealed class NotificationListener(NpgsqlDataSource dataSource, string c
 
         _stopping.Dispose();
         WakeAll();
+        StatusMissed();
     }
 }

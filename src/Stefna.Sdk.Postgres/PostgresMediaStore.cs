@@ -24,7 +24,7 @@ namespace Stefna.Sdk.Postgres;
 /// Store calls surface Npgsql exceptions (the core treats <see cref="DbException"/> as a retryable storage failure);
 /// after a connection breaks (server restart, terminated backend) the pool is cleared so later calls reconnect.
 /// </remarks>
-public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IAsyncDisposable, IDisposable
+public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJobStatusNotificationSource, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -65,7 +65,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
 
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _listener = new NotificationListener(_dataSource, _options.NotificationChannel, _time, _logger);
+        _listener = new NotificationListener(_dataSource, _options.NotificationChannel, _time, _logger, _options.NotifyStatusChanges ? _options.StatusNotificationChannel : null);
     }
 
     /// <summary>Creates the store over a data source owned by the caller (not disposed by the store).</summary>
@@ -260,6 +260,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
                 command.Parameters.Add(new NpgsqlParameter<int>("max_attempts", maxAttempts));
                 command.Parameters.Add(Text("error_code", exhausted.Code));
                 command.Parameters.Add(Text("error_message", exhausted.Message));
+                AddStatusParameters(command, sql);
                 AddNow(command);
                 await Guard(async () =>
                 {
@@ -425,6 +426,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         }
 
         await using var command = _dataSource.CreateCommand(sql.CompleteMany);
+        AddStatusParameters(command, sql);
         command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
         command.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
         return await LeaseGuardedBatchAsync(command, completions.Select(c => c.Lease), ids, attempts, cancellationToken).ConfigureAwait(false);
@@ -472,6 +474,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     {
         var sql = Table(type);
         await using var command = _dataSource.CreateCommand(sql.Cancel);
+        AddStatusParameters(command, sql);
         command.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
         command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
         AddNow(command);
@@ -589,6 +592,27 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
     internal NotificationListener Listener => _listener;
 
     /// <inheritdoc />
+    public bool IsListeningForStatusChanges => _options.NotifyStatusChanges && _listener.IsListening;
+
+    /// <inheritdoc />
+    public IDisposable SubscribeToStatusChanges(IJobStatusSubscriber subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+
+        // Not notifying: nothing to listen to; watchers poll (IsListeningForStatusChanges stays false).
+        return _options.NotifyStatusChanges ? _listener.Subscribe(subscriber) : NoSubscription.Instance;
+    }
+
+    private sealed class NoSubscription : IDisposable
+    {
+        public static readonly NoSubscription Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <inheritdoc />
     public Task<bool> WaitForWorkAsync(IReadOnlyCollection<string> types, TimeSpan timeout, CancellationToken cancellationToken) =>
         _listener.WaitAsync(types, timeout, cancellationToken);
 
@@ -626,7 +650,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
             var tables = new Dictionary<string, TableSql>(_tables, StringComparer.Ordinal);
             foreach (var type in types)
             {
-                tables[type.Name] = new TableSql(type, _options.UseDatabaseClock);
+                tables[type.Name] = new TableSql(type, _options.UseDatabaseClock, _options.NotifyStatusChanges);
             }
 
             _tables = tables.ToFrozenDictionary(StringComparer.Ordinal);
@@ -656,9 +680,20 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IA
         return written.Count == ids.Length ? [] : [.. leases.Where(l => !written.Contains(l.Id))];
     }
 
+    // The parameters of a statement that notifies status changes (see TableSql); none for one that does not.
+    private void AddStatusParameters(NpgsqlCommand command, TableSql sql)
+    {
+        if (command.CommandText.Contains("@status_channel", StringComparison.Ordinal))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string>("status_channel", _options.StatusNotificationChannel));
+            command.Parameters.Add(new NpgsqlParameter<string>("status_type", sql.Definition.Name));
+        }
+    }
+
     private async Task<bool> GuardedWriteAsync(string text, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         await using var command = _dataSource.CreateCommand(text);
+        AddStatusParameters(command, Table(lease.Type));
         command.Parameters.Add(new NpgsqlParameter<Guid>("id", lease.Id));
         command.Parameters.Add(new NpgsqlParameter<int>("attempt", lease.Attempt));
         AddNow(command);

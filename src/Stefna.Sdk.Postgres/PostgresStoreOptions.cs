@@ -23,6 +23,17 @@ public sealed partial class PostgresStoreOptions
     /// database share a channel unless given their own. Default <c>stefna_jobs</c>.</summary>
     public string NotificationChannel { get; set; } = "stefna_jobs";
 
+    /// <summary>The LISTEN/NOTIFY channel that tells every host a job's status changed (payload <c>type:id</c>), so
+    /// <c>WatchAsync</c> follows jobs run anywhere without polling. Sent by the status-changing statement itself, so it
+    /// goes out exactly when the change commits. Listened to on the same connection as <see cref="NotificationChannel"/>.
+    /// Default <c>stefna_status</c>; must differ from <see cref="NotificationChannel"/>.</summary>
+    public string StatusNotificationChannel { get; set; } = "stefna_status";
+
+    /// <summary>Whether status changes are notified on <see cref="StatusNotificationChannel"/> (and listened to). Off, the
+    /// store sends no status notification (one NOTIFY per claimed, finished, retried or canceled job less) and watchers
+    /// poll every <c>StefnaOptions.WatchPollInterval</c>. Default <see langword="true"/>.</summary>
+    public bool NotifyStatusChanges { get; set; } = true;
+
     /// <summary>Whether leases, back-offs and <c>updated_at</c> use the database clock (<c>now()</c>), so hosts whose
     /// clocks disagree still agree on when a lease expires. Default <see langword="true"/>; set
     /// <see langword="false"/> to use the host's <see cref="TimeProvider"/> (e.g. a fake clock in tests).</summary>
@@ -35,7 +46,7 @@ public sealed partial class PostgresStoreOptions
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, UseDatabaseClock = {UseDatabaseClock}, MigrateOnInitialize = {MigrateOnInitialize} }}";
+        $"PostgresStoreOptions {{ ConnectionString = {Redact(ConnectionString) ?? "(none)"}, DataSource = {(DataSource is null ? "(none)" : "set")}, NotificationChannel = {NotificationChannel}, StatusNotificationChannel = {StatusNotificationChannel}, NotifyStatusChanges = {NotifyStatusChanges}, UseDatabaseClock = {UseDatabaseClock}, MigrateOnInitialize = {MigrateOnInitialize} }}";
 
     /// <summary>A connection string with its secrets (Password, SslPassword, in any spelling Npgsql accepts) masked, safe to show.</summary>
     /// <param name="connectionString">The connection string.</param>
@@ -113,6 +124,15 @@ internal sealed class PostgresStoreOptionsValidator(StefnaConfigurationKeys keys
         if (!PostgresStoreOptions.ChannelPattern().IsMatch(options.NotificationChannel ?? string.Empty))
         {
             failures.Add($"{K(nameof(options.NotificationChannel))} must match {PostgresStoreOptions.ChannelPattern()}.");
+        }
+
+        if (!PostgresStoreOptions.ChannelPattern().IsMatch(options.StatusNotificationChannel ?? string.Empty))
+        {
+            failures.Add($"{K(nameof(options.StatusNotificationChannel))} must match {PostgresStoreOptions.ChannelPattern()}.");
+        }
+        else if (options.StatusNotificationChannel == options.NotificationChannel)
+        {
+            failures.Add($"{K(nameof(options.StatusNotificationChannel))} must differ from {K(nameof(options.NotificationChannel))}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

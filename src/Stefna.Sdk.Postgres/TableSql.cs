@@ -13,13 +13,17 @@ internal sealed class TableSql
 
     internal const int CommonColumnCount = 20;
 
-    public TableSql(GenerationTypeDefinition definition, bool databaseClock)
+    public TableSql(GenerationTypeDefinition definition, bool databaseClock, bool notifyStatus = false)
     {
         Definition = definition;
         var t = PostgresSchema.Identifier(definition.TableName);
         var extras = definition.ExtraColumns.Select(PostgresSchema.Identifier).ToArray();
         var columns = CommonColumns + string.Concat(extras.Select(c => ", " + c));
         Columns = columns;
+
+        // Every status change tells every host's watchers, in the statement that makes it (sent on commit, only for rows
+        // it changed). Parameters @status_channel and @status_type; see PostgresMediaStore.AddStatusParameters.
+        string Notify(string id) => notifyStatus ? $", pg_notify(@status_channel, @status_type || ':' || {id}::text)::text" : string.Empty;
 
         // The clock for leases and updated_at: the database's, so skewed hosts agree, or the host's (@now).
         var now = databaseClock ? "now()" : "@now";
@@ -64,7 +68,7 @@ internal sealed class TableSql
                 error_message = CASE WHEN {exhausted} THEN @error_message ELSE error_message END,
                 updated_at = {now}
             WHERE id IN (SELECT id FROM picked)
-            RETURNING {columns}
+            RETURNING {columns}{Notify("id")}
             """;
         Claim = ClaimStatement("@limit");
 
@@ -116,21 +120,22 @@ internal sealed class TableSql
                 lease_until = NULL, updated_at = {now}
             FROM unnest(@ids, @attempts, @image_urls, @metas) AS c(id, attempt, image_url, meta)
             WHERE j.id = c.id AND j.status = 'processing' AND j.attempts = c.attempt AND j.next_check_at IS NULL
-            RETURNING j.id
+            RETURNING j.id{Notify("j.id")}
             """;
-        Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}";
+        Fail = $"UPDATE {t} SET status = 'failed', error_code = @error_code, error_message = @error_message, lease_until = NULL, updated_at = {now} {guard}"
+            + (notifyStatus ? $" RETURNING 1{Notify("id")}" : string.Empty);
         Requeue = $"""
             UPDATE {t} SET status = 'queued', error_code = @error_code, error_message = @error_message,
                 lease_until = {(databaseClock ? "now() + @delay" : "@not_before")}, updated_at = {now}
             {guard}
-            RETURNING pg_notify(@channel, @type)::text
+            RETURNING pg_notify(@channel, @type)::text{Notify("id")}
             """;
 
         // A stopping worker's hand-back: queued, claimable at once, and the claim's attempt returned.
         Release = $"""
             UPDATE {t} SET status = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, updated_at = {now}
             {guard}
-            RETURNING pg_notify(@channel, @type)::text
+            RETURNING pg_notify(@channel, @type)::text{Notify("id")}
             """;
 
         // One round trip: cancel when unfinished; otherwise read the row as it is.
@@ -139,9 +144,9 @@ internal sealed class TableSql
                 UPDATE {t} SET status = 'canceled', lease_until = NULL, next_check_at = NULL, updated_at = {now}
                 WHERE id = @id AND user_id = @user_id AND {PostgresSchema.UnfinishedPredicate}
                 RETURNING {columns})
-            SELECT * FROM canceled
+            SELECT *{Notify("id")} FROM canceled
             UNION ALL
-            SELECT {columns} FROM {t} WHERE id = @id AND user_id = @user_id AND NOT EXISTS (SELECT 1 FROM canceled)
+            SELECT {columns}{(notifyStatus ? ", NULL" : string.Empty)} FROM {t} WHERE id = @id AND user_id = @user_id AND NOT EXISTS (SELECT 1 FROM canceled)
             """;
         CountUnfinished = $"SELECT count(*) FROM {t} WHERE {PostgresSchema.UnfinishedPredicate}";
 

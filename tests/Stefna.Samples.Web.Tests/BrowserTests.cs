@@ -27,8 +27,10 @@ public sealed class BrowserTests(WebAppFixture app)
         var pageErrors = new List<string>();
         page.PageError += (_, error) => pageErrors.Add(error);
         var offHost = new List<string>();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<IRequest>();
         page.Request += (_, request) =>
         {
+            requests.Enqueue(request);
             if (!request.Url.StartsWith(app.BaseAddress.ToString(), StringComparison.Ordinal) && !request.Url.StartsWith("blob:", StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
             {
                 offHost.Add(request.Url);
@@ -64,13 +66,23 @@ public sealed class BrowserTests(WebAppFixture app)
         await page.GetByLabel("Tags").FillAsync(tag);
         await page.GetByRole(AriaRole.Button, new() { Name = "Generate" }).ClickAsync();
 
-        // The status is polled live until the generated image shows and has loaded.
+        // The job is followed live through its event stream until the generated image shows and has loaded.
         await page.WaitForFunctionAsync("() => { const i = document.getElementById('result'); return !i.hidden && i.complete && i.naturalWidth > 0; }");
         Assert.Equal("completed", await page.Locator("#job-status").InnerTextAsync());
         var src = await page.Locator("#result").GetAttributeAsync("src");
         Assert.StartsWith("/media/results/neo-glitch/", src, StringComparison.Ordinal);
         var jobId = (await page.Locator("#job-id").InnerTextAsync()).Trim();
         Assert.True(Guid.TryParse(jobId, out _), $"'{jobId}' is not a job id");
+
+        // Through the stream only: one request to the job's events (the API key in its header, never in a URL), none to
+        // its status endpoint.
+        var status = new Uri(app.BaseAddress, $"api/generations/neo-glitch/{jobId}").ToString();
+        var streams = requests.Where(r => r.Url == status + "/events").ToList();
+        Assert.Single(streams);
+        Assert.Equal("dev-key-alice", (await streams[0].AllHeadersAsync())["x-api-key"]);
+        Assert.Equal("text/event-stream", (await streams[0].AllHeadersAsync())["accept"]);
+        Assert.DoesNotContain(requests, r => r.Url.Split('?')[0] == status);
+        Assert.DoesNotContain(requests, r => r.Url.Contains("dev-key", StringComparison.Ordinal));
 
         // The gallery shows the new job with its loaded image; the tag filter narrows it to that job.
         var item = page.Locator($"#gallery li[data-id='{jobId}']");
@@ -97,7 +109,7 @@ public sealed class BrowserTests(WebAppFixture app)
     }
 
     [Fact]
-    public async Task Watching_a_second_job_ends_the_first_ones_poll_loop_a_4xx_ends_polling_and_a_gallery_error_keeps_the_empty_text()
+    public async Task Watching_a_second_job_ends_the_first_ones_stream_a_4xx_ends_watching_and_a_gallery_error_keeps_the_empty_text()
     {
         Assert.True(File.Exists(ChromiumPath), $"The browser test needs Debian's Chromium at {ChromiumPath} (apt-get install -y chromium).");
         using var playwright = await Playwright.CreateAsync();
@@ -111,30 +123,35 @@ public sealed class BrowserTests(WebAppFixture app)
         await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
         await page.WaitForFunctionAsync("() => !document.getElementById('type').disabled");
 
-        // Job A's first poll is held in flight while the page starts watching job B: the old tick must not come back
-        // to life (re-arming its loop and flipping the panel back to A) once A's answer finally arrives.
+        // Job A's event stream is held in flight while the page starts watching job B: A's stream must not come back to
+        // life (flipping the panel back to A) once its answer finally arrives.
         string a = Guid.NewGuid().ToString(), b = Guid.NewGuid().ToString(), gone = Guid.NewGuid().ToString();
         var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         IRoute? heldA = null;
         var aInFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        static string Job(string id) => $$"""{"id":"{{id}}","type":"neo-glitch","status":"processing","tags":[]}""";
-        await page.RouteAsync($"**/api/generations/neo-glitch/{a}", route =>
-        {
-            if (counts.AddOrUpdate(a, 1, (_, n) => n + 1) == 1)
-            {
-                heldA = route;
-                aInFlight.TrySetResult();
-                return Task.CompletedTask;
-            }
+        static string Events(string id, string status) =>
+            $$"""
+            : heartbeat
 
-            return route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(a) });
+            event: status
+            id: 1
+            data: {"id":"{{id}}","type":"neo-glitch","status":"{{status}}","tags":[]}
+
+
+            """;
+        await page.RouteAsync($"**/api/generations/neo-glitch/{a}/events", route =>
+        {
+            counts.AddOrUpdate(a, 1, (_, n) => n + 1);
+            heldA = route;
+            aInFlight.TrySetResult();
+            return Task.CompletedTask;
         });
-        await page.RouteAsync($"**/api/generations/neo-glitch/{b}", route =>
+        await page.RouteAsync($"**/api/generations/neo-glitch/{b}/events", route =>
         {
             counts.AddOrUpdate(b, 1, (_, n) => n + 1);
-            return route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(b) });
+            return route.FulfillAsync(new() { Status = 200, ContentType = "text/event-stream", Body = Events(b, "completed") });
         });
-        await page.RouteAsync($"**/api/generations/neo-glitch/{gone}", route =>
+        await page.RouteAsync($"**/api/generations/neo-glitch/{gone}/events", route =>
         {
             counts.AddOrUpdate(gone, 1, (_, n) => n + 1);
             return route.FulfillAsync(new() { Status = 404, ContentType = "application/problem+json", Body = """{"title":"Not Found","status":404,"detail":"No such job."}""" });
@@ -143,27 +160,28 @@ public sealed class BrowserTests(WebAppFixture app)
         await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{a}', {{ id: '{a}', type: 'neo-glitch', status: 'queued' }})");
         await aInFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{b}', {{ id: '{b}', type: 'neo-glitch', status: 'queued' }})");
+        await page.WaitForFunctionAsync($"() => document.getElementById('job-status').textContent === 'completed'");
         try
         {
-            await heldA!.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = Job(a) });
+            await heldA!.FulfillAsync(new() { Status = 200, ContentType = "text/event-stream", Body = Events(a, "failed") });
         }
         catch (PlaywrightException)
         {
             // The page aborted that request when it started watching B: nothing left to answer.
         }
 
-        await page.WaitForTimeoutAsync(3_000); // four poll intervals
+        await page.WaitForTimeoutAsync(1_500); // longer than the page's retry delay
         Assert.Equal(b, (await page.Locator("#job-id").InnerTextAsync()).Trim());
+        Assert.Equal("completed", await page.Locator("#job-status").InnerTextAsync());
         Assert.Equal(1, counts.GetValueOrDefault(a));
-        Assert.InRange(counts.GetValueOrDefault(b), 2, 5); // one loop at 700 ms, not two
+        Assert.Equal(1, counts.GetValueOrDefault(b)); // ended with its final state: not followed again
 
-        // A 404 (another user's or a deleted job) is shown once and ends polling; it is not asked again.
+        // A 404 (another user's or a deleted job) is shown once and ends watching; it is not asked again.
         await page.EvaluateAsync($"() => watch('/api/generations/neo-glitch/{gone}', {{ id: '{gone}', type: 'neo-glitch', status: 'queued' }})");
         await page.WaitForFunctionAsync("() => !document.getElementById('job-error').hidden");
-        var polledB = counts.GetValueOrDefault(b);
-        await page.WaitForTimeoutAsync(2_500);
+        await page.WaitForTimeoutAsync(1_500);
         Assert.Equal(1, counts.GetValueOrDefault(gone));
-        Assert.Equal(polledB, counts.GetValueOrDefault(b));
+        Assert.Equal(1, counts.GetValueOrDefault(b));
         Assert.Equal("No such job.", await page.Locator("#job-error").InnerTextAsync());
         Assert.True(await page.Locator("#job-progress").IsHiddenAsync());
 

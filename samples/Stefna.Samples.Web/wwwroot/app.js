@@ -2,8 +2,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, poll: null, watch: null, cursor: null };
-const POLL_MS = 700;
+const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, retry: null, watch: null, cursor: null };
+const RETRY_MS = 1000;
+const FINAL = ["completed", "failed", "canceled"];
 
 async function api(path, options = {}) {
   const headers = new Headers(options.headers || {});
@@ -143,20 +144,49 @@ async function submit(event) {
   }
 }
 
-// One job is watched at a time. Each watch() owns an AbortController: starting another aborts the previous one's
-// pending timer AND its in-flight request, and a tick that finishes after its watch was replaced does nothing, so
-// two loops never run and the panel never flips between jobs.
+// One job is watched at a time, through its event stream (GET …/events, server-sent events). EventSource cannot send
+// the API key header, and a key never goes into a URL, so the stream is read with fetch. Each watch() owns an
+// AbortController: starting another aborts the previous one's stream and pending retry, and an event that arrives after
+// its watch was replaced does nothing, so the panel never flips between jobs.
 function stopWatching() {
-  clearTimeout(state.poll);
-  state.poll = null;
+  clearTimeout(state.retry);
+  state.retry = null;
   if (state.watch) state.watch.abort();
   state.watch = null;
 }
 
-// A 4xx answer to a poll (401 wrong key, 404 gone or another user's job, …) will not change by asking again, so
-// polling stops; only 408/429 and network/5xx errors are retried.
+// A 4xx answer (401 wrong key, 404 gone or another user's job, …) will not change by asking again, so watching stops;
+// only 408/429 and network/5xx errors, or a stream that ended before the final state, are retried.
 function isFinalError(error) {
   return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+// Reads a text/event-stream response, calling onEvent(name, data) for each event; comments (heartbeats) are skipped.
+async function readEvents(response, signal, onEvent) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  while (!signal.aborted) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") name = text;
+        else if (field === "data") data.push(text);
+      }
+      if (data.length > 0) onEvent(name, data.join("\n"));
+    }
+  }
 }
 
 function watch(location, job) {
@@ -166,18 +196,24 @@ function watch(location, job) {
   state.watch = controller;
   state.job = { location, ...job };
   renderJob(state.job);
-  const tick = async () => {
+  const follow = async () => {
     if (signal.aborted) return;
+    let finished = false;
     try {
-      const { body } = await api(location, { signal });
-      if (signal.aborted) return;
-      state.job = { location, ...body };
-      renderJob(state.job);
-      if (["completed", "failed", "canceled"].includes(body.status)) {
-        if (state.watch === controller) state.watch = null;
-        await loadGallery(true);
-        return;
+      const response = await fetch(`${location}/events`, { headers: { "X-Api-Key": state.key, Accept: "text/event-stream" }, signal });
+      if (!response.ok) {
+        const problem = (response.headers.get("content-type") || "").includes("json") ? await response.json() : null;
+        const error = new Error(problem && (problem.detail || problem.title) ? (problem.detail || problem.title) : `HTTP ${response.status}`);
+        error.status = response.status;
+        throw error;
       }
+      await readEvents(response, signal, (name, data) => {
+        if (name !== "status" || signal.aborted) return;
+        const body = JSON.parse(data);
+        state.job = { location, ...body };
+        renderJob(state.job);
+        finished = FINAL.includes(body.status);
+      });
     } catch (error) {
       if (signal.aborted) return;
       showError($("job-error"), error.message);
@@ -188,9 +224,16 @@ function watch(location, job) {
         return;
       }
     }
-    if (!signal.aborted) state.poll = setTimeout(tick, POLL_MS);
+    if (signal.aborted) return;
+    if (finished) {
+      if (state.watch === controller) state.watch = null;
+      await loadGallery(true);
+      return;
+    }
+    // The stream broke or ended early (a restart, a proxy): follow again; it starts with the current state.
+    state.retry = setTimeout(follow, RETRY_MS);
   };
-  state.poll = setTimeout(tick, POLL_MS);
+  follow();
 }
 
 function renderJob(job) {

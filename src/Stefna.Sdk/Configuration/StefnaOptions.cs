@@ -46,6 +46,11 @@ public sealed class StefnaOptions
     /// inside it are coalesced into one claim. Default 10 ms; 0 to 10 s.</summary>
     public TimeSpan FetchCooldown { get; set; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>How often <see cref="IGenerationPipeline.WatchAsync"/> re-reads a watched job while no store notification
+    /// can announce its changes: always on SQLite (a job another process runs is seen this late), and on PostgreSQL while
+    /// the LISTEN connection is down. Changes this host makes wake its watchers at once. Default 1 s; 10 ms to 1 min.</summary>
+    public TimeSpan WatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many claim statements this host runs at once across all types (each type's producer runs at most
     /// one at a time). Independent of how many jobs run: one claim takes up to a type's whole free in-flight capacity.
     /// Default 2; 1 to 64.</summary>
@@ -131,6 +136,7 @@ internal sealed class StefnaOptionsValidator(StefnaConfigurationKeys keys) : IVa
         if (options.IdlePollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.IdlePollInterval))} must be positive.");
         if (options.MaxIdlePollInterval < options.IdlePollInterval) failures.Add($"{K(nameof(options.MaxIdlePollInterval))} must be at least IdlePollInterval.");
         if (options.FetchCooldown < TimeSpan.Zero || options.FetchCooldown > TimeSpan.FromSeconds(10)) failures.Add($"{K(nameof(options.FetchCooldown))} must be between 0 and 10 seconds.");
+        if (options.WatchPollInterval < TimeSpan.FromMilliseconds(10) || options.WatchPollInterval > TimeSpan.FromMinutes(1)) failures.Add($"{K(nameof(options.WatchPollInterval))} must be between 10 milliseconds and 1 minute.");
         if (options.MaxConcurrentClaims is < 1 or > 64) failures.Add($"{K(nameof(options.MaxConcurrentClaims))} must be between 1 and 64.");
         if (options.ProviderPollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.ProviderPollInterval))} must be positive.");
         if (options.GenerationTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.GenerationTimeout))} must be positive.");

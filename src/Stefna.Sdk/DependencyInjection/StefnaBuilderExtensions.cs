@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Stefna.Sdk;
 using Stefna.Sdk.Assets;
 using Stefna.Sdk.Internal;
 using Stefna.Sdk.Providers;
@@ -122,6 +123,20 @@ public static class StefnaBuilderExtensions
         ArgumentNullException.ThrowIfNull(factory);
         builder.Services.AddOptions<TOptions>(type).BindStefnaConfiguration(ConfigurationPath.Combine("Types", type, configurationKey)).Configure(configure).ValidateOnStart();
         return builder.UseMediaStore(type, sp => factory(sp, sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(type)));
+    }
+
+    /// <summary>Adds an in-process observer of the status changes of the jobs this host submits, runs and cancels (a
+    /// singleton; adding the same class twice adds it once).</summary>
+    /// <typeparam name="TObserver">The observer.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IStefnaBuilder AddObserver<TObserver>(this IStefnaBuilder builder)
+        where TObserver : class, IGenerationObserver
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TObserver>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IGenerationObserver, TObserver>(sp => sp.GetRequiredService<TObserver>()));
+        return builder;
     }
 
     /// <summary>Uses an image provider for every type that has no provider of its own; replaces any default chosen before.</summary>

@@ -59,6 +59,7 @@ public static class StefnaServiceCollectionExtensions
         services.TryAddSingleton<IImageMemoryBudget>(sp => new ImageMemoryBudget(sp.GetRequiredService<IOptions<StefnaOptions>>().Value.ImageMemoryBudgetBytes));
         services.TryAddSingleton<GenerationTypeRegistry>();
         services.TryAddSingleton<WorkSignals>();
+        services.TryAddSingleton<JobWatchHub>();
         services.TryAddSingleton<CircuitStates>();
         services.TryAddSingleton<StefnaInitializer>();
         services.TryAddSingleton<MediaStoreRouter>();
@@ -70,6 +71,7 @@ public static class StefnaServiceCollectionExtensions
             sp.GetRequiredService<MediaStoreRouter>(),
             sp.GetRequiredService<JobRunner>(),
             sp.GetRequiredService<WorkSignals>(),
+            sp.GetRequiredService<JobWatchHub>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StefnaOptions>>(),
             sp.GetRequiredService<IOptionsMonitor<GenerationTypeOptions>>(),

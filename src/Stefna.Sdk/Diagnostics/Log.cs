@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Asking the provider to cancel job {Type}/{JobId} failed; the job is canceled here regardless")]
     public static partial void ProviderCancelFailed(ILogger logger, Exception exception, string type, Guid jobId);
+
+    [LoggerMessage(40, LogLevel.Warning, "An observer failed on the {Status} change of job {Type}/{JobId}; the job is not affected")]
+    public static partial void ObserverFailed(ILogger logger, Exception exception, string status, string type, Guid jobId);
 }

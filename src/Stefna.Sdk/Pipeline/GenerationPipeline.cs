@@ -22,6 +22,7 @@ internal sealed class GenerationPipeline(
     ImageFetcher fetcher,
     WorkSignals signals,
     StefnaMetrics metrics,
+    JobWatchHub watchers,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<GenerationPipeline> logger) : IGenerationPipeline
@@ -145,6 +146,7 @@ internal sealed class GenerationPipeline(
                 metrics.JobsSubmitted.Add(1, StefnaMetrics.TypeTags(type));
                 Log.Submitted(logger, type, id, userId);
                 signals.NotifyWork(type);
+                watchers.Publish(new GenerationStatusChange { Type = type, Id = id, UserId = userId, Status = GenerationStatus.Queued, OccurredAt = result.Job.CreatedAt });
             }
 
             return Ticket(result.Job, existing: !result.Created);
@@ -175,6 +177,7 @@ internal sealed class GenerationPipeline(
         {
             signals.CancelRunning(id);
             signals.NotifyFinished(id);
+            watchers.Publish(new GenerationStatusChange { Type = canonical, Id = id, UserId = user, Status = GenerationStatus.Canceled, Attempt = job.Attempts, Error = job.Error, OccurredAt = time.GetUtcNow() });
             Log.Canceled(logger, canonical, id, user);
             if (job.Attempts > 0)
             {
@@ -238,6 +241,53 @@ internal sealed class GenerationPipeline(
             signals.ForgetFinished(id);
             throw new TimeoutException($"The {canonical} job {id} did not finish within {timeout.TotalSeconds:0.#} s.");
         }
+    }
+
+    public async IAsyncEnumerable<GenerationJob> WatchAsync(string type, Guid id, string userId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var canonical = registry.Canonical(type);
+        var user = RequireUser(userId);
+        await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+
+        // Subscribed before the first read: a change after that read began wakes this watcher, so none is missed.
+        var watched = watchers.Subscribe(canonical, id, user);
+        try
+        {
+            WatchRead? read = null;
+            GenerationJob? last = null;
+            while (true)
+            {
+                read = watched.Next(read);
+                var job = await read.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (job is null)
+                {
+                    // Gone while watched (deleted): nothing more to tell.
+                    _ = last ?? throw new KeyNotFoundException($"No {canonical} job {id} for this user.");
+                    yield break;
+                }
+
+                if (last is null || Changed(last, job))
+                {
+                    last = job;
+                    yield return job;
+                }
+
+                if (job.Status.IsTerminal())
+                {
+                    yield break;
+                }
+
+                await watched.WaitAsync(read, watchers.CurrentPollInterval(canonical), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            watchers.Unsubscribe(watched);
+        }
+
+        // What a watcher is told about; lease renewals and parking bookkeeping are not changes.
+        static bool Changed(GenerationJob before, GenerationJob after) =>
+            before.Status != after.Status || before.Attempts != after.Attempts || before.Error != after.Error || before.ImageUrl != after.ImageUrl;
     }
 
     public async Task<FeedPage> GetFeedAsync(FeedQuery query, CancellationToken cancellationToken = default)

@@ -22,6 +22,7 @@ public sealed class GenerationWorker
     private readonly MediaStoreRouter _stores;
     private readonly JobRunner _runner;
     private readonly WorkSignals _signals;
+    private readonly JobWatchHub _watchers;
     private readonly TimeProvider _time;
     private readonly StefnaOptions _options;
     private readonly IOptionsMonitor<GenerationTypeOptions> _typeOptions;
@@ -43,6 +44,7 @@ public sealed class GenerationWorker
         MediaStoreRouter stores,
         JobRunner runner,
         WorkSignals signals,
+        JobWatchHub watchers,
         TimeProvider time,
         IOptions<StefnaOptions> options,
         IOptionsMonitor<GenerationTypeOptions> typeOptions,
@@ -53,6 +55,7 @@ public sealed class GenerationWorker
         _stores = stores;
         _runner = runner;
         _signals = signals;
+        _watchers = watchers;
         _time = time;
         _options = options.Value;
         _typeOptions = typeOptions;
@@ -325,6 +328,12 @@ public sealed class GenerationWorker
 
                     foreach (var lease in leases)
                     {
+                        // Told before the job starts, so an observer never hears of its end before its claim.
+                        worker._watchers.Publish(new GenerationStatusChange
+                        {
+                            Type = type, Id = lease.Id, UserId = lease.Job.UserId, Status = GenerationStatus.Processing, Attempt = lease.Attempt,
+                            Error = lease.Job.Error, OccurredAt = worker._time.GetUtcNow(),
+                        });
                         Start(lease, cancellationToken);
                     }
 

@@ -45,6 +45,20 @@ public interface IGenerationPipeline
     /// <exception cref="TimeoutException">The job did not finish in time.</exception>
     Task<GenerationJob> WaitForCompletionAsync(string type, Guid id, string userId, TimeSpan timeout, CancellationToken cancellationToken = default);
 
+    /// <summary>Follows a job of the user's until it ends: yields its current state first, then a snapshot each time its
+    /// status, attempt, error or image changes, and ends after a completed, failed or canceled one. Changes made on any
+    /// host are seen: through the store's notifications where it has them (PostgreSQL LISTEN/NOTIFY), else by re-reading
+    /// every <c>StefnaOptions.WatchPollInterval</c>. Snapshots, not a log: a state that lasts less than the time to read it
+    /// may be skipped (a fast job may go from queued straight to completed), but the final state is always yielded.</summary>
+    /// <param name="type">The type.</param>
+    /// <param name="id">The job id.</param>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">Stops following the job.</param>
+    /// <returns>The job's states.</returns>
+    /// <exception cref="KeyNotFoundException">The user has no such job (thrown by the first move; another user's job reads
+    /// the same as a missing one).</exception>
+    IAsyncEnumerable<GenerationJob> WatchAsync(string type, Guid id, string userId, CancellationToken cancellationToken = default);
+
     /// <summary>Reads one page of a user's feed, newest first, across types.</summary>
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

@@ -24,6 +24,7 @@ internal sealed class JobRunner(
     IHttpClientFactory httpClients,
     WorkSignals signals,
     StefnaMetrics metrics,
+    JobWatchHub watchers,
     TimeProvider time,
     IOptions<StefnaOptions> options,
     ILogger<JobRunner> logger)
@@ -69,6 +70,7 @@ internal sealed class JobRunner(
                     metrics.JobsCompleted.Add(1, StefnaMetrics.TypeTags(job.Type));
                     metrics.JobDuration.Record(elapsed.TotalSeconds, StefnaMetrics.TypeTags(job.Type));
                     Log.Completed(logger, job.Type, job.Id, (long)elapsed.TotalMilliseconds, lease.Attempt);
+                    Changed(lease, GenerationStatus.Completed, null, result.Result.ImageUrl);
                 }
                 else
                 {
@@ -97,6 +99,7 @@ internal sealed class JobRunner(
                 else if (await SafeStoreCallAsync(() => stores.For(lease.Type).ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
                 {
                     Log.Released(logger, job.Type, job.Id, lease.Attempt);
+                    Changed(lease with { Job = job with { Attempts = lease.Attempt - 1 } }, GenerationStatus.Queued, job.Error, null);
                 }
             }
             catch (OperationCanceledException) when (running.IsCancellationRequested)
@@ -339,6 +342,7 @@ internal sealed class JobRunner(
             {
                 metrics.JobsRetried.Add(1, StefnaMetrics.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
+                Changed(lease, GenerationStatus.Queued, error, null);
                 return true;
             }
 
@@ -351,6 +355,7 @@ internal sealed class JobRunner(
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
             metrics.JobsFailed.Add(1, tags);
             Log.Failed(logger, job.Type, job.Id, lease.Attempt, error.Code, error.Message);
+            Changed(lease, GenerationStatus.Failed, error, null);
 
             // Failed for good: no row references a result of any of its attempts.
             await TryDeleteAttemptResultsAsync(job, lease.Attempt).ConfigureAwait(false);
@@ -359,6 +364,13 @@ internal sealed class JobRunner(
 
         return false;
     }
+
+    private void Changed(JobLease lease, GenerationStatus status, GenerationError? error, string? imageUrl) =>
+        watchers.Publish(new GenerationStatusChange
+        {
+            Type = lease.Type, Id = lease.Id, UserId = lease.Job.UserId, Status = status, Attempt = lease.Attempt, Error = error, ImageUrl = imageUrl,
+            OccurredAt = time.GetUtcNow(),
+        });
 
     internal const string CircuitOpenCode = "provider_unavailable.circuit_open";
 
