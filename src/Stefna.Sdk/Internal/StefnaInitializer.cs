@@ -26,7 +26,13 @@ internal sealed class StefnaInitializer(IServiceProvider services, GenerationTyp
             }
 
             Validate();
-            await services.GetRequiredService<IMediaStore>().InitializeAsync(registry.Definitions, cancellationToken).ConfigureAwait(false);
+            var store = services.GetRequiredService<IMediaStore>();
+            if (store is Webhooks.IWebhookOutbox outbox && services.GetService<Microsoft.Extensions.Options.IOptions<Webhooks.StefnaWebhookOptions>>() is { } webhooks)
+            {
+                outbox.WebhookEndpoints = [.. webhooks.Value.Endpoints];
+            }
+
+            await store.InitializeAsync(registry.Definitions, cancellationToken).ConfigureAwait(false);
             _done = true;
         }
         finally
