@@ -58,7 +58,22 @@ public sealed class WebhookDispatcher : IDisposable
     /// <param name="exitWhenIdle">Return once nothing is pending (delivered or given up).</param>
     /// <param name="cancellationToken">Stops the loop.</param>
     /// <returns>A task that ends with the loop.</returns>
-    public async Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken)
+    public Task RunAsync(bool exitWhenIdle, CancellationToken cancellationToken) =>
+        RunCoreAsync(() => exitWhenIdle, cancellationToken);
+
+    /// <summary>Runs the delivery loop while <paramref name="work"/> runs (a worker processing jobs, whose completions
+    /// write messages), then until the outbox holds no pending message: what a host that exits when idle runs. An
+    /// attempt in flight when the work ends is finished, not abandoned to its lease.</summary>
+    /// <param name="work">The work whose end allows the loop to exit once nothing is pending.</param>
+    /// <param name="cancellationToken">Stops the loop.</param>
+    /// <returns>A task that ends with the loop.</returns>
+    public Task RunUntilIdleAfterAsync(Task work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return RunCoreAsync(() => work.IsCompleted, cancellationToken);
+    }
+
+    private async Task RunCoreAsync(Func<bool> mayExitWhenIdle, CancellationToken cancellationToken)
     {
         await _initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         if (_outbox is null)
@@ -79,7 +94,7 @@ public sealed class WebhookDispatcher : IDisposable
                 }
 
                 var backlog = await _outbox.GetWebhookBacklogAsync(cancellationToken).ConfigureAwait(false);
-                if (exitWhenIdle && backlog.Pending == 0)
+                if (backlog.Pending == 0 && mayExitWhenIdle())
                 {
                     return;
                 }
