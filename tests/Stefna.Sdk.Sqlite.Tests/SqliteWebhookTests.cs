@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -128,6 +129,79 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failed_job_event_carries_the_error_and_the_metrics_count_attempts_successes_failures_and_latency()
+    {
+        var measured = new List<(string Name, double Value)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Diagnostics.StefnaTelemetry.Name && instrument.Name.StartsWith("stefna.webhooks.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: Diagnostics.StefnaTelemetry.TypeTag, Value: EchoGenerator.TypeName })
+                {
+                    lock (measured)
+                    {
+                        measured.Add((instrument.Name, value));
+                    }
+                }
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+
+        await using var services = Build(o => { });
+        var pipeline = services.GetRequiredService<IGenerationPipeline>();
+        var dispatcher = services.GetRequiredService<WebhookDispatcher>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        _receiver.FailFirstAttempts = 1;
+        var request = Request(_receiver.Url);
+        var ticket = await pipeline.SubmitAsync(new GenerationRequest { Type = request.Type, UserId = request.UserId, Image = request.Image, Prompt = InstantProvider.Refused, WebhookUrl = request.WebhookUrl }, timeout.Token);
+        var worker = services.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, timeout.Token);
+        while (!worker.IsCompleted)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(worker, Task.Delay(5, timeout.Token));
+        }
+
+        await worker;
+        var job = await pipeline.GetStatusAsync(EchoGenerator.TypeName, ticket.Id, "hook-user", timeout.Token);
+        Assert.Equal(GenerationStatus.Failed, job!.Status);
+
+        Assert.Equal(1, await dispatcher.DeliverDueAsync(timeout.Token));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, await dispatcher.DeliverDueAsync(timeout.Token));
+        var delivered = _receiver.Deliveries[^1];
+        Assert.True(delivered.Verified, delivered.Problem);
+        Assert.Equal((WebhookEventTypes.Failed, 200), (delivered.EventType, delivered.Answer));
+        using var body = JsonDocument.Parse(delivered.Body);
+        var data = body.RootElement.GetProperty("data");
+        Assert.Equal("failed", data.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("imageUrl").ValueKind);
+        var error = data.GetProperty("error");
+        Assert.Equal(job.Error!.Code, error.GetProperty("code").GetString());
+        Assert.Equal("invalid_request", error.GetProperty("category").GetString());
+        Assert.Equal(job.Error.Message, error.GetProperty("message").GetString());
+
+        listener.Dispose();
+        double Sum(string name) => measured.Where(m => m.Name == name).Sum(m => m.Value);
+        Assert.Equal(2, Sum("stefna.webhooks.attempts"));
+        Assert.Equal(1, Sum("stefna.webhooks.failures"));
+        Assert.Equal(1, Sum("stefna.webhooks.delivered"));
+        Assert.Equal(0, Sum("stefna.webhooks.abandoned"));
+        Assert.Equal([(_time.GetUtcNow() - job.UpdatedAt).TotalSeconds], measured.Where(m => m.Name == "stefna.webhooks.latency").Select(m => m.Value));
+        Assert.Equal(2, measured.Count(m => m.Name == "stefna.webhooks.request.duration"));
+    }
+
+    [Fact]
     public async Task Webhook_urls_are_checked_at_submit()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
@@ -195,10 +269,14 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
 
     private sealed class InstantProvider : IImageProvider
     {
+        public const string Refused = "refuse this";
+
         public string Name => "instant";
 
         public ValueTask<ProviderResponse> SubmitAsync(ProviderRequest request, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Completed(new ProviderImage { Bytes = TestImages.Png(16, 16, seed: 1) }));
+            request.Prompt == Refused
+                ? throw new GenerationException(GenerationErrorCategory.InvalidRequest, "The instant provider refuses this prompt.")
+                : ValueTask.FromResult<ProviderResponse>(new ProviderResponse.Completed(new ProviderImage { Bytes = TestImages.Png(16, 16, seed: 1) }));
 
         public ValueTask<ProviderResponse> PollAsync(string providerJobId, ProviderRequest request, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
