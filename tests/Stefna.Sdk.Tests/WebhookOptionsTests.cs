@@ -12,10 +12,33 @@ namespace Stefna.Sdk.Tests;
 /// without echoing a secret.</summary>
 public class WebhookOptionsTests
 {
-    private static IHost Host(string webhooks, TempDirectory dir)
+    [Fact]
+    public async Task A_host_running_the_worker_delivers_through_its_hosted_delivery_loop()
+    {
+        using var dir = new TempDirectory();
+        var secret = WebhookSignature.NewSecret();
+        await using var receiver = await Stefna.Sdk.Testing.Fakes.WebhookReceiver.StartAsync([secret]);
+        using var host = Host($$"""{ "Secrets": [ "{{secret}}" ], "AllowPrivateUrls": true, "PollInterval": "00:00:00.050" }""", dir, runWorker: true);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await host.StartAsync(timeout.Token);
+        var ticket = await host.Services.GetRequiredService<IGenerationPipeline>().SubmitAsync(new GenerationRequest
+        {
+            Type = PromptOnlyTestGenerator.TypeName,
+            UserId = "hosted",
+            Prompt = "a lighthouse",
+            WebhookUrl = receiver.Url,
+        }, timeout.Token);
+
+        var delivered = Assert.Single(await receiver.WaitUntilAsync(d => d.Count > 0, timeout.Token));
+        Assert.True(delivered.Verified, delivered.Problem);
+        Assert.Equal((WebhookEventTypes.Completed, ticket.Id, 200), (delivered.EventType, delivered.JobId, delivered.Answer));
+        await host.StopAsync(timeout.Token);
+    }
+
+    private static IHost Host(string webhooks, TempDirectory dir, bool runWorker = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes($$"""{ "Stefna": { "RunWorker": false, "Webhooks": {{webhooks}} } }""")));
+        builder.Configuration.AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes($$"""{ "Stefna": { "RunWorker": {{(runWorker ? "true" : "false")}}, "IdlePollInterval": "00:00:00.050", "Webhooks": {{webhooks}} } }""")));
         builder.Services.AddStefna(builder.Configuration.GetSection("Stefna"))
             .AddGenerator<PromptOnlyTestGenerator>(PromptOnlyTestGenerator.TypeName)
             .UseSqlite(dir.File("stefna.db"))
