@@ -21,6 +21,7 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
     private readonly TempDirectory _folder = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
     private WebhookReceiver _receiver = null!;
+    private string _database = string.Empty;
 
     public async Task InitializeAsync() => _receiver = await WebhookReceiver.StartAsync([Secret], _time);
 
@@ -54,6 +55,16 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
 
         // The event was written with the completion: one pending message, due now.
         Assert.Equal(new WebhookBacklog(1, job.UpdatedAt), await dispatcher.GetBacklogAsync(timeout.Token));
+
+        // A host sharing the store without a signing secret does not deliver, so it cannot spend the message's retries.
+        await using (var unsigned = Build(o => o.Secrets.Clear(), _database))
+        {
+            var bystander = unsigned.GetRequiredService<WebhookDispatcher>();
+            Assert.False(bystander.Enabled);
+            Assert.Equal(0, await bystander.DeliverDueAsync(timeout.Token));
+            await bystander.RunAsync(exitWhenIdle: false, timeout.Token); // returns at once
+            Assert.Empty(_receiver.Deliveries);
+        }
 
         Assert.Equal(1, await dispatcher.DeliverDueAsync(timeout.Token));
         var first = Assert.Single(_receiver.Deliveries);
@@ -230,13 +241,13 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
         WebhookUrl = webhook,
     };
 
-    private ServiceProvider Build(Action<StefnaWebhookOptions> configure)
+    private ServiceProvider Build(Action<StefnaWebhookOptions> configure, string? database = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
         services.AddStefna(o => o.RunWorker = false)
             .AddGenerator<EchoGenerator>(EchoGenerator.TypeName)
-            .UseSqlite(_folder.File($"db/{Guid.NewGuid():N}.db"))
+            .UseSqlite(database ?? (_database = _folder.File($"db/{Guid.NewGuid():N}.db")))
             .UseLocalFileStorage(_folder.File("images"))
             .UseProvider(_ => new InstantProvider());
         services.Configure<StefnaWebhookOptions>(o =>

@@ -41,8 +41,10 @@ public sealed class WebhookDispatcher : IDisposable
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Stefna-Webhooks", "1"));
     }
 
-    /// <summary>Whether the store has an outbox (and so whether there is anything to deliver).</summary>
-    public bool Enabled => _outbox is not null;
+    /// <summary>Whether this host delivers: the store has an outbox and a signing secret is configured. A host without
+    /// a secret (a submit-only front end, an application that uses no webhooks) never claims a message, so it cannot
+    /// spend another host's retries.</summary>
+    public bool Enabled => _outbox is not null && _keys.Length > 0;
 
     /// <summary>Messages this instance delivered.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
@@ -54,7 +56,7 @@ public sealed class WebhookDispatcher : IDisposable
     public long Abandoned => Interlocked.Read(ref _abandoned);
 
     /// <summary>Runs the delivery loop until canceled, or (with <paramref name="exitWhenIdle"/>) until the outbox holds
-    /// no pending message. Returns at once when the store has no outbox.</summary>
+    /// no pending message. Returns at once when this host does not deliver (<see cref="Enabled"/>).</summary>
     /// <param name="exitWhenIdle">Return once nothing is pending (delivered or given up).</param>
     /// <param name="cancellationToken">Stops the loop.</param>
     /// <returns>A task that ends with the loop.</returns>
@@ -76,7 +78,7 @@ public sealed class WebhookDispatcher : IDisposable
     private async Task RunCoreAsync(Func<bool> mayExitWhenIdle, CancellationToken cancellationToken)
     {
         await _initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        if (_outbox is null)
+        if (_outbox is null || !Enabled)
         {
             return;
         }
@@ -116,10 +118,10 @@ public sealed class WebhookDispatcher : IDisposable
 
     /// <summary>Claims one batch of due messages and attempts each once, concurrently.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>How many messages were claimed (0 when nothing was due or the store has no outbox).</returns>
+    /// <returns>How many messages were claimed (0 when nothing was due, or the host does not deliver: <see cref="Enabled"/>).</returns>
     public async Task<int> DeliverDueAsync(CancellationToken cancellationToken = default)
     {
-        if (_outbox is null)
+        if (_outbox is null || !Enabled)
         {
             return 0;
         }
@@ -222,11 +224,6 @@ public sealed class WebhookDispatcher : IDisposable
     // Null when delivered (2xx), else what went wrong, without the URL's query or any secret.
     private async Task<string?> PostAsync(WebhookMessage message, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (_keys.Length == 0)
-        {
-            return "no webhook signing secret is configured on this host";
-        }
-
         var body = Encoding.UTF8.GetBytes(message.Payload);
         var timestamp = WebhookSignature.Timestamp(now);
         using var request = new HttpRequestMessage(HttpMethod.Post, message.Url) { Content = new ByteArrayContent(body) };
