@@ -46,6 +46,17 @@ public sealed class WebhookCliTests
     }
 
     [Fact]
+    public async Task Generate_with_a_webhook_delivers_the_event_before_it_exits()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync([Secret]);
+        using var cli = new Cli();
+        var job = await cli.JsonAsync("generate", "neo-glitch", "--image", Cli.Portrait, "--webhook", receiver.Url.AbsoluteUri, "--allow-private-urls");
+        var delivery = Assert.Single(receiver.Deliveries);
+        Assert.True(delivery.Verified, delivery.Problem);
+        Assert.Equal((WebhookEventTypes.Completed, Guid.Parse(job.GetProperty("id").GetString()!)), (delivery.EventType, delivery.JobId));
+    }
+
+    [Fact]
     public async Task A_loopback_webhook_without_allow_private_urls_is_refused_in_one_line_and_nothing_is_queued()
     {
         using var cli = new Cli();
