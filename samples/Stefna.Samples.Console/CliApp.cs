@@ -8,6 +8,7 @@ using Stefna.Sdk;
 using Stefna.Generators.Presets;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;
+using Stefna.Sdk.Webhooks;
 
 namespace Stefna.Samples.Console;
 
@@ -68,10 +69,11 @@ internal static partial class CliApp
         var tags = new Option<string[]>("--tag") { Description = "Extra tag (repeatable).", AllowMultipleArgumentsPerToken = false };
         var user = UserOption();
         var key = new Option<string?>("--idempotency-key") { Description = "Makes a repeated submit return the same job." };
+        var webhook = HttpUrl(new Option<string?>("--webhook") { Description = "Deliver the job's completion event to this URL, signed per Standard Webhooks with the secret in STEFNA_WEBHOOK_SECRET (whsec_…); a loopback or private address only with --allow-private-urls." });
         var timeout = InRange(new Option<int>("--timeout") { Description = "Seconds to wait for the result (1 to 86400).", DefaultValueFactory = _ => 300 }, 1, 86_400);
         var command = new Command(submitOnly ? "submit" : "generate", (submitOnly ? "Submit a job and print its id." : "Submit a job, run it and print the result.") + Environment.NewLine + DescribeTypes(types))
         {
-            type, image, prompt, preset, tags, user, key,
+            type, image, prompt, preset, tags, user, key, webhook,
         };
 
         // One option per input the registered types declare (--style, --emotion, --reaction, ...); "preset" is --preset.
@@ -117,6 +119,7 @@ internal static partial class CliApp
                 Options = options,
                 Tags = parse.GetValue(tags) ?? [],
                 IdempotencyKey = parse.GetValue(key),
+                WebhookUrl = parse.GetValue(webhook) is { } hook ? new Uri(hook) : null,
             };
 
             var pipeline = services.GetRequiredService<IGenerationPipeline>();
@@ -140,6 +143,12 @@ internal static partial class CliApp
                     () => pipeline.WaitForCompletionAsync(submitted.Type, submitted.Id, request.UserId, wait, ct),
                     token => pipeline.GetStatusAsync(submitted.Type, submitted.Id, request.UserId, token),
                     ct).ConfigureAwait(false);
+                if (request.WebhookUrl is not null)
+                {
+                    // Deliver the job's event before exiting (bounded; what is left stays in the outbox for a worker).
+                    await DeliverPendingAsync(c, services, Task.CompletedTask, DefaultWebhookDrain, json, ct).ConfigureAwait(false);
+                }
+
                 c.WriteJob(json, job);
                 return job.Status == GenerationStatus.Completed ? 0 : c.Fail(Describe(job));
             }
@@ -150,6 +159,39 @@ internal static partial class CliApp
             }
         }, ct));
         return command;
+    }
+
+    private static readonly TimeSpan DefaultWebhookDrain = TimeSpan.FromSeconds(60);
+
+    // Delivers webhooks while `work` runs, then until none is pending or `drain` has passed since the work ended.
+    // Returns how many are still pending (left in the outbox for the next worker).
+    private static async Task<long> DeliverPendingAsync(Context c, IServiceProvider services, Task work, TimeSpan drain, bool json, CancellationToken cancellationToken)
+    {
+        var dispatcher = services.GetRequiredService<WebhookDispatcher>();
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _ = work.ContinueWith(_ => bound.CancelAfter(drain), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await dispatcher.RunUntilIdleAfterAsync(work, bound.Token).ConfigureAwait(false);
+            return 0;
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var pending = (await dispatcher.GetBacklogAsync(cancellationToken).ConfigureAwait(false)).Pending;
+            if (!json)
+            {
+                c.Stderr.WriteLine($"webhooks: {pending} delivery(ies) still pending after {drain.TotalSeconds:0} s; they stay in the outbox for the next worker.");
+            }
+
+            return pending;
+        }
+    }
+
+    // The worker without --exit-when-idle: deliver until Ctrl+C.
+    private static async Task<long> RunDeliveryAsync(WebhookDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        await dispatcher.RunAsync(exitWhenIdle: false, cancellationToken).ConfigureAwait(false);
+        return 0;
     }
 
     private static Command StatusCommand(Context c)
@@ -222,26 +264,36 @@ internal static partial class CliApp
 
     private static Command WorkerCommand(Context c)
     {
-        var exitWhenIdle = new Option<bool>("--exit-when-idle") { Description = "Exit once no job is queued or running." };
-        var command = new Command("worker", "Process queued jobs.") { exitWhenIdle };
+        var exitWhenIdle = new Option<bool>("--exit-when-idle") { Description = "Exit once no job is queued or running and no webhook delivery is pending (see --drain-timeout)." };
+        var drain = InRange(new Option<int>("--drain-timeout") { Description = "With --exit-when-idle: the most seconds to wait, once the jobs are done, for pending webhook deliveries (they stay in the outbox for the next worker). 1 to 3600.", DefaultValueFactory = _ => (int)DefaultWebhookDrain.TotalSeconds }, 1, 3600);
+        var command = new Command("worker", "Process queued jobs and deliver pending webhooks.") { exitWhenIdle, drain };
         command.SetAction((parse, ct) => c.RunAsync(parse, async (services, json) =>
         {
             var worker = services.GetRequiredService<GenerationWorker>();
+            var dispatcher = services.GetRequiredService<WebhookDispatcher>();
             if (!json)
             {
                 c.Stderr.WriteLine(parse.GetValue(exitWhenIdle) ? "worker: processing until idle…" : "worker: processing jobs (Ctrl+C to stop)…");
             }
 
+            long pending = 0;
             try
             {
-                await worker.RunAsync(parse.GetValue(exitWhenIdle), ct).ConfigureAwait(false);
+                var work = worker.RunAsync(parse.GetValue(exitWhenIdle), ct);
+                pending = parse.GetValue(exitWhenIdle)
+                    ? await DeliverPendingAsync(c, services, work, TimeSpan.FromSeconds(parse.GetValue(drain)), json, ct).ConfigureAwait(false)
+                    : await RunDeliveryAsync(dispatcher, ct).ConfigureAwait(false);
+                await work.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 // Ctrl+C: stop quietly.
             }
 
-            c.Write(json, new JsonObject { ["processed"] = worker.CompletedRuns }, $"processed {worker.CompletedRuns} job attempt(s)");
+            c.Write(
+                json,
+                new JsonObject { ["processed"] = worker.CompletedRuns, ["webhooksDelivered"] = dispatcher.Delivered, ["webhooksPending"] = pending },
+                $"processed {worker.CompletedRuns} job attempt(s), delivered {dispatcher.Delivered} webhook(s)");
             return 0;
         }, ct));
         return command;

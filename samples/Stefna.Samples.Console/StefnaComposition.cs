@@ -48,6 +48,17 @@ internal static class StefnaComposition
             options.AllowPrivateNetworkImageUrls = settings.AllowPrivateUrls;
         }));
 
+        // Webhooks: signed with STEFNA_WEBHOOK_SECRET (never printed); loopback/private receivers with --allow-private-urls.
+        services.Configure<Stefna.Sdk.Webhooks.StefnaWebhookOptions>(options =>
+        {
+            if (Environment.GetEnvironmentVariable("STEFNA_WEBHOOK_SECRET") is { Length: > 0 } secret)
+            {
+                options.Secrets.Add(secret);
+            }
+
+            options.AllowPrivateUrls = settings.AllowPrivateUrls;
+        });
+
         // Jobs: PostgreSQL when given (production, any number of hosts), else the embedded SQLite file.
         // Images: local files under --data unless Cloudinary is configured below.
         var data = Path.GetFullPath(settings.DataDirectory);

@@ -24,7 +24,7 @@ namespace Stefna.Sdk.Postgres;
 /// Store calls surface Npgsql exceptions (the core treats <see cref="DbException"/> as a retryable storage failure);
 /// after a connection breaks (server restart, terminated backend) the pool is cleared so later calls reconnect.
 /// </remarks>
-public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJobStatusNotificationSource, IAsyncDisposable, IDisposable
+public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJobStatusNotificationSource, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -212,8 +212,15 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
-        ClaimAsync(type, limit, leaseDuration, maxAttempts, null, cancellationToken);
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    {
+        // In a transaction: a job the claim fails for its exhausted attempts writes its webhooks with that change.
+        await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, null), cancellationToken).ConfigureAwait(false);
+        await Guard(transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
+        return leases;
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
@@ -236,7 +243,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
         return leases;
     }
 
-    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int MaxOutstanding)? limited, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int? MaxOutstanding) within, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
@@ -248,12 +255,13 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
             var wanted = limit - (leases?.Count ?? 0);
             var failed = 0;
             var rows = 0;
-            await using (var command = limited is { } within ? new NpgsqlCommand(sql.ClaimLimited, within.Connection, within.Transaction) : _dataSource.CreateCommand(sql.Claim))
+            var exhaustedJobs = new List<GenerationJob>();
+            await using (var command = new NpgsqlCommand(within.MaxOutstanding is null ? sql.Claim : sql.ClaimLimited, within.Connection, within.Transaction))
             {
                 command.Parameters.Add(new NpgsqlParameter<int>("limit", wanted));
-                if (limited is { } most)
+                if (within.MaxOutstanding is { } most)
                 {
-                    command.Parameters.Add(new NpgsqlParameter<int>("max_outstanding", most.MaxOutstanding));
+                    command.Parameters.Add(new NpgsqlParameter<int>("max_outstanding", most));
                 }
 
                 command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
@@ -277,6 +285,7 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
                         {
                             // A candidate had used its last attempt and was failed instead of claimed.
                             failed++;
+                            exhaustedJobs.Add(job);
                             Log.AttemptsExhausted(_logger, type, job.Id, job.Attempts, maxAttempts);
                     if (_exhausted.Count < MaxExhaustedKept)
                     {
@@ -285,6 +294,11 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
                         }
                     }
                 }).ConfigureAwait(false);
+            }
+
+            if (exhaustedJobs.Count > 0)
+            {
+                await AppendWebhooksAsync(within.Connection, within.Transaction, exhaustedJobs.Select(j => j with { UpdatedAt = _time.GetUtcNow() }), cancellationToken).ConfigureAwait(false);
             }
 
             // Look again only for the places exhausted rows took, and only while the queue filled the request.
@@ -425,6 +439,21 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
             metas[i] = JsonText(result.Meta);
         }
 
+        if (completions.Any(c => MayHaveWebhooks(c.Lease.Job)))
+        {
+            // The completions and their webhooks in one transaction.
+            return await WithWebhooksAsync(async (connection, transaction) =>
+            {
+                await using var inTransaction = new NpgsqlCommand(sql.CompleteMany, connection, transaction);
+                AddStatusParameters(inTransaction, sql);
+                inTransaction.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
+                inTransaction.Parameters.Add(new NpgsqlParameter("metas", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = metas });
+                var lost = await LeaseGuardedBatchAsync(inTransaction, completions.Select(c => c.Lease), ids, attempts, cancellationToken).ConfigureAwait(false);
+                var at = _time.GetUtcNow();
+                return (lost, (IReadOnlyList<GenerationJob>)[.. completions.Where(c => !lost.Contains(c.Lease)).Select(c => c.Lease.Job with { Status = GenerationStatus.Completed, ImageUrl = c.Result.ImageUrl, Error = null, UpdatedAt = at })]);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
         await using var command = _dataSource.CreateCommand(sql.CompleteMany);
         AddStatusParameters(command, sql);
         command.Parameters.Add(new NpgsqlParameter<string[]>("image_urls", urls));
@@ -465,6 +494,17 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(error);
+        if (MayHaveWebhooks(lease.Job))
+        {
+            // The failure and its webhooks in one transaction.
+            return WithWebhooksAsync(async (connection, transaction) =>
+            {
+                await using var command = new NpgsqlCommand(Table(lease.Type).Fail, connection, transaction);
+                var written = await GuardedWriteAsync(command, lease, cancellationToken, Text("error_code", error.Code), Text("error_message", error.Message)).ConfigureAwait(false);
+                return (written, written ? [lease.Job with { Status = GenerationStatus.Failed, Error = error, UpdatedAt = _time.GetUtcNow() }] : (IReadOnlyList<GenerationJob>)[]);
+            }, cancellationToken);
+        }
+
         return GuardedWriteAsync(Table(lease.Type).Fail, lease, cancellationToken,
             Text("error_code", error.Code), Text("error_message", error.Message));
     }
@@ -473,12 +513,27 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
     public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
     {
         var sql = Table(type);
-        await using var command = _dataSource.CreateCommand(sql.Cancel);
-        AddStatusParameters(command, sql);
-        command.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
-        command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
-        AddNow(command);
-        return await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+
+        // In a transaction with its webhooks; the row is locked first, so "was it unfinished" is the cancel's own answer.
+        return await WithWebhooksAsync(async (connection, transaction) =>
+        {
+            GenerationJob? before;
+            await using (var read = new NpgsqlCommand(sql.Get + " FOR UPDATE", connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
+                read.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
+                before = await QuerySingleAsync(read, sql, cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var command = new NpgsqlCommand(sql.Cancel, connection, transaction);
+            AddStatusParameters(command, sql);
+            command.Parameters.Add(new NpgsqlParameter<Guid>("id", id));
+            command.Parameters.Add(new NpgsqlParameter<string>("user_id", userId));
+            AddNow(command);
+            var after = await QuerySingleAsync(command, sql, cancellationToken).ConfigureAwait(false);
+            var canceled = before?.Status.IsTerminal() == false && after?.Status == GenerationStatus.Canceled;
+            return (after, canceled ? [after! with { UpdatedAt = _time.GetUtcNow() }] : (IReadOnlyList<GenerationJob>)[]);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -693,6 +748,11 @@ public sealed class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJ
     private async Task<bool> GuardedWriteAsync(string text, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
     {
         await using var command = _dataSource.CreateCommand(text);
+        return await GuardedWriteAsync(command, lease, cancellationToken, parameters).ConfigureAwait(false);
+    }
+
+    private async Task<bool> GuardedWriteAsync(NpgsqlCommand command, JobLease lease, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
         AddStatusParameters(command, Table(lease.Type));
         command.Parameters.Add(new NpgsqlParameter<Guid>("id", lease.Id));
         command.Parameters.Add(new NpgsqlParameter<int>("attempt", lease.Attempt));

@@ -35,6 +35,7 @@ internal static class PostgresSchema
                 updated_at timestamptz NOT NULL DEFAULT now()
             )
             """),
+        (2, "webhook outbox", PostgresMediaStore.CreateOutboxSql),
     ];
 
     /// <summary>The migrations of one type table, in order. Each is idempotent on its own, so a table that exists

@@ -21,7 +21,7 @@ namespace Stefna.Sdk.Sqlite;
 /// queue politely instead of spinning on the file lock; other processes sharing the file are waited for through
 /// <c>busy_timeout</c> (<see cref="SqliteStoreOptions.BusyTimeout"/>). Reads run concurrently thanks to WAL mode.
 /// </remarks>
-public sealed class SqliteMediaStore : IMediaStore, IDisposable
+public sealed partial class SqliteMediaStore : IMediaStore, IDisposable
 {
     // The order of the common columns in every select list; Read() depends on it.
     private static readonly string[] Common =
@@ -132,6 +132,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 await CreateTypeTableAsync(connection, transaction, definition, cancellationToken).ConfigureAwait(false);
             }
 
+            await CreateWebhookOutboxAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
             transaction.Commit();
             return true;
         }, cancellationToken).ConfigureAwait(false);
@@ -227,7 +228,9 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             var rows = await WriteAsync("claim", async connection =>
             {
                 var now = _time.GetUtcNow();
+                using var transaction = connection.BeginTransaction(deferred: false);
                 using var command = connection.CreateCommand();
+                command.Transaction = transaction;
 
                 // One statement, so the pick and the claim are a single atomic write: no claimer can see the rows
                 // between. A row whose lease expired after the last allowed attempt (its worker stopped every time)
@@ -262,12 +265,21 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 command.Parameters.AddWithValue("@message", exhausted.Message);
                 command.Parameters.AddWithValue("@limit", wanted);
                 var jobs = new List<GenerationJob>();
-                using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    jobs.Add(Read(reader, table.Definition.Name, offset: 0));
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        jobs.Add(Read(reader, table.Definition.Name, offset: 0));
+                    }
                 }
 
+                // A job failed for its exhausted attempts tells its webhooks in the same transaction.
+                foreach (var job in jobs.Where(j => j.Status == GenerationStatus.Failed))
+                {
+                    await AppendWebhooksAsync(connection, transaction, job, cancellationToken).ConfigureAwait(false);
+                }
+
+                transaction.Commit();
                 return jobs;
             }, cancellationToken).ConfigureAwait(false);
 
@@ -467,6 +479,10 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 {
                     lost.Add(lease);
                 }
+                else
+                {
+                    await AppendWebhooksAsync(connection, transaction, lease.Job with { Status = GenerationStatus.Completed, ImageUrl = result.ImageUrl, Error = null, UpdatedAt = Time((long)command.Parameters["@now"].Value!) }, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             transaction.Commit();
@@ -499,6 +515,7 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             lease,
             "status = 'failed', lease_until = NULL, error_code = @code, error_message = @message",
             cancellationToken,
+            lease.Job with { Status = GenerationStatus.Failed, Error = error },
             ("@code", error.Code),
             ("@message", error.Message));
     }
@@ -509,7 +526,9 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
         var table = Table(type);
         return WriteAsync("cancel", async connection =>
         {
+            using var transaction = connection.BeginTransaction(deferred: false);
             using var command = connection.CreateCommand();
+            command.Transaction = transaction;
             command.CommandText = $"""
                 UPDATE {table.Quoted} SET status = 'canceled', lease_until = NULL, next_check_at = NULL, updated_at = @now
                 WHERE id = @id AND user_id = @user AND status IN ({Queued}, {Processing})
@@ -518,8 +537,14 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
             command.Parameters.AddWithValue("@id", Id(id));
             command.Parameters.AddWithValue("@user", userId);
-            return await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false)
-                ?? await GetAsync(connection, table, id, userId, cancellationToken).ConfigureAwait(false);
+            var canceled = await ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            if (canceled is not null)
+            {
+                await AppendWebhooksAsync(connection, transaction, canceled, cancellationToken).ConfigureAwait(false);
+            }
+
+            transaction.Commit();
+            return canceled ?? await GetAsync(connection, table, id, userId, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -707,13 +732,19 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
             """, cancellationToken, transaction).ConfigureAwait(false);
     }
 
-    private Task<bool> GuardedUpdateAsync(JobLease lease, string set, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private Task<bool> GuardedUpdateAsync(JobLease lease, string set, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
+        GuardedUpdateAsync(lease, set, cancellationToken, terminal: null, parameters);
+
+    // terminal: the job as it is after a terminal change, whose webhooks are written in the same transaction.
+    private Task<bool> GuardedUpdateAsync(JobLease lease, string set, CancellationToken cancellationToken, GenerationJob? terminal, params (string Name, object Value)[] parameters)
     {
         ArgumentNullException.ThrowIfNull(lease);
         var table = Table(lease.Type);
         return WriteAsync("update", async connection =>
         {
+            using var transaction = terminal is null ? null : connection.BeginTransaction(deferred: false);
             using var command = connection.CreateCommand();
+            command.Transaction = transaction;
 
             // The lease guard: only the claim that made this attempt may write, and only while it still runs.
             // A parked job (next_check_at set) has no holder: nothing may write to it under its old lease.
@@ -726,7 +757,18 @@ public sealed class SqliteMediaStore : IMediaStore, IDisposable
                 command.Parameters.AddWithValue(name, value);
             }
 
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            var written = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            if (transaction is not null)
+            {
+                if (written)
+                {
+                    await AppendWebhooksAsync(connection, transaction, terminal! with { UpdatedAt = Time((long)command.Parameters["@now"].Value!) }, cancellationToken).ConfigureAwait(false);
+                }
+
+                transaction.Commit();
+            }
+
+            return written;
         }, cancellationToken);
     }
 

@@ -27,6 +27,12 @@ public sealed class GenerationRequest
     /// <summary>A key, unique per user and type, that makes a repeated submit return the same job.</summary>
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>A URL (absolute http or https) to receive this job's completion event (<c>generation.completed</c>,
+    /// <c>generation.failed</c> or <c>generation.canceled</c>) as a signed Standard Webhooks POST, delivered at least
+    /// once. Checked at submit: it must resolve to public addresses unless
+    /// <see cref="Webhooks.StefnaWebhookOptions.AllowPrivateUrls"/>, and a signing secret must be configured.</summary>
+    public Uri? WebhookUrl { get; init; }
+
     /// <summary>Reads an option by key (case-insensitive).</summary>
     /// <param name="key">The option key.</param>
     /// <returns>The trimmed value, or <see langword="null"/> when absent or blank.</returns>

@@ -46,6 +46,25 @@ public sealed class DedicatedStoreTests
         Assert.Null(feed.NextCursor);
     }
 
+    /// <summary>WatchAsync follows a job kept in its type's own store to its end (read from that store, not the default).</summary>
+    [Fact]
+    public async Task A_job_in_a_dedicated_store_is_watched_to_its_end()
+    {
+        using var files = new TempDirectory();
+        await using var host = SdkHost.Start(b => b.UseSqlite("custom-prompt", files.File("custom.db")));
+
+        var ticket = await host.Pipeline.SubmitAsync(Request("custom-prompt", 1));
+        var states = new List<GenerationStatus>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await foreach (var job in host.Pipeline.WatchAsync("custom-prompt", ticket.Id, User, timeout.Token))
+        {
+            states.Add(job.Status);
+        }
+
+        Assert.Equal(GenerationStatus.Completed, states[^1]);
+        Assert.Equal(1, await CountAsync(files.File("custom.db"), "custom_prompt_media", "completed"));
+    }
+
     [Fact]
     public async Task A_queued_job_in_a_dedicated_store_is_canceled_there()
     {

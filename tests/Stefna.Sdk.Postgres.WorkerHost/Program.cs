@@ -21,6 +21,12 @@
 // on that share of calls; see SoakSupport.cs).
 // With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
 // the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
+// With --webhook-secret (whsec_…), the host delivers the webhook outbox too (loopback receivers allowed, 2 s first
+// retry, --webhook-lease-seconds lease, default 5): beside the worker, then until nothing is pending before DONE.
+// --enqueue with --webhook-url gives each queued job that callback URL. Fault injection: with the environment variable
+// STEFNA_FAULT_KILL_BEFORE_WEBHOOK=1 the host SIGKILLs itself when its delivery loop is about to connect for the first
+// time (after the job's completion and its outbox row are committed, after the message was claimed, before any byte is
+// sent), printing DYING first.
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -51,7 +57,26 @@ GenerationTypeDefinition[] types = aimlBase is null
     ? [QueueTestGenerator.Definition]
     : [QueueTestGenerator.Definition, CustomPromptGenerator.TypeDefinition];
 
+var webhookSecret = options.GetValueOrDefault("webhook-secret");
+var webhookLease = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("webhook-lease-seconds") ?? "5", CultureInfo.InvariantCulture));
 var services = new ServiceCollection();
+if (Environment.GetEnvironmentVariable("STEFNA_FAULT_KILL_BEFORE_WEBHOOK") == "1")
+{
+    services.AddSingleton<Stefna.Sdk.Net.IHostAddressResolver, DieOnConnectResolver>();
+}
+
+services.Configure<Stefna.Sdk.Webhooks.StefnaWebhookOptions>(o =>
+{
+    if (webhookSecret is not null)
+    {
+        o.Secrets.Add(webhookSecret);
+    }
+
+    o.AllowPrivateUrls = true;
+    o.RequestTimeout = webhookLease < TimeSpan.FromSeconds(15) ? webhookLease : TimeSpan.FromSeconds(15);
+    o.LeaseDuration = webhookLease;
+    o.PollInterval = TimeSpan.FromMilliseconds(250);
+});
 services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
 var builder = services.AddStefna(o =>
     {
@@ -144,6 +169,9 @@ if (options.GetValueOrDefault("enqueue") is { } enqueue)
             Type = QueueTestGenerator.TypeName,
             UserId = "soak-" + (i % 7).ToString(CultureInfo.InvariantCulture),
             Prompt = "soak job " + i.ToString(CultureInfo.InvariantCulture),
+            Meta = options.GetValueOrDefault("webhook-url") is { } hook
+                ? new Dictionary<string, string> { [Stefna.Sdk.Webhooks.WebhookOutboxEvents.CallbackMetaKey] = hook }
+                : new Dictionary<string, string>(),
             CreatedAt = now.AddTicks(i),
         }, ct));
     Console.WriteLine($"ENQUEUED {count}");
@@ -154,9 +182,21 @@ var worker = provider.GetRequiredService<GenerationWorker>();
 await store.MigrateAsync(types, stop.Token);
 Console.WriteLine("READY");
 await WaitForGoAsync();
+var dispatcher = provider.GetRequiredService<Stefna.Sdk.Webhooks.WebhookDispatcher>();
 try
 {
-    await worker.RunAsync(exitWhenIdle: !options.ContainsKey("no-exit-when-idle"), stop.Token);
+    var work = worker.RunAsync(exitWhenIdle: !options.ContainsKey("no-exit-when-idle"), stop.Token);
+    if (webhookSecret is not null)
+    {
+        // Delivers beside the worker, then (the jobs done) until nothing is pending: own and other hosts' messages.
+        await dispatcher.RunUntilIdleAfterAsync(work, stop.Token);
+    }
+
+    await work;
+    if (webhookSecret is not null)
+    {
+        Console.WriteLine($"DELIVERED {dispatcher.Delivered} FAILED {dispatcher.FailedAttempts}");
+    }
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested && options.ContainsKey("no-exit-when-idle"))
 {
@@ -192,4 +232,18 @@ static Dictionary<string, string?> ParseArgs(string[] args)
     }
 
     return result;
+}
+
+
+/// <summary>Fault injection (STEFNA_FAULT_KILL_BEFORE_WEBHOOK): the first connection the host makes, the webhook
+/// delivery's, kills the process instead (SIGKILL, no shutdown code).</summary>
+internal sealed class DieOnConnectResolver : Stefna.Sdk.Net.IHostAddressResolver
+{
+    public Task<System.Net.IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        Console.WriteLine("DYING");
+        Console.Out.Flush();
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+        return Task.FromResult(Array.Empty<System.Net.IPAddress>());
+    }
 }

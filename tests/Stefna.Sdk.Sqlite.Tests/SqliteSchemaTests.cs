@@ -86,7 +86,7 @@ public sealed class SqliteSchemaTests : IDisposable
         Assert.Equal(CommonColumns.Order(StringComparer.Ordinal), (await ColumnsAsync(store, "schema_plain_media")).Order(StringComparer.Ordinal));
         Assert.Equal(CommonColumns.Append("emotion").Order(StringComparer.Ordinal), (await ColumnsAsync(store, "schema_mask_media")).Order(StringComparer.Ordinal));
         var tables = await QueryAsync(store, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
-        Assert.Equal(["schema_mask_media", "schema_plain_media"], tables);
+        Assert.Equal(["schema_mask_media", "schema_plain_media", "stefna_webhook_outbox"], tables); // one outbox for every type
     }
 
     [Fact]

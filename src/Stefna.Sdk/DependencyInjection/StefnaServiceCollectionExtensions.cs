@@ -78,7 +78,27 @@ public static class StefnaServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationWorker>>()));
         services.TryAddSingleton<IGenerationPipeline, GenerationPipeline>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StefnaHostedService>());
+        AddWebhooks(services);
         return new StefnaBuilder(services);
+    }
+
+    // Webhooks: options at Stefna:Webhooks, the submit-time URL guard, the delivery loop and its hosted service.
+    private static void AddWebhooks(IServiceCollection services)
+    {
+        services.AddOptions<Stefna.Sdk.Webhooks.StefnaWebhookOptions>().BindStefnaConfiguration(Stefna.Sdk.Webhooks.StefnaWebhookOptions.ConfigurationKey).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Stefna.Sdk.Webhooks.StefnaWebhookOptions>, Stefna.Sdk.Webhooks.StefnaWebhookOptionsValidator>());
+        services.TryAddSingleton<Stefna.Sdk.Webhooks.WebhookUrlGuard>();
+        services.TryAddSingleton(sp => new Stefna.Sdk.Webhooks.WebhookTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(sp => new Stefna.Sdk.Webhooks.WebhookDispatcher(
+            sp.GetRequiredService<MediaStoreRouter>(),
+            sp.GetRequiredService<StefnaInitializer>(),
+            sp.GetRequiredService<IHostAddressResolver>(),
+            sp.GetRequiredService<IImageAddressPolicy>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<Stefna.Sdk.Webhooks.StefnaWebhookOptions>>(),
+            sp.GetRequiredService<Stefna.Sdk.Webhooks.WebhookTelemetry>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Stefna.Sdk.Webhooks.WebhookDispatcher>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Stefna.Sdk.Webhooks.WebhookHostedService>());
     }
 
     /// <summary>Adds the SDK and binds every Stefna option from <paramref name="configuration"/>, the Stefna section

@@ -25,6 +25,17 @@ internal sealed class StefnaInitializer(IServiceProvider services, GenerationTyp
             }
 
             Validate();
+            if (services.GetService<Microsoft.Extensions.Options.IOptions<Webhooks.StefnaWebhookOptions>>() is { } webhooks)
+            {
+                foreach (var (store, _) in stores.Groups)
+                {
+                    if (store is Webhooks.IWebhookOutbox outbox)
+                    {
+                        outbox.WebhookEndpoints = [.. webhooks.Value.Endpoints];
+                    }
+                }
+            }
+
             await stores.InitializeAsync(cancellationToken).ConfigureAwait(false);
             _done = true;
         }

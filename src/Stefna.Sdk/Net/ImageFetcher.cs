@@ -37,13 +37,7 @@ public sealed class ImageFetcher : IDisposable
         _resolver = resolver ?? throw new ArgumentNullException(nameof(resolver));
         _policy = policy ?? throw new ArgumentNullException(nameof(policy));
         _options = options.Value;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectCallback = ConnectToCheckedAddressAsync,
-        };
+        var handler = GuardedConnector.CreateHandler(_resolver, _policy, () => _options.AllowPrivateNetworkImageUrls);
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -131,29 +125,6 @@ public sealed class ImageFetcher : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
-
-    // Connects to an address that passes the guard (resolved again here, so the pinned address is the checked one).
-    private async ValueTask<Stream> ConnectToCheckedAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var addresses = await _resolver.ResolveAsync(context.DnsEndPoint.Host, cancellationToken).ConfigureAwait(false);
-        var allowed = _options.AllowPrivateNetworkImageUrls ? addresses : Array.FindAll(addresses, _policy.IsAllowed);
-        if (allowed.Length == 0 || (!_options.AllowPrivateNetworkImageUrls && allowed.Length != addresses.Length))
-        {
-            throw new HttpRequestException($"The host '{context.DnsEndPoint.Host}' resolves to a non-public address.");
-        }
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
 
     private async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -20,6 +20,7 @@ internal sealed class GenerationPipeline(
     MediaStoreRouter stores,
     IAssetStorage assets,
     ImageFetcher fetcher,
+    Webhooks.WebhookUrlGuard webhooks,
     WorkSignals signals,
     StefnaMetrics metrics,
     JobWatchHub watchers,
@@ -68,6 +69,12 @@ internal sealed class GenerationPipeline(
         if (request.Image?.FilePath is { } path)
         {
             request = WithImageBytes(request, await ImageFileReader.ReadAsync(path, _options.MaxImageBytes, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (request.WebhookUrl is { } webhookUrl)
+        {
+            await webhooks.CheckAsync(webhookUrl, cancellationToken).ConfigureAwait(false);
+            spec = spec with { Meta = new Dictionary<string, string>(spec.Meta, StringComparer.Ordinal) { [Webhooks.WebhookOutboxEvents.CallbackMetaKey] = webhookUrl.AbsoluteUri } };
         }
 
         var fingerprint = request.IdempotencyKey is null ? null : IdempotencyFingerprint.Of(request);
@@ -427,6 +434,7 @@ internal sealed class GenerationPipeline(
         Options = request.Options,
         Tags = request.Tags,
         IdempotencyKey = request.IdempotencyKey,
+        WebhookUrl = request.WebhookUrl,
     };
 
     private static GenerationTicket Ticket(GenerationJob job, bool existing) => new(job.Id, job.Type, job.Status, job.CreatedAt, existing);

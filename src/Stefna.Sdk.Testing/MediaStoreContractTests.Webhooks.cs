@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Stefna.Sdk.Webhooks;
+using Xunit;
+
+namespace Stefna.Sdk.Testing;
+
+// Facts on the optional webhook outbox (IWebhookOutbox); a store that does not implement it passes them trivially.
+public abstract partial class MediaStoreContractTests
+{
+    /// <summary>Completion, failure and cancellation each write one message for a job with a callback URL, with the
+    /// event, the job and the payload; a write whose lease was lost writes none; a job without a URL writes none.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Webhook_outbox_gets_one_message_per_terminal_change_of_a_job_with_a_callback()
+    {
+        var store = await NewStoreAsync();
+        if (store is not IWebhookOutbox outbox)
+        {
+            return;
+        }
+
+        var url = $"https://hooks.example.com/{Guid.NewGuid():N}";
+        var jobs = new List<GenerationJob>();
+        for (var i = 0; i < 4; i++)
+        {
+            var job = NewJob(PlainType, BaseTime.AddYears(-20).AddSeconds(i));
+            jobs.Add(await InsertAsync(store, i == 3 ? job : job with { Meta = new Dictionary<string, string>(job.Meta) { [WebhookOutboxEvents.CallbackMetaKey] = url } }));
+        }
+
+        var leases = (await store.ClaimAsync(PlainType.Name, 50, LongLease, MaxAttempts, Ct)).Where(l => jobs.Any(j => j.Id == l.Id)).OrderBy(l => l.Job.CreatedAt).ToList();
+        Assert.Equal(4, leases.Count);
+        var result = new JobResult("https://cdn.example.com/result.png", new Dictionary<string, string>());
+        Assert.Empty(await store.CompleteManyAsync(PlainType.Name, [new JobCompletion(leases[0], result), new JobCompletion(leases[3], result)], Ct));
+        var error = new GenerationError(GenerationErrorCategory.ContentRejected, "content_rejected.refused", "The provider refused the prompt.");
+        Assert.True(await store.FailAsync(leases[1], error, Ct));
+        Assert.Equal(GenerationStatus.Canceled, (await store.CancelAsync(PlainType.Name, jobs[2].Id, UserA, Ct))!.Status);
+        Assert.Equal(GenerationStatus.Canceled, (await store.CancelAsync(PlainType.Name, jobs[2].Id, UserA, Ct))!.Status); // again: no new event
+        Assert.False(await store.FailAsync(leases[0], error, Ct)); // lost: already completed, no event
+
+        var messages = (await outbox.ClaimWebhooksAsync(100, LongLease, Ct)).Where(m => m.Url == url).OrderBy(m => jobs.FindIndex(j => j.Id == m.JobId)).ToList();
+        Assert.Equal([WebhookEventTypes.Completed, WebhookEventTypes.Failed, WebhookEventTypes.Canceled], messages.Select(m => m.EventType));
+        Assert.Equal(jobs.Take(3).Select(j => j.Id), messages.Select(m => m.JobId));
+        Assert.All(messages, m => Assert.Equal((1, PlainType.Name), (m.Attempts, m.Type)));
+        Assert.Equal(3, messages.Select(m => m.Id).Distinct(StringComparer.Ordinal).Count());
+
+        using var completed = JsonDocument.Parse(messages[0].Payload);
+        Assert.Equal(result.ImageUrl, completed.RootElement.GetProperty("data").GetProperty("imageUrl").GetString());
+        using var failed = JsonDocument.Parse(messages[1].Payload);
+        Assert.Equal(error.Code, failed.RootElement.GetProperty("data").GetProperty("error").GetProperty("code").GetString());
+        using var canceled = JsonDocument.Parse(messages[2].Payload);
+        Assert.Equal("canceled", canceled.RootElement.GetProperty("data").GetProperty("status").GetString());
+    }
+
+    /// <summary>A claimed message is not claimed again while its lease holds; its outcome is recorded only with the
+    /// attempt that claimed it; a retry that is due is claimed again with the same id and the next attempt number.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task Webhook_outbox_claims_are_leased_and_guarded_by_their_attempt()
+    {
+        var store = await NewStoreAsync();
+        if (store is not IWebhookOutbox outbox)
+        {
+            return;
+        }
+
+        var url = $"https://hooks.example.com/{Guid.NewGuid():N}";
+        outbox.WebhookEndpoints = [url];
+        var job = await InsertAsync(store, NewJob(PlainType, BaseTime.AddYears(-20)));
+        var lease = (await store.ClaimAsync(PlainType.Name, 50, LongLease, MaxAttempts, Ct)).Single(l => l.Id == job.Id);
+        Assert.True(await store.CompleteAsync(lease, new JobResult("https://cdn.example.com/a.png", new Dictionary<string, string>()), Ct));
+        outbox.WebhookEndpoints = [];
+
+        var first = Assert.Single(await outbox.ClaimWebhooksAsync(100, LongLease, Ct), m => m.Url == url);
+        Assert.DoesNotContain(await outbox.ClaimWebhooksAsync(100, LongLease, Ct), m => m.Url == url);
+
+        // Due again at once: claimed again, same id, attempt 2; the first claim can no longer record anything.
+        Assert.True(await outbox.RetryWebhookAsync(first, DateTimeOffset.UtcNow.AddYears(-1), "HTTP 500", Ct));
+        var second = Assert.Single(await outbox.ClaimWebhooksAsync(100, LongLease, Ct), m => m.Url == url);
+        Assert.Equal((first.Id, 2, first.Payload), (second.Id, second.Attempts, second.Payload));
+        Assert.False(await outbox.MarkWebhookDeliveredAsync(first, Ct));
+        Assert.False(await outbox.RetryWebhookAsync(first, DateTimeOffset.UtcNow, "stale", Ct));
+        Assert.True(await outbox.MarkWebhookDeliveredAsync(second, Ct));
+        Assert.False(await outbox.AbandonWebhookAsync(second, "after delivery", Ct));
+
+        await outbox.RetryWebhookAsync(second, DateTimeOffset.UtcNow.AddYears(-1), "ignored", Ct);
+        Assert.DoesNotContain(await outbox.ClaimWebhooksAsync(100, LongLease, Ct), m => m.Url == url);
+    }
+}
