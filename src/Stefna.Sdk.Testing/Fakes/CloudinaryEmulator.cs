@@ -55,7 +55,8 @@ public sealed record CloudinaryEmulatorAsset(string PublicId, byte[] Bytes, stri
 /// wrong one with 401 <c>{"error":{"message":"Invalid Signature …"}}</c>; checks the api_key and the timestamp's
 /// freshness; checks the <c>s--…--</c> signature of a signed delivery URL (8 characters of SHA-1 or SHA-256, or 32 of
 /// SHA-256) and answers a wrong one with 401; records every request; and can be told to answer 429 with a reset header
-/// N times, the reset given as it is or as an HTTP date computed when it answers. Its clock is a
+/// N times (or on a share of calls at random), the reset given as it is or as an HTTP date computed when it answers;
+/// counts uploads, destroy calls, assets destroyed and 429s. Its clock is a
 /// <see cref="TimeProvider"/>, so a test can run it on the same fake clock as the client.
 /// </summary>
 /// <remarks>
