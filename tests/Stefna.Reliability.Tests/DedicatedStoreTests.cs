@@ -65,6 +65,34 @@ public sealed class DedicatedStoreTests
         Assert.Equal(1, await CountAsync(files.File("custom.db"), "custom_prompt_media", "completed"));
     }
 
+    /// <summary>A webhook URL is accepted for a type whose store keeps an outbox and refused, naming the type, for a type
+    /// whose own store has none (before: the check looked at the default store only, and a host without a default
+    /// store could not even be built).</summary>
+    [Fact]
+    public async Task A_webhook_url_is_checked_against_the_outbox_of_the_types_own_store()
+    {
+        await using var host = SdkHost.Start(
+            b =>
+            {
+                b.UseMediaStore("custom-prompt", _ => new InMemoryMediaStore());
+                b.Services.Configure<Stefna.Sdk.Webhooks.StefnaWebhookOptions>(o =>
+                {
+                    o.Secrets.Add("whsec_" + Convert.ToBase64String(new byte[32]));
+                    o.AllowPrivateUrls = true;
+                    o.RunDelivery = false;
+                });
+            },
+            runWorker: false);
+        var hook = new Uri("http://127.0.0.1:9/hook");
+
+        var accepted = await host.Pipeline.SubmitAsync(Request("neo-glitch", 1, hook));
+        var error = await Assert.ThrowsAsync<GenerationValidationException>(() => host.Pipeline.SubmitAsync(Request("custom-prompt", 2, hook)));
+
+        Assert.False(accepted.IsExisting);
+        Assert.EndsWith("webhook_unsupported", error.Code, StringComparison.Ordinal);
+        Assert.Contains("'custom-prompt'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_queued_job_in_a_dedicated_store_is_canceled_there()
     {
@@ -241,11 +269,11 @@ public sealed class DedicatedStoreTests
         }
     }
 
-    private static GenerationRequest Request(string type, int n) => type switch
+    private static GenerationRequest Request(string type, int n, Uri? webhook = null) => type switch
     {
-        "neo-glitch" => new GenerationRequest { Type = type, UserId = User, Image = ImageInput.FromBytes(TestImages.Png(16, 16)), Options = new Dictionary<string, string> { ["style"] = "base" } },
-        "emotion-mask" => new GenerationRequest { Type = type, UserId = User, Image = ImageInput.FromBytes(TestImages.Png(16, 16)), Options = new Dictionary<string, string> { ["emotion"] = "joy" } },
-        _ => new GenerationRequest { Type = type, UserId = User, Prompt = $"a lighthouse number {n}" },
+        "neo-glitch" => new GenerationRequest { Type = type, UserId = User, WebhookUrl = webhook, Image = ImageInput.FromBytes(TestImages.Png(16, 16)), Options = new Dictionary<string, string> { ["style"] = "base" } },
+        "emotion-mask" => new GenerationRequest { Type = type, UserId = User, WebhookUrl = webhook, Image = ImageInput.FromBytes(TestImages.Png(16, 16)), Options = new Dictionary<string, string> { ["emotion"] = "joy" } },
+        _ => new GenerationRequest { Type = type, UserId = User, WebhookUrl = webhook, Prompt = $"a lighthouse number {n}" },
     };
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -73,7 +73,7 @@ internal sealed class GenerationPipeline(
 
         if (request.WebhookUrl is { } webhookUrl)
         {
-            await webhooks.CheckAsync(webhookUrl, cancellationToken).ConfigureAwait(false);
+            await webhooks.CheckAsync(type, webhookUrl, cancellationToken).ConfigureAwait(false);
             spec = spec with { Meta = new Dictionary<string, string>(spec.Meta, StringComparer.Ordinal) { [Webhooks.WebhookOutboxEvents.CallbackMetaKey] = webhookUrl.AbsoluteUri } };
         }
 

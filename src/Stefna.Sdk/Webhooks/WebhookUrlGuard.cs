@@ -2,17 +2,17 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk.Net;
-using Stefna.Sdk.Storage;
+using Stefna.Sdk.Internal;
 
 namespace Stefna.Sdk.Webhooks;
 
 /// <summary>Checks a request's webhook URL at submit: its shape, that it can be delivered (a store with an outbox, a
 /// signing secret), and that it resolves to allowed addresses (the SSRF guard; delivery checks again at connect time).</summary>
-internal sealed class WebhookUrlGuard(IMediaStore store, IHostAddressResolver resolver, IImageAddressPolicy policy, IOptions<StefnaWebhookOptions> options)
+internal sealed class WebhookUrlGuard(MediaStoreRouter stores, IHostAddressResolver resolver, IImageAddressPolicy policy, IOptions<StefnaWebhookOptions> options)
 {
     private const string Field = "webhookUrl";
 
-    public async Task CheckAsync(Uri url, CancellationToken cancellationToken)
+    public async Task CheckAsync(string type, Uri url, CancellationToken cancellationToken)
     {
         var webhook = options.Value;
         if (WebhookUrls.Problem(url.IsAbsoluteUri ? url.AbsoluteUri : url.OriginalString) is { } problem)
@@ -20,9 +20,9 @@ internal sealed class WebhookUrlGuard(IMediaStore store, IHostAddressResolver re
             throw new GenerationValidationException(Field, "The webhook URL " + problem, "webhook_url_invalid");
         }
 
-        if (store is not IWebhookOutbox)
+        if (stores.For(type) is not IWebhookOutbox)
         {
-            throw new GenerationValidationException(Field, "This store has no webhook outbox, so it cannot deliver webhooks.", "webhook_unsupported");
+            throw new GenerationValidationException(Field, $"The store of '{type}' has no webhook outbox, so it cannot deliver webhooks.", "webhook_unsupported");
         }
 
         if (webhook.Secrets.Count == 0)
