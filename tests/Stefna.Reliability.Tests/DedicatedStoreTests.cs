@@ -245,7 +245,7 @@ public sealed class DedicatedStoreTests
 
             // Every producer of the worker host has made its first claim and is waiting.
             var claims = worker.Services.GetRequiredService<GenerationWorker>();
-            await WaitUntilAsync(() => claims.ClaimCalls >= 5);
+            await Eventually.HoldsAsync(() => claims.ClaimCalls >= 5, "the worker's five producers never made their first claims", TimeSpan.FromSeconds(60));
 
             var ticket = await submitter.Pipeline.SubmitAsync(Request("custom-prompt", 1));
             var done = await submitter.Pipeline.WaitForCompletionAsync(ticket.Type, ticket.Id, User, TimeSpan.FromMinutes(2));
@@ -275,16 +275,6 @@ public sealed class DedicatedStoreTests
         "emotion-mask" => new GenerationRequest { Type = type, UserId = User, WebhookUrl = webhook, Image = ImageInput.FromBytes(TestImages.Png(16, 16)), Options = new Dictionary<string, string> { ["emotion"] = "joy" } },
         _ => new GenerationRequest { Type = type, UserId = User, WebhookUrl = webhook, Prompt = $"a lighthouse number {n}" },
     };
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 6000 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition());
-    }
 
     /// <summary>Rows in a table of a SQLite file (optionally in one status); null when the table does not exist.</summary>
     private static async Task<long?> CountAsync(string file, string table, string? status = null)

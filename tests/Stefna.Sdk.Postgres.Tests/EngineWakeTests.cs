@@ -37,14 +37,14 @@ public sealed class EngineWakeTests(PostgresDatabase database) : IClassFixture<P
 
         // Connect the listener first and take the wake-up every (re)connect sends, so the count starts clean.
         await store.WaitForWorkAsync([QueueTestGenerator.TypeName], TimeSpan.Zero, CancellationToken.None);
-        await WaitUntilAsync(() => store.Listener.Connections >= 1 && store.Listener.IsListening);
+        await Eventually.HoldsAsync(() => store.Listener.Connections >= 1 && store.Listener.IsListening, "the listener never connected", Wait);
         Assert.True(await store.WaitForWorkAsync([QueueTestGenerator.TypeName], TimeSpan.Zero, CancellationToken.None));
 
         var worker = provider.GetRequiredService<GenerationWorker>();
         var pipeline = provider.GetRequiredService<IGenerationPipeline>();
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        await WaitUntilAsync(() => worker.ClaimCalls >= 1);
+        await Eventually.HoldsAsync(() => worker.ClaimCalls >= 1, "the producer never made its first claim", Wait);
         Assert.Equal(1, worker.ClaimCalls);
 
         await using var otherProcess = new PostgresMediaStore(database.CreateDataSource());
@@ -69,14 +69,5 @@ public sealed class EngineWakeTests(PostgresDatabase database) : IClassFixture<P
         await stop.CancelAsync();
         await running;
         Assert.Equal(7, worker.ClaimCalls);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(Wait);
-        while (!condition())
-        {
-            await Task.Delay(10, deadline.Token);
-        }
     }
 }

@@ -37,14 +37,14 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
 
         // Start listening, then take the wake-up of the first connect, so no wake-up is pending.
         await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(100), CancellationToken.None);
-        await WaitUntilAsync(() => listener.Connections >= 1, "the listener never connected");
+        await Eventually.HoldsAsync(() => listener.Connections >= 1, "the listener never connected", TimeSpan.FromSeconds(30));
         while (await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(300), CancellationToken.None))
         {
         }
 
         // The notification arrives between two waits (as while a worker claims): nobody waits for it.
         await TestTypes.ScalarAsync<string>(database.ConnectionString, "SELECT pg_notify(@channel, @type)::text", ("channel", channel), ("type", Type));
-        await WaitUntilAsync(() => listener.Notifications >= 1, "the notification never reached the listener");
+        await Eventually.HoldsAsync(() => listener.Notifications >= 1, "the notification never reached the listener", TimeSpan.FromSeconds(30));
         var connections = listener.Connections;
 
         // The next wait ends on it, not at its timeout (the polling fallback): WaitAsync answers true only when woken,
@@ -119,16 +119,6 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         Assert.Equal(GenerationStatus.Canceled, (await store.CancelAsync(type.Name, job.Id, job.UserId, CancellationToken.None))?.Status);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), failure);
-            await Task.Delay(20);
-        }
-    }
-
     [Fact]
     public async Task A_wait_with_no_notification_ends_at_its_timeout()
     {
@@ -201,7 +191,7 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         // The listener reconnects. Every (re)connect wakes the waiters, so first see the reconnect and take its wake-up;
         // only then can a wake-up prove that a notification was delivered on the new connection.
         var listener = store.Listener;
-        await WaitUntilAsync(() => listener.Connections >= 2 && listener.IsListening, "the listener never reconnected after the terminate");
+        await Eventually.HoldsAsync(() => listener.Connections >= 2 && listener.IsListening, "the listener never reconnected after the terminate", TimeSpan.FromSeconds(30));
         while (await listener.WaitAsync([type.Name], TimeSpan.FromMilliseconds(300), CancellationToken.None))
         {
         }
