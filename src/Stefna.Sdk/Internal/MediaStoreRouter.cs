@@ -37,6 +37,11 @@ internal sealed class MediaStoreRouter(IServiceProvider services, GenerationType
     /// <summary>The distinct stores and the types each holds, in registration order.</summary>
     public IReadOnlyList<(IMediaStore Store, IReadOnlyList<GenerationTypeDefinition> Types)> Groups => _routes.Value.Groups;
 
+    /// <summary>The distinct stores the types use that also play <typeparamref name="TRole"/> (e.g. a webhook outbox).</summary>
+    /// <typeparam name="TRole">The role.</typeparam>
+    /// <returns>The stores, in registration order.</returns>
+    public IEnumerable<TRole> StoresWith<TRole>() => Groups.Select(g => g.Store).OfType<TRole>();
+
     /// <summary>The problems of the composition: types with no store, stores for types that are not registered.</summary>
     public IEnumerable<string> Problems()
     {

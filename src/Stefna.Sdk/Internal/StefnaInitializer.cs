@@ -25,15 +25,11 @@ internal sealed class StefnaInitializer(IServiceProvider services, GenerationTyp
             }
 
             Validate();
-            if (services.GetService<Microsoft.Extensions.Options.IOptions<Webhooks.StefnaWebhookOptions>>() is { } webhooks)
+            // Every store that keeps an outbox writes the application's endpoints' events too.
+            var endpoints = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Webhooks.StefnaWebhookOptions>>().Value.Endpoints;
+            foreach (var outbox in stores.StoresWith<Webhooks.IWebhookOutbox>())
             {
-                foreach (var (store, _) in stores.Groups)
-                {
-                    if (store is Webhooks.IWebhookOutbox outbox)
-                    {
-                        outbox.WebhookEndpoints = [.. webhooks.Value.Endpoints];
-                    }
-                }
+                outbox.WebhookEndpoints = [.. endpoints];
             }
 
             await stores.InitializeAsync(cancellationToken).ConfigureAwait(false);

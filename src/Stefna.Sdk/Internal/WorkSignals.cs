@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Stefna.Sdk.Internal;
 
 /// <summary>In-process wake-ups: new work for a type, a job finished, a running job to cancel.</summary>
-internal sealed class WorkSignals
+internal sealed class WorkSignals(MediaStoreRouter stores)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _work = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _finished = new();
@@ -12,13 +12,11 @@ internal sealed class WorkSignals
     // The producers of this host, each able to stop a job it holds. Asked in turn, so no per-job entry is needed here.
     private Func<Guid, bool>[] _cancelers = [];
 
-    /// <summary>Whether a type's store wakes this host's producers itself on every insert (PostgreSQL NOTIFY);
-    /// in-process wake-ups for new work of that type are then left out, so one submit wakes a producer once.</summary>
-    public Func<string, bool> StoreNotifies { get; set; } = static _ => false;
-
     public void NotifyWork(string type)
     {
-        if (StoreNotifies(type))
+        // A type whose store notifies (PostgreSQL NOTIFY on insert) already wakes this host's producer on every submit;
+        // an in-process wake-up as well would make each submit cost two claims.
+        if (stores.NotificationsFor(type) is not null)
         {
             return;
         }

@@ -61,10 +61,6 @@ public sealed class GenerationWorker
         _typeOptions = typeOptions;
         _logger = logger;
         _claimGate = new SemaphoreSlim(_options.MaxConcurrentClaims, _options.MaxConcurrentClaims);
-
-        // A store that notifies (PostgreSQL NOTIFY on insert) already wakes this host's producers of its types on every
-        // submit; an in-process wake-up as well would make each submit cost two claims.
-        _signals.StoreNotifies = type => stores.NotificationsFor(type) is not null;
     }
 
     /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued, parked or discarded).</summary>

@@ -32,7 +32,7 @@ public sealed class WebhookDispatcher : IDisposable
     internal WebhookDispatcher(MediaStoreRouter stores, StefnaInitializer initializer, IHostAddressResolver resolver, IImageAddressPolicy policy, TimeProvider time, IOptions<StefnaWebhookOptions> options, WebhookTelemetry telemetry, ILogger<WebhookDispatcher> logger)
     {
         // Every store the types use that keeps an outbox (the default store, and each type's own store).
-        _outboxes = new(() => [.. stores.Groups.Select(g => g.Store).OfType<IWebhookOutbox>()]);
+        _outboxes = new(() => [.. stores.StoresWith<IWebhookOutbox>()]);
         _telemetry = telemetry;
         _initializer = initializer;
         _time = time;
