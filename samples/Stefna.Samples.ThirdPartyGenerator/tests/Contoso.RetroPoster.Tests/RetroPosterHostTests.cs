@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Stefna.Sdk;
+using Stefna.Sdk.Webhooks;
 
 namespace Contoso.RetroPoster.Tests;
 
@@ -142,6 +143,36 @@ public sealed class RetroPosterHostTests : IDisposable
                 await host.StopAsync(CancellationToken.None);
             }
         }
+    }
+
+    /// <summary>Retro Poster's own store keeps no webhook outbox, so a webhook URL is refused for it, naming the type,
+    /// while the type beside it on the SQLite default takes one.</summary>
+    [Fact]
+    public async Task A_webhook_url_is_refused_for_retro_poster_on_its_own_store_and_taken_beside_it()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddStefna(o => o.RunWorker = false)
+            .AddRetroPoster().UseRetroPosterStore(Path.Combine(_folder, "retro-poster-store"))
+            .AddCustomPrompt()
+            .UseSqlite(Path.Combine(_folder, "stefna.db"))
+            .UseLocalFileStorage(Path.Combine(_folder, "images"))
+            .UseOfflineProvider();
+        builder.Services.Configure<StefnaWebhookOptions>(o =>
+        {
+            o.Secrets.Add("whsec_" + Convert.ToBase64String(new byte[32]));
+            o.AllowPrivateUrls = true;
+            o.RunDelivery = false;
+        });
+        using var host = builder.Build();
+        var pipeline = host.Services.GetRequiredService<IGenerationPipeline>();
+        var hook = new Uri("http://127.0.0.1:9/hook");
+
+        var accepted = await pipeline.SubmitAsync(new GenerationRequest { Type = "custom-prompt", UserId = "poster-fan", Prompt = "a lighthouse", WebhookUrl = hook });
+        var refused = await Assert.ThrowsAsync<GenerationValidationException>(() => pipeline.SubmitAsync(RetroPosterConformanceTests.Request(era: "twenties", webhook: hook)));
+
+        Assert.False(accepted.IsExisting);
+        Assert.EndsWith("webhook_unsupported", refused.Code, StringComparison.Ordinal);
+        Assert.Contains("'retro-poster'", refused.Message, StringComparison.Ordinal);
     }
 
     // The rows of a table of the SQLite default store, or null when the table does not exist.
