@@ -8,14 +8,66 @@ namespace Contoso.RetroPoster;
 public sealed partial class RetroPosterStore
 {
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
-        Claim(type, limit, leaseDuration, maxAttempts, maxOutstanding: null, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    /// <remarks>Takes the oldest claimable jobs: queued and past their back-off, or processing with an expired lease. A
+    /// processing job whose lease expired on its last allowed attempt is failed instead (and kept for
+    /// <see cref="TakeExhaustedJobs"/>); it does not count against the limit. With <paramref name="maxOutstanding"/>, the
+    /// type's processing jobs never exceed it. One step under the store's lock, so concurrent claimers never share a job.</remarks>
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
-        return Claim(type, limit, leaseDuration, maxAttempts, maxOutstanding, cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        if (maxOutstanding is { } most)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(most, 1, nameof(maxOutstanding));
+        }
+
+        return Locked(cancellationToken, () =>
+        {
+            var table = TableOf(type);
+            var now = _time.GetUtcNow();
+            var outstanding = table.Jobs.Values.Count(j => j.Status == GenerationStatus.Processing);
+            var candidates = table.Jobs.Values
+                .Where(j => (j.Status == GenerationStatus.Queued && (j.LeaseUntil is null || j.LeaseUntil <= now))
+                    || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now))
+                .OrderBy(j => j.CreatedAt.UtcTicks)
+                .ThenBy(j => j.Id.ToString("D"), StringComparer.Ordinal)
+                .ToList();
+            var leases = new List<JobLease>();
+            foreach (var job in candidates)
+            {
+                if (leases.Count == limit)
+                {
+                    break;
+                }
+
+                var expired = job.Status == GenerationStatus.Processing;
+                if (expired && job.Attempts >= maxAttempts)
+                {
+                    var failed = job with { Status = GenerationStatus.Failed, LeaseUntil = null, Error = GenerationError.LeaseExpired(maxAttempts), UpdatedAt = now };
+                    table.Save(failed);
+                    outstanding--;
+                    if (_exhausted.Count < MaxExhaustedKept)
+                    {
+                        _exhausted.Enqueue(failed);
+                    }
+
+                    continue;
+                }
+
+                // A re-claimed job was already counted as processing.
+                if (!expired && outstanding >= maxOutstanding)
+                {
+                    continue;
+                }
+
+                var claimed = job with { Status = GenerationStatus.Processing, Attempts = job.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now };
+                table.Save(claimed);
+                outstanding += expired ? 0 : 1;
+                leases.Add(new JobLease(claimed));
+            }
+
+            return (IReadOnlyList<JobLease>)leases;
+        });
     }
 
     /// <inheritdoc />
@@ -114,62 +166,6 @@ public sealed partial class RetroPosterStore
             var queued = TableOf(type).Jobs.Values.Where(j => j.Status == GenerationStatus.Queued).ToList();
             return new QueueSnapshot(queued.Count, queued.Count == 0 ? null : queued.Min(j => j.CreatedAt));
         });
-
-    // Takes the oldest claimable jobs: queued and past their back-off, or processing with an expired lease. A processing
-    // job whose lease expired on its last allowed attempt is failed instead (and kept for TakeExhaustedJobs); it does
-    // not count against the limit. With maxOutstanding, the type's processing jobs never exceed it.
-    private Task<IReadOnlyList<JobLease>> Claim(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        return Locked(cancellationToken, () =>
-        {
-            var table = TableOf(type);
-            var now = _time.GetUtcNow();
-            var outstanding = table.Jobs.Values.Count(j => j.Status == GenerationStatus.Processing);
-            var candidates = table.Jobs.Values
-                .Where(j => (j.Status == GenerationStatus.Queued && (j.LeaseUntil is null || j.LeaseUntil <= now))
-                    || (j.Status == GenerationStatus.Processing && j.LeaseUntil < now))
-                .OrderBy(j => j.CreatedAt.UtcTicks)
-                .ThenBy(j => j.Id.ToString("D"), StringComparer.Ordinal)
-                .ToList();
-            var leases = new List<JobLease>();
-            foreach (var job in candidates)
-            {
-                if (leases.Count == limit)
-                {
-                    break;
-                }
-
-                var expired = job.Status == GenerationStatus.Processing;
-                if (expired && job.Attempts >= maxAttempts)
-                {
-                    var failed = job with { Status = GenerationStatus.Failed, LeaseUntil = null, Error = GenerationError.LeaseExpired(maxAttempts), UpdatedAt = now };
-                    table.Save(failed);
-                    outstanding--;
-                    if (_exhausted.Count < MaxExhaustedKept)
-                    {
-                        _exhausted.Enqueue(failed);
-                    }
-
-                    continue;
-                }
-
-                // A re-claimed job was already counted as processing.
-                if (!expired && outstanding >= maxOutstanding)
-                {
-                    continue;
-                }
-
-                var claimed = job with { Status = GenerationStatus.Processing, Attempts = job.Attempts + 1, LeaseUntil = now + leaseDuration, UpdatedAt = now };
-                table.Save(claimed);
-                outstanding += expired ? 0 : 1;
-                leases.Add(new JobLease(claimed));
-            }
-
-            return (IReadOnlyList<JobLease>)leases;
-        });
-    }
 
     private static GenerationJob Completed(GenerationJob job, JobResult result)
     {

@@ -11,9 +11,10 @@ namespace Contoso.RetroPoster;
 /// jobs are also held in memory; reads, claims and the feed are answered from there, every write goes to disk first.
 /// </summary>
 /// <remarks>
-/// <para>Implements the minimal store roles (<see cref="IMediaStore"/>: job records and feed, the queue, schema) and
-/// nothing optional: no parking (the engine waits for an asynchronous provider inside the attempt), no wake-up source
-/// (the worker polls), no webhook outbox (a webhook URL is refused for this type).</para>
+/// <para>Implements the minimal store roles (<see cref="IMediaStore"/> = <see cref="IJobRecordStore"/> +
+/// <see cref="IJobQueue"/> + <see cref="IMediaStoreSchema"/>) and no optional one: no <see cref="IJobParking"/> (the
+/// engine polls an asynchronous provider inside the attempt), no <see cref="IJobNotificationSource"/> (the worker
+/// polls), no <c>IWebhookOutbox</c> (a webhook URL is refused for this type).</para>
 /// <para>Limits, by design: <b>one process</b>. The store takes an exclusive lock on <c>&lt;directory&gt;/.lock</c> while
 /// it is open; a second store on the same directory, in this process or another, is refused. Every job of every
 /// initialised type is held in memory, and writes are serialised behind one lock with one fsync each: suited to one
