@@ -18,9 +18,9 @@ namespace Contoso.RetroPoster;
 /// <para>Limits, by design: <b>one process</b>. The store takes an exclusive lock on <c>&lt;directory&gt;/.lock</c> while
 /// it is open; a second store on the same directory, in this process or another, is refused. Every job of every
 /// initialised type is held in memory, and writes are serialised behind one lock with one fsync each: suited to one
-/// host with up to some tens of thousands of jobs, not to a fleet of workers. A rename is durable once the directory
-/// entry reaches the disk, which most Linux file systems do with the journal; the document it replaces is never
-/// damaged either way.</para>
+/// host with up to some tens of thousands of jobs, not to a fleet of workers. The directory is not synced after a
+/// rename, so after a power cut (not a process crash) the last write may read back as the document it replaced; a
+/// document is never read back half written.</para>
 /// <para>All clock reads (leases, back-off, <see cref="GenerationJob.UpdatedAt"/>) go through the
 /// <see cref="TimeProvider"/> given.</para>
 /// </remarks>
