@@ -24,7 +24,7 @@ namespace Stefna.Sdk.Postgres;
 /// Store calls surface Npgsql exceptions (the core treats <see cref="DbException"/> as a retryable storage failure);
 /// after a connection breaks (server restart, terminated backend) the pool is cleared so later calls reconnect.
 /// </remarks>
-public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSource, IJobStatusNotificationSource, IAsyncDisposable, IDisposable
+public sealed partial class PostgresMediaStore : IMediaStore, IJobParking, IJobNotificationSource, IJobStatusNotificationSource, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -212,20 +212,19 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
-        // In a transaction: a job the claim fails for its exhausted attempts writes its webhooks with that change.
-        await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, null), cancellationToken).ConfigureAwait(false);
-        await Guard(transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
-        return leases;
-    }
+        if (maxOutstanding is not { } outstanding)
+        {
+            // In a transaction: a job the claim fails for its exhausted attempts writes its webhooks with that change.
+            await using var plainConnection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
+            await using var plainTransaction = await plainConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var claimed = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (plainConnection, plainTransaction, null), cancellationToken).ConfigureAwait(false);
+            await Guard(plainTransaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
+            return claimed;
+        }
 
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outstanding, 1, nameof(maxOutstanding));
         var sql = Table(type);
 
         // The count and the claim under the type's advisory lock, in one transaction: claims of other hosts wait, and
@@ -238,7 +237,7 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
             await Guard(lockCommand.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
         }
 
-        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, maxOutstanding), cancellationToken).ConfigureAwait(false);
+        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, outstanding), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return leases;
     }
@@ -361,9 +360,6 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         return GuardedWriteAsync(Table(lease.Type).SetProviderJobId, lease, cancellationToken, new NpgsqlParameter<string>("provider_job_id", providerJobId));
     }
-
-    /// <inheritdoc />
-    public bool SupportsParking => true;
 
     /// <inheritdoc />
     public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ namespace Stefna.Sdk.Sqlite;
 /// queue politely instead of spinning on the file lock; other processes sharing the file are waited for through
 /// <c>busy_timeout</c> (<see cref="SqliteStoreOptions.BusyTimeout"/>). Reads run concurrently thanks to WAL mode.
 /// </remarks>
-public sealed partial class SqliteMediaStore : IMediaStore, IDisposable
+public sealed partial class SqliteMediaStore : IMediaStore, IJobParking, IDisposable
 {
     // The order of the common columns in every select list; Read() depends on it.
     private static readonly string[] Common =
@@ -205,18 +205,13 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
-        ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding: null, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
-        return ClaimAsync(type, limit, leaseDuration, maxAttempts, (int?)maxOutstanding, cancellationToken);
-    }
+        if (maxOutstanding is { } outstanding)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(outstanding, 1, nameof(maxOutstanding));
+        }
 
-    private async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
-    {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var table = Table(type);
@@ -374,9 +369,6 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         return GuardedUpdateAsync(lease, "provider_job_id = @provider", cancellationToken, ("@provider", providerJobId));
     }
-
-    /// <inheritdoc />
-    public bool SupportsParking => true;
 
     /// <inheritdoc />
     public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)

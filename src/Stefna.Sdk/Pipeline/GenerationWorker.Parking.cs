@@ -33,8 +33,7 @@ public sealed partial class GenerationWorker
         private async Task PollParkedAsync(CancellationToken cancellationToken, CancellationToken stoppingToken)
         {
             await Task.Yield();
-            var store = worker._stores.For(type);
-            if (!store.SupportsParking)
+            if (worker._stores.ParkingFor(type) is not { } store)
             {
                 return;
             }

@@ -29,7 +29,7 @@ public sealed partial class GenerationWorker
             if (!_completions.Writer.TryWrite(pending))
             {
                 // Not expected: the queue closes only after the last job ended.
-                return worker._stores.For(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
+                return worker._stores.QueueFor(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
             }
 
             return pending.Task;
@@ -54,7 +54,7 @@ public sealed partial class GenerationWorker
                 try
                 {
                     // Not canceled by the host stopping: a result already stored is worth recording.
-                    var lost = await worker._stores.For(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
+                    var lost = await worker._stores.QueueFor(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
                     foreach (var pending in batch)
                     {
                         pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
@@ -133,7 +133,7 @@ public sealed partial class GenerationWorker
                         using var elapsed = new CancellationTokenSource(period, worker._time);
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
                         Interlocked.Increment(ref worker._renewCalls);
-                        var lost = await worker._stores.For(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        var lost = await worker._stores.QueueFor(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
                         foreach (var lease in lost)
                         {
                             // Only the attempt that was lost: the same job may run again here under a newer lease.

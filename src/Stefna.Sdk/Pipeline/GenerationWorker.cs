@@ -213,7 +213,7 @@ public sealed partial class GenerationWorker
 
                         // Jobs the claim failed for good (their lease expired after the last attempt): what their attempts
                         // stored is referenced by nothing.
-                        if (worker._stores.For(type).TakeExhaustedJobs() is { Count: > 0 } exhausted)
+                        if (worker._stores.QueueFor(type).TakeExhaustedJobs() is { Count: > 0 } exhausted)
                         {
                             await worker._runner.DeleteResultsOfAsync(exhausted).ConfigureAwait(false);
                         }
@@ -272,9 +272,7 @@ public sealed partial class GenerationWorker
         private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
             var options = worker._options;
-            return _maxOutstanding is { } most
-                ? GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
-                : GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
+            return GatedAsync(ref worker._claimCalls, ct => worker._stores.QueueFor(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, _maxOutstanding, ct), cancellationToken);
         }
 
         // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.
@@ -309,7 +307,7 @@ public sealed partial class GenerationWorker
         {
             try
             {
-                return await worker._stores.For(type).CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
+                return await worker._stores.QueueFor(type).CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
