@@ -6,8 +6,8 @@ namespace Stefna.Sdk.Testing;
 
 /// <summary>
 /// The behaviour of a store that parks jobs (the optional role <see cref="IJobParking"/>), as xunit facts. A store that
-/// implements the role derives a test class from this one as well as from <see cref="MediaStoreContractTests"/>, with
-/// the same <see cref="StoreContractBase.CreateStoreAsync"/>; every fact fails for a store without the role.
+/// implements the role derives a test class from this one, beside its <see cref="MediaStoreContractTests"/> class and
+/// with the same <see cref="StoreContractBase.CreateStoreAsync"/>; every fact fails for a store without the role.
 /// </summary>
 /// <remarks>The facts: a parked job holds no lease, is taken only by <see cref="IJobParking.ClaimParkedAsync"/> once
 /// due and without spending an attempt; a resumed job parks again under the same attempt; concurrent parked-job

@@ -7,9 +7,9 @@ namespace Stefna.Sdk.Testing;
 
 /// <summary>
 /// The behaviour of a store that keeps a webhook outbox (the optional role <see cref="IWebhookOutbox"/>), as xunit
-/// facts. A store that implements the role derives a test class from this one as well as from
-/// <see cref="MediaStoreContractTests"/>, with the same <see cref="StoreContractBase.CreateStoreAsync"/>; every fact
-/// fails for a store without the role.
+/// facts. A store that implements the role derives a test class from this one, beside its
+/// <see cref="MediaStoreContractTests"/> class and with the same <see cref="StoreContractBase.CreateStoreAsync"/>;
+/// every fact fails for a store without the role.
 /// </summary>
 /// <remarks>The facts: completion, failure and cancellation each write one message for a job with a callback URL (none
 /// for a lost write or a job without a URL), in the same write as the status change; claimed messages are leased and
