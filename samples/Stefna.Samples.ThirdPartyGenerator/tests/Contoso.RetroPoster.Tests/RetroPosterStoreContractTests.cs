@@ -4,8 +4,9 @@ using Stefna.Sdk.Testing;
 
 namespace Contoso.RetroPoster.Tests;
 
-/// <summary>The SDK's store conformance kit (<see cref="MediaStoreContractTests"/>, from the packed
-/// Stefna.Sdk.Testing), run against Retro Poster's own store: every fact the built-in stores pass.</summary>
+/// <summary>The SDK's store conformance kit for the minimal roles (<see cref="MediaStoreContractTests"/>: records and
+/// feed, queue, schema; from the packed Stefna.Sdk.Testing), run against Retro Poster's own store. The store implements
+/// no optional role, so it derives no role suite (<c>JobParkingContractTests</c>, <c>WebhookOutboxContractTests</c>).</summary>
 public sealed class RetroPosterStoreContractTests : MediaStoreContractTests
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "retro-poster-store-kit", Guid.NewGuid().ToString("N"));
