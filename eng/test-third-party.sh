@@ -47,7 +47,7 @@ dotnet restore "$tests" -p:StefnaVersion="$version" -p:RestoreAdditionalProjectS
 
 # Check that what was restored is the packed version, not something else that happened to match.
 assets="$sample/tests/Contoso.RetroPoster.Tests/obj/project.assets.json"
-for id in Stefna.Sdk Stefna.Sdk.Testing Stefna.Sdk.Sqlite Stefna.Sdk.Providers.Offline Stefna.Sdk.Providers.AimlApi; do
+for id in Stefna.Sdk Stefna.Sdk.Testing Stefna.Sdk.Sqlite Stefna.Sdk.Providers.Offline Stefna.Sdk.Providers.AimlApi Stefna.Generators.CustomPrompt; do
   grep -q "\"$id/$version\"" "$assets" || { echo "third-party: $id $version was not restored" >&2; exit 1; }
 done
 

@@ -25,7 +25,7 @@ public sealed class RetroPosterConformanceTests : GeneratorConformanceTests
         new("prompt too long", Request(era: "fifties", prompt: new string('p', 5000)), "prompt", "prompt_too_long"),
     ];
 
-    internal static GenerationRequest Request(string? era = null, string? headline = null, string? prompt = null)
+    internal static GenerationRequest Request(string? era = null, string? headline = null, string? prompt = null, Uri? webhook = null)
     {
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (headline is not null)
@@ -41,6 +41,7 @@ public sealed class RetroPosterConformanceTests : GeneratorConformanceTests
             Preset = era,
             Image = ImageInput.FromBytes(SampleImages.Png(seed: 7)),
             Options = options,
+            WebhookUrl = webhook,
         };
     }
 }
