@@ -1,0 +1,58 @@
+using Stefna.Sdk.Relational;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Sqlite;
+
+// Job records and the feed: the relational core's flows (RelationalJobs) over this store's connection handling; only
+// the cancel, which writes its webhooks in its own transaction, is written here.
+public sealed partial class SqliteMediaStore
+{
+    /// <inheritdoc />
+    public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return _jobs.InsertAsync(Table(job.Type), job, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken) =>
+        _jobs.FindByIdempotencyKeyAsync(Table(type), userId, idempotencyKey, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) =>
+        _jobs.GetAsync(Table(type), id, userId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var table = Table(type);
+        return WriteAsync("cancel", async connection =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = table.Cancel("@now");
+            command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
+            command.Parameters.Add(Dialect.Id("id", id));
+            command.Parameters.Add(Dialect.Text("user_id", userId));
+            var canceled = await _jobs.ReadSingleAsync(command, table, cancellationToken).ConfigureAwait(false);
+            if (canceled is not null)
+            {
+                await AppendWebhooksAsync(connection, transaction, canceled, cancellationToken).ConfigureAwait(false);
+            }
+
+            transaction.Commit();
+            if (canceled is not null)
+            {
+                return canceled;
+            }
+
+            using var read = connection.CreateCommand();
+            return await _jobs.GetAsync(read, table, id, userId, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) =>
+        _jobs.QueryFeedAsync(Table, _types.Values, query, cancellationToken);
+}
