@@ -130,12 +130,8 @@ public sealed partial class SqliteMediaStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lease);
-        ArgumentNullException.ThrowIfNull(result);
-        return (await CompleteManyAsync(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
-    }
+    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken) =>
+        JobQueueFlow.CompleteOneAsync(CompleteManyAsync, lease, result, cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)

@@ -70,6 +70,14 @@ internal sealed class JobQueueFlow(Action<GenerationJob, int> logExhausted)
         return taken ?? [];
     }
 
+    /// <summary>Completes one job through the store's batch completion (one code path for one and many).</summary>
+    public static async Task<bool> CompleteOneAsync(Func<string, IReadOnlyList<JobCompletion>, CancellationToken, Task<IReadOnlyList<JobLease>>> completeMany, JobLease lease, JobResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(result);
+        return (await completeMany(lease.Type, [new JobCompletion(lease, result)], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
+
     /// <summary>The leases a lease-guarded batch statement did not write (their ids are not among
     /// <paramref name="written"/>): another claim took the job, or it was canceled or parked.</summary>
     public static IReadOnlyList<JobLease> Lost(IEnumerable<JobLease> leases, int count, IReadOnlySet<Guid> written) =>

@@ -1,0 +1,53 @@
+using Npgsql;
+using Stefna.Sdk.Storage;
+
+namespace Stefna.Sdk.Postgres;
+
+// Job records and the feed: the relational core's flows (RelationalJobs) over this store's data source; only the
+// cancel, which locks the row and writes its webhooks in its own transaction, is written here.
+public sealed partial class PostgresMediaStore
+{
+    /// <inheritdoc />
+    public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return _jobs.InsertAsync(Table(job.Type), job, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken) =>
+        _jobs.FindByIdempotencyKeyAsync(Table(type), userId, idempotencyKey, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) =>
+        _jobs.GetAsync(Table(type), id, userId, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
+    {
+        var sql = Table(type);
+
+        // In a transaction with its webhooks; the row is locked first, so "was it unfinished" is the cancel's own answer.
+        return await WithWebhooksAsync(async (connection, transaction) =>
+        {
+            GenerationJob? before;
+            await using (var read = new NpgsqlCommand(null, connection, transaction))
+            {
+                before = await Guard(_jobs.GetAsync(read, sql, id, userId, cancellationToken, suffix: " FOR UPDATE")).ConfigureAwait(false);
+            }
+
+            await using var command = new NpgsqlCommand(sql.CancelOrGet, connection, transaction);
+            AddStatusParameters(command, sql);
+            command.Parameters.Add(_dialect.Id("id", id));
+            command.Parameters.Add(_dialect.Text("user_id", userId));
+            AddNow(command);
+            var after = await Guard(_jobs.ReadSingleAsync(command, sql, cancellationToken)).ConfigureAwait(false);
+            var canceled = before?.Status.IsTerminal() == false && after?.Status == GenerationStatus.Canceled;
+            return (after, canceled ? [after! with { UpdatedAt = _time.GetUtcNow() }] : (IReadOnlyList<GenerationJob>)[]);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) =>
+        _jobs.QueryFeedAsync(Table, _tables.Values, query, cancellationToken);
+}
