@@ -472,7 +472,10 @@ internal static class EngineBenchmark
         public void Add() => Interlocked.Increment(ref _count);
     }
 
-    /// <summary>Counts every call to the store (a proxy, so no member is missed).</summary>
+    /// <summary>The roles a counted parking store plays (a proxy implements one interface).</summary>
+    internal interface IParkingMediaStore : IMediaStore, IJobParking;
+
+    /// <summary>Counts every call to the store (a proxy, so no member is missed; a store that parks stays one).</summary>
     internal class CountingStore : DispatchProxy
     {
         private IMediaStore _inner = null!;
@@ -480,7 +483,7 @@ internal static class EngineBenchmark
 
         public static IMediaStore Wrap(IMediaStore inner, CallCounter calls)
         {
-            var proxy = Create<IMediaStore, CountingStore>();
+            var proxy = inner is IJobParking ? Create<IParkingMediaStore, CountingStore>() : Create<IMediaStore, CountingStore>();
             var counting = (CountingStore)(object)proxy;
             counting._inner = inner;
             counting._calls = calls;

@@ -6,11 +6,8 @@ namespace Stefna.Sdk.Postgres;
 
 // Parking: a job an asynchronous provider accepted waits in its row (no lease, a next check time) until a poller of
 // any host claims it again without spending an attempt.
-public sealed partial class PostgresMediaStore
+public sealed partial class PostgresMediaStore : IJobParking
 {
-    /// <inheritdoc />
-    public bool SupportsParking => true;
-
     /// <inheritdoc />
     public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)
     {

@@ -11,40 +11,30 @@ namespace Stefna.Sdk.Postgres;
 public sealed partial class PostgresMediaStore
 {
     /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
-        // In a transaction: a job the claim fails for its exhausted attempts writes its webhooks with that change.
-        await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, null), cancellationToken).ConfigureAwait(false);
-        await Guard(transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
-        return leases;
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
+        JobQueueFlow.CheckClaim(limit, maxAttempts, maxOutstanding);
         var sql = Table(type);
 
-        // The count and the claim under the type's advisory lock, in one transaction: claims of other hosts wait, and
-        // the claim's statement (a new snapshot) sees every claim committed before the lock was granted.
+        // In a transaction: a job the claim fails for its exhausted attempts writes its webhooks with that change. With
+        // a limit of outstanding jobs, the count and the claim run under the type's advisory lock: claims of other hosts
+        // wait, and the claim's statement (a new snapshot) sees every claim committed before the lock was granted.
         await using var connection = await Guard(_dataSource.OpenConnectionAsync(cancellationToken).AsTask()).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
+        if (maxOutstanding is not null)
         {
+            await using var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction);
             lockCommand.Parameters.Add(new NpgsqlParameter<long>("key", sql.ClaimLockKey));
             await Guard(lockCommand.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
         }
 
-        var leases = await ClaimAsync(type, limit, leaseDuration, maxAttempts, (connection, transaction, maxOutstanding), cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var leases = await ClaimAsync(sql, leaseDuration, maxAttempts, (connection, transaction, maxOutstanding), limit, cancellationToken).ConfigureAwait(false);
+        await Guard(transaction.CommitAsync(cancellationToken)).ConfigureAwait(false);
         return leases;
     }
 
-    private Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int? MaxOutstanding) within, CancellationToken cancellationToken)
+    private Task<IReadOnlyList<JobLease>> ClaimAsync(TableSql sql, TimeSpan leaseDuration, int maxAttempts, (NpgsqlConnection Connection, NpgsqlTransaction Transaction, int? MaxOutstanding) within, int limit, CancellationToken cancellationToken)
     {
-        var sql = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
         return _queue.ClaimAsync(limit, maxAttempts, async wanted =>
         {

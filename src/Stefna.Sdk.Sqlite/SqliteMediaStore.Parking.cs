@@ -5,11 +5,8 @@ namespace Stefna.Sdk.Sqlite;
 
 // Parking: a job an asynchronous provider accepted waits in its row (no lease, a next check time) until a poller
 // claims it again without spending an attempt.
-public sealed partial class SqliteMediaStore
+public sealed partial class SqliteMediaStore : IJobParking
 {
-    /// <inheritdoc />
-    public bool SupportsParking => true;
-
     /// <inheritdoc />
     public Task<bool> ParkAsync(JobLease lease, string providerJobId, DateTimeOffset nextCheckAt, DateTimeOffset deadline, CancellationToken cancellationToken)
     {

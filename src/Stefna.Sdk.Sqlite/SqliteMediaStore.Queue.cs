@@ -11,18 +11,9 @@ namespace Stefna.Sdk.Sqlite;
 public sealed partial class SqliteMediaStore
 {
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken) =>
-        ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding: null, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxOutstanding, 1);
-        return ClaimAsync(type, limit, leaseDuration, maxAttempts, (int?)maxOutstanding, cancellationToken);
-    }
-
-    private Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
-    {
+        JobQueueFlow.CheckClaim(limit, maxAttempts, maxOutstanding);
         var table = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
 

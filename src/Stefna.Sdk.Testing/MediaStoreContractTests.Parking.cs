@@ -3,8 +3,8 @@ using Xunit;
 
 namespace Stefna.Sdk.Testing;
 
-/// <summary>Parked jobs (<see cref="IMediaStore.ParkAsync"/>, <see cref="IMediaStore.ClaimParkedAsync"/>). Every fact
-/// here passes trivially for a store whose <see cref="IMediaStore.SupportsParking"/> is <see langword="false"/>.</summary>
+/// <summary>Parked jobs (<see cref="IJobParking.ParkAsync"/>, <see cref="IJobParking.ClaimParkedAsync"/>). Every fact
+/// here passes trivially for a store that does not implement <see cref="IJobParking"/>.</summary>
 public abstract partial class MediaStoreContractTests
 {
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMinutes(1);
@@ -17,7 +17,7 @@ public abstract partial class MediaStoreContractTests
     public async Task Parked_job_holds_no_lease_and_is_taken_only_by_a_parked_claim_once_due_without_spending_an_attempt()
     {
         var store = await NewStoreAsync();
-        if (!store.SupportsParking)
+        if (store is not IJobParking parking)
         {
             return;
         }
@@ -30,8 +30,8 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(2, leases.Count);
         var now = UtcNowMicroseconds();
         var deadline = now.AddHours(2);
-        Assert.True(await store.ParkAsync(leases[0], "gen-'due'", now.AddSeconds(-5), deadline, Ct));
-        Assert.True(await store.ParkAsync(leases[1], "gen-later", now.AddHours(1), deadline, Ct));
+        Assert.True(await parking.ParkAsync(leases[0], "gen-'due'", now.AddSeconds(-5), deadline, Ct));
+        Assert.True(await parking.ParkAsync(leases[1], "gen-later", now.AddHours(1), deadline, Ct));
 
         var parked = await GetRequiredAsync(store, PlainType, due.Id);
         Assert.Equal(GenerationStatus.Processing, parked.Status);
@@ -49,9 +49,9 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(2, (await store.RenewLeasesAsync(PlainType.Name, leases, LongLease, Ct)).Count);
         Assert.False(await store.CompleteAsync(leases[0], new JobResult("file:///x.png", new Dictionary<string, string>()), Ct));
         Assert.False(await store.FailAsync(leases[0], new GenerationError(GenerationErrorCategory.Timeout, "timeout", "x"), Ct));
-        Assert.False(await store.ParkAsync(leases[0], "gen-other", now, deadline, Ct));
+        Assert.False(await parking.ParkAsync(leases[0], "gen-other", now, deadline, Ct));
 
-        var claim = await store.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
+        var claim = await parking.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
         var resumed = Assert.Single(claim.Leases);
         Assert.Equal(due.Id, resumed.Id);
         Assert.Equal(1, resumed.Attempt);
@@ -62,7 +62,7 @@ public abstract partial class MediaStoreContractTests
         Assert.InRange(claim.NextCheckAt.Value, now.AddHours(1) - ClockSlack, now.AddHours(1) + ClockSlack);
 
         // Nothing else is due; the resumed lease completes the job.
-        var again = await store.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
+        var again = await parking.ClaimParkedAsync(PlainType.Name, 10, LongLease, Ct);
         Assert.Empty(again.Leases);
         Assert.NotNull(again.NextCheckAt);
         Assert.True(await store.CompleteAsync(resumed, new JobResult("file:///due.png", new Dictionary<string, string>()), Ct));
@@ -78,7 +78,7 @@ public abstract partial class MediaStoreContractTests
     public async Task Resumed_job_parks_again_under_the_same_attempt()
     {
         var store = await NewStoreAsync();
-        if (!store.SupportsParking)
+        if (store is not IJobParking parking)
         {
             return;
         }
@@ -87,10 +87,10 @@ public abstract partial class MediaStoreContractTests
         await InsertAsync(store, job);
         var lease = Assert.Single(await store.ClaimAsync(ColumnsType.Name, 1, LongLease, MaxAttempts, Ct));
         var deadline = DateTimeOffset.UtcNow.AddHours(1);
-        Assert.True(await store.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
-        var resumed = Assert.Single((await store.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
-        Assert.True(await store.ParkAsync(resumed, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
-        var twice = Assert.Single((await store.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
+        Assert.True(await parking.ParkAsync(lease, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
+        var resumed = Assert.Single((await parking.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
+        Assert.True(await parking.ParkAsync(resumed, "gen-1", DateTimeOffset.UtcNow.AddSeconds(-1), deadline, Ct));
+        var twice = Assert.Single((await parking.ClaimParkedAsync(ColumnsType.Name, 5, LongLease, Ct)).Leases);
         Assert.Equal(1, twice.Attempt);
         Assert.Equal("gen-1", twice.Job.ProviderJobId);
     }
@@ -102,7 +102,7 @@ public abstract partial class MediaStoreContractTests
     {
         const int jobs = 24;
         var store = await NewStoreAsync();
-        if (!store.SupportsParking)
+        if (store is not IJobParking parking)
         {
             return;
         }
@@ -116,7 +116,7 @@ public abstract partial class MediaStoreContractTests
         Assert.Equal(jobs, leases.Count);
         foreach (var lease in leases)
         {
-            Assert.True(await store.ParkAsync(lease, "gen-" + lease.Id, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
+            Assert.True(await parking.ParkAsync(lease, "gen-" + lease.Id, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
         }
 
         var taken = new System.Collections.Concurrent.ConcurrentBag<Guid>();
@@ -124,7 +124,7 @@ public abstract partial class MediaStoreContractTests
         {
             while (true)
             {
-                var claim = await store.ClaimParkedAsync(PlainType.Name, 3, LongLease, Ct);
+                var claim = await parking.ClaimParkedAsync(PlainType.Name, 3, LongLease, Ct);
                 if (claim.Leases.Count == 0)
                 {
                     return;
@@ -147,7 +147,7 @@ public abstract partial class MediaStoreContractTests
     public async Task Cancel_reaches_a_parked_job()
     {
         var store = await NewStoreAsync();
-        if (!store.SupportsParking)
+        if (store is not IJobParking parking)
         {
             return;
         }
@@ -155,14 +155,14 @@ public abstract partial class MediaStoreContractTests
         var job = NewJob(PlainType, BaseTime);
         await InsertAsync(store, job);
         var lease = Assert.Single(await store.ClaimAsync(PlainType.Name, 1, LongLease, MaxAttempts, Ct));
-        Assert.True(await store.ParkAsync(lease, "gen-c", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
+        Assert.True(await parking.ParkAsync(lease, "gen-c", DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddHours(1), Ct));
 
         var canceled = await store.CancelAsync(PlainType.Name, job.Id, UserA, Ct);
 
         Assert.Equal(GenerationStatus.Canceled, canceled!.Status);
         Assert.Equal("gen-c", canceled.ProviderJobId);
         Assert.Null(canceled.NextCheckAt);
-        var claim = await store.ClaimParkedAsync(PlainType.Name, 5, LongLease, Ct);
+        var claim = await parking.ClaimParkedAsync(PlainType.Name, 5, LongLease, Ct);
         Assert.Empty(claim.Leases);
         Assert.Null(claim.NextCheckAt);
         Assert.Equal(0, await store.CountUnfinishedAsync(PlainType.Name, Ct));
@@ -182,10 +182,10 @@ public abstract partial class MediaStoreContractTests
 
         var first = await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct);
         Assert.Equal(3, first.Count);
-        if (store.SupportsParking)
+        if (store is IJobParking parking)
         {
             // A parked job is still outstanding at the provider.
-            Assert.True(await store.ParkAsync(first[0], "gen-0", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddHours(2), Ct));
+            Assert.True(await parking.ParkAsync(first[0], "gen-0", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddHours(2), Ct));
         }
 
         Assert.Empty(await store.ClaimAsync(PlainType.Name, 10, LongLease, MaxAttempts, maxOutstanding: 3, Ct));

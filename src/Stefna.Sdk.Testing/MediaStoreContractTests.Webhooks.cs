@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Stefna.Sdk.Storage;
 using Stefna.Sdk.Webhooks;
 using Xunit;
 

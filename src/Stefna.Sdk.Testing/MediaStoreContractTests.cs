@@ -23,7 +23,7 @@ namespace Stefna.Sdk.Testing;
 /// <para>The suite covers: a lossless round trip of every field (including Unicode and SQL metacharacters), reads
 /// scoped to their user, idempotency keys, the queue (oldest first, atomic under concurrent claimers, lease expiry,
 /// lease-guarded writes, requeue back-off, fail, cancel), the keyset-paged feed across types with its tag, status
-/// and type filters, and <see cref="IMediaStore.CountUnfinishedAsync"/>.</para>
+/// and type filters, and <see cref="IJobQueue.CountUnfinishedAsync"/>.</para>
 /// <para>Requirements on the store under test: it uses the system clock (the lease-expiry fact waits about 1.5 s in
 /// real time); it keeps timestamps to at least microsecond precision; it orders the feed by <c>created_at</c>
 /// descending, then by id descending in the canonical lower-case text form of the UUID (which is also PostgreSQL's
@@ -81,7 +81,7 @@ public abstract partial class MediaStoreContractTests : IAsyncLifetime
     /// <summary>A token that cancels a fact that hangs (two minutes).</summary>
     protected CancellationToken Ct => _timeout.Token;
 
-    /// <summary>Creates an empty store whose tables for <paramref name="types"/> exist (<see cref="IMediaStore.InitializeAsync"/>
+    /// <summary>Creates an empty store whose tables for <paramref name="types"/> exist (<see cref="IMediaStoreSchema.InitializeAsync"/>
     /// already called). Each call must return a store that shares no jobs with any other.</summary>
     /// <param name="types">The types to initialise; the suite passes <see cref="ContractTypes"/>.</param>
     /// <returns>The store.</returns>

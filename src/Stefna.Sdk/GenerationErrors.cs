@@ -54,7 +54,7 @@ public sealed record GenerationError(GenerationErrorCategory Category, string Co
     public const string LeaseExpiredCode = "timeout.lease_expired";
 
     /// <summary>The failure a store records when it finds a processing job whose lease expired after the last allowed
-    /// attempt (see <see cref="Storage.IMediaStore.ClaimAsync(string, int, TimeSpan, int, CancellationToken)"/>): category <see cref="GenerationErrorCategory.Timeout"/>,
+    /// attempt (see <see cref="Storage.IJobQueue.ClaimAsync"/>): category <see cref="GenerationErrorCategory.Timeout"/>,
     /// code <see cref="LeaseExpiredCode"/>.</summary>
     /// <param name="maxAttempts">The most claims a job gets (<c>StefnaOptions.MaxAttempts</c>).</param>
     /// <returns>The error.</returns>

@@ -140,7 +140,7 @@ public sealed record InsertResult(GenerationJob Job, bool Created);
 /// <param name="Meta">Metadata to merge into the job's (asset id, dimensions, provider details).</param>
 public sealed record JobResult(string ImageUrl, IReadOnlyDictionary<string, string> Meta);
 
-/// <summary>A job to complete through <see cref="Storage.IMediaStore.CompleteManyAsync"/>: its lease and its result.</summary>
+/// <summary>A job to complete through <see cref="Storage.IJobQueue.CompleteManyAsync"/>: its lease and its result.</summary>
 /// <param name="Lease">The lease of the attempt that produced the result.</param>
 /// <param name="Result">The stored image.</param>
 public sealed record JobCompletion(JobLease Lease, JobResult Result);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Stefna.Sdk.Storage;
 using Stefna.Sdk.Configuration;
 using Stefna.Sdk.Generators;
 using Stefna.Sdk.Pipeline;

@@ -1,3 +1,4 @@
+using Stefna.Sdk.Storage;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Postgres.Tests;

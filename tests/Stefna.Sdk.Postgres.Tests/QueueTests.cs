@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Stefna.Sdk.Storage;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Postgres.Tests;

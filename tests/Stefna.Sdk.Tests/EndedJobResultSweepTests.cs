@@ -4,6 +4,7 @@ using Stefna.Sdk.Imaging;
 using Stefna.Sdk.Pipeline;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Sqlite;
+using Stefna.Sdk.Storage;
 using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Tests;

@@ -62,11 +62,13 @@ public class LeaseLossTests
 
         public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.GetAsync(type, id, userId, cancellationToken);
 
-        public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
         {
             OnClaim?.Invoke();
-            return inner.ClaimAsync(type, limit, leaseDuration, maxAttempts, cancellationToken);
+            return inner.ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding, cancellationToken);
         }
+
+        public IReadOnlyList<GenerationJob> TakeExhaustedJobs() => inner.TakeExhaustedJobs();
 
         public Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
             Renew is { } renew ? renew(type, leases, leaseDuration, cancellationToken) : inner.RenewLeasesAsync(type, leases, leaseDuration, cancellationToken);
@@ -83,6 +85,9 @@ public class LeaseLossTests
 
         public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken) => inner.CompleteAsync(lease, result, cancellationToken);
 
+        public Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken) =>
+            inner.CompleteManyAsync(type, completions, cancellationToken);
+
         public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
             inner.RequeueAsync(lease, error, notBefore, cancellationToken);
 
@@ -95,6 +100,8 @@ public class LeaseLossTests
         public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) => inner.QueryFeedAsync(query, cancellationToken);
 
         public Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken) => inner.CountUnfinishedAsync(type, cancellationToken);
+
+        public Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken) => inner.GetQueueSnapshotAsync(type, cancellationToken);
     }
 
     /// <summary>Renewals that hang until canceled, as on a database connection that stopped answering; counts them.</summary>

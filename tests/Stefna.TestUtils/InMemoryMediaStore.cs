@@ -16,6 +16,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Dictionary<Guid, GenerationJob>> _tables = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GenerationTypeDefinition> _definitions = new(StringComparer.Ordinal);
+    private readonly List<GenerationJob> _exhausted = [];
 
     /// <summary>The tables created by <see cref="InitializeAsync"/>.</summary>
     public IReadOnlyCollection<string> Types
@@ -113,16 +114,30 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             var exhausted = GenerationError.LeaseExpired(maxAttempts);
             foreach (var lost in Table(type).Values.Where(j => j.Status == GenerationStatus.Processing && j.LeaseUntil < now && j.Attempts >= maxAttempts).ToList())
             {
-                Put(lost with { Status = GenerationStatus.Failed, LeaseUntil = null, Error = exhausted, UpdatedAt = now });
+                _exhausted.Add(Put(lost with { Status = GenerationStatus.Failed, LeaseUntil = null, Error = exhausted, UpdatedAt = now }));
+            }
+
+            if (maxOutstanding is { } most)
+            {
+                // Jobs processing (running or holding an unexpired lease) are outstanding at the provider.
+                ArgumentOutOfRangeException.ThrowIfLessThan(most, 1, nameof(maxOutstanding));
+                var free = most - Table(type).Values.Count(j => j.Status == GenerationStatus.Processing);
+                if (free <= 0)
+                {
+                    return Task.FromResult<IReadOnlyList<JobLease>>([]);
+                }
+
+                limit = Math.Min(limit, free);
             }
 
             var next = Table(type).Values
@@ -138,15 +153,13 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int maxOutstanding, CancellationToken cancellationToken)
+    public IReadOnlyList<GenerationJob> TakeExhaustedJobs()
     {
         lock (_gate)
         {
-            // Jobs processing (running or holding an unexpired lease) are outstanding at the provider.
-            var free = maxOutstanding - Table(type).Values.Count(j => j.Status == GenerationStatus.Processing);
-            return free <= 0
-                ? Task.FromResult<IReadOnlyList<JobLease>>([])
-                : ClaimAsync(type, Math.Min(limit, free), leaseDuration, maxAttempts, cancellationToken);
+            List<GenerationJob> taken = [.. _exhausted];
+            _exhausted.Clear();
+            return taken;
         }
     }
 
@@ -193,6 +206,22 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
 
             return job with { Status = GenerationStatus.Completed, ImageUrl = result.ImageUrl, Meta = meta, Error = null, LeaseUntil = null, UpdatedAt = now };
         });
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var lost = new List<JobLease>();
+        foreach (var completion in completions)
+        {
+            if (!await CompleteAsync(completion.Lease, completion.Result, cancellationToken).ConfigureAwait(false))
+            {
+                lost.Add(completion.Lease);
+            }
+        }
+
+        return lost;
     }
 
     /// <inheritdoc />

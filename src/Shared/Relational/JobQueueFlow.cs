@@ -11,6 +11,17 @@ internal sealed class JobQueueFlow(Action<GenerationJob, int> logExhausted)
     private const int MaxExhaustedKept = 10_000;
     private readonly ConcurrentQueue<GenerationJob> _exhausted = new();
 
+    /// <summary>The arguments every claim checks: at least one job, one attempt, and (when limited) one outstanding.</summary>
+    public static void CheckClaim(int limit, int maxAttempts, int? maxOutstanding)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        if (maxOutstanding is { } outstanding)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(outstanding, 1, nameof(maxOutstanding));
+        }
+    }
+
     /// <summary>Claims up to <paramref name="limit"/> jobs with <paramref name="claim"/>, which runs the database's
     /// claim statement for the number of jobs it is given and returns the rows it changed: claimed (processing) or
     /// failed because the job's lease expired after its last allowed attempt. The failed ones are logged and kept for
@@ -18,8 +29,7 @@ internal sealed class JobQueueFlow(Action<GenerationJob, int> logExhausted)
     /// filled the request. The leases come oldest first (RETURNING has no guaranteed order).</summary>
     public async Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, int maxAttempts, Func<int, Task<IReadOnlyList<GenerationJob>>> claim)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        CheckClaim(limit, maxAttempts, maxOutstanding: null);
         List<JobLease>? leases = null;
         while (true)
         {

@@ -46,7 +46,7 @@ internal sealed class GenerationTypeHealthCheck(string type, IServiceProvider se
         QueueSnapshot snapshot;
         try
         {
-            snapshot = await services.GetRequiredService<MediaStoreRouter>().For(type).GetQueueSnapshotAsync(type, cancellationToken).ConfigureAwait(false);
+            snapshot = await services.GetRequiredService<MediaStoreRouter>().QueueFor(type).GetQueueSnapshotAsync(type, cancellationToken).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Any failure of the store means the type cannot serve: report it rather than throw.
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -171,7 +171,7 @@ internal sealed class JobWatchHub : IJobStatusSubscriber, IDisposable
     {
         Interlocked.Increment(ref _reads);
         // Shared by every watcher of the job, so no one watcher's cancellation cancels it.
-        return _stores.For(watched.Type).GetAsync(watched.Type, watched.Id, watched.UserId, CancellationToken.None);
+        return _stores.RecordsFor(watched.Type).GetAsync(watched.Type, watched.Id, watched.UserId, CancellationToken.None);
     }
 
     public void Dispose()

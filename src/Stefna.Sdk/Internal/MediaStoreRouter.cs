@@ -30,6 +30,15 @@ internal sealed class MediaStoreRouter(IServiceProvider services, GenerationType
             ? store
             : throw new InvalidOperationException($"No media store is configured for the generation type '{type}'.");
 
+    /// <summary>The records role of a type's store (what the pipeline uses).</summary>
+    public IJobRecordStore RecordsFor(string type) => For(type);
+
+    /// <summary>The queue role of a type's store (what the engine uses).</summary>
+    public IJobQueue QueueFor(string type) => For(type);
+
+    /// <summary>The parking role of a type's store, if the store parks jobs.</summary>
+    public IJobParking? ParkingFor(string type) => For(type) as IJobParking;
+
     /// <summary>The wake-up source of a type's store, if it has one.</summary>
     public IJobNotificationSource? NotificationsFor(string type) =>
         _routes.Value.Notifications.TryGetValue(type, out var source) ? source : null;

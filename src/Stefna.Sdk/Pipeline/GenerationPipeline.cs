@@ -79,7 +79,7 @@ internal sealed class GenerationPipeline(
 
         var fingerprint = request.IdempotencyKey is null ? null : IdempotencyFingerprint.Of(request);
         if (request.IdempotencyKey is not null
-            && await stores.For(type).FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
+            && await stores.RecordsFor(type).FindByIdempotencyKeyAsync(type, userId, request.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } earlier)
         {
             IdempotencyFingerprint.EnsureSameRequest(earlier, spec, fingerprint!);
             return Ticket(earlier, existing: true);
@@ -122,7 +122,7 @@ internal sealed class GenerationPipeline(
                 }, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await stores.For(type).InsertAsync(new NewGenerationJob
+            var result = await stores.RecordsFor(type).InsertAsync(new NewGenerationJob
             {
                 Id = id,
                 Type = type,
@@ -171,7 +171,7 @@ internal sealed class GenerationPipeline(
         var canonical = registry.Canonical(type);
         var user = RequireUser(userId);
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await stores.For(canonical).GetAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+        return await stores.RecordsFor(canonical).GetAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken = default)
@@ -179,7 +179,7 @@ internal sealed class GenerationPipeline(
         var canonical = registry.Canonical(type);
         var user = RequireUser(userId);
         await initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        var job = await stores.For(canonical).CancelAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
+        var job = await stores.RecordsFor(canonical).CancelAsync(canonical, id, user, cancellationToken).ConfigureAwait(false);
         if (job?.Status == GenerationStatus.Canceled)
         {
             signals.CancelRunning(id);

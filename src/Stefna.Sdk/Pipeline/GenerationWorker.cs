@@ -214,7 +214,7 @@ public sealed class GenerationWorker
             if (!_completions.Writer.TryWrite(pending))
             {
                 // Not expected: the queue closes only after the last job ended.
-                return worker._stores.For(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
+                return worker._stores.QueueFor(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
             }
 
             return pending.Task;
@@ -239,7 +239,7 @@ public sealed class GenerationWorker
                 try
                 {
                     // Not canceled by the host stopping: a result already stored is worth recording.
-                    var lost = await worker._stores.For(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
+                    var lost = await worker._stores.QueueFor(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
                     foreach (var pending in batch)
                     {
                         pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
@@ -311,7 +311,7 @@ public sealed class GenerationWorker
 
                         // Jobs the claim failed for good (their lease expired after the last attempt): what their attempts
                         // stored is referenced by nothing.
-                        if (worker._stores.For(type).TakeExhaustedJobs() is { Count: > 0 } exhausted)
+                        if (worker._stores.QueueFor(type).TakeExhaustedJobs() is { Count: > 0 } exhausted)
                         {
                             await worker._runner.DeleteResultsOfAsync(exhausted).ConfigureAwait(false);
                         }
@@ -375,8 +375,7 @@ public sealed class GenerationWorker
         private async Task PollParkedAsync(CancellationToken cancellationToken, CancellationToken stoppingToken)
         {
             await Task.Yield();
-            var store = worker._stores.For(type);
-            if (!store.SupportsParking)
+            if (worker._stores.ParkingFor(type) is not { } store)
             {
                 return;
             }
@@ -470,9 +469,7 @@ public sealed class GenerationWorker
         private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
             var options = worker._options;
-            return _maxOutstanding is { } most
-                ? GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, most, ct), cancellationToken)
-                : GatedAsync(ref worker._claimCalls, ct => worker._stores.For(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, ct), cancellationToken);
+            return GatedAsync(ref worker._claimCalls, ct => worker._stores.QueueFor(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, _maxOutstanding, ct), cancellationToken);
         }
 
         // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.
@@ -546,7 +543,7 @@ public sealed class GenerationWorker
                         using var elapsed = new CancellationTokenSource(period, worker._time);
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
                         Interlocked.Increment(ref worker._renewCalls);
-                        var lost = await worker._stores.For(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        var lost = await worker._stores.QueueFor(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
                         foreach (var lease in lost)
                         {
                             // Only the attempt that was lost: the same job may run again here under a newer lease.
@@ -573,7 +570,7 @@ public sealed class GenerationWorker
         {
             try
             {
-                return await worker._stores.For(type).CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
+                return await worker._stores.QueueFor(type).CountUnfinishedAsync(type, cancellationToken).ConfigureAwait(false) == 0;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

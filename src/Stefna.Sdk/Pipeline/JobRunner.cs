@@ -87,16 +87,16 @@ internal sealed class JobRunner(
                 // attempt back, since the job did not fail (restarts must not exhaust MaxAttempts). Renewals stop first:
                 // after the release the next claim reuses this attempt number, so this lease must write nothing more.
                 running.StopRenewing();
-                if (job.ProviderJobId is { } providerJobId && stores.For(lease.Type).SupportsParking)
+                if (job.ProviderJobId is { } providerJobId && stores.ParkingFor(lease.Type) is { } parking)
                 {
                     // Already at the provider: park it due now, so any host resumes polling it (never submits it again).
                     var now = time.GetUtcNow();
-                    if (await SafeStoreCallAsync(() => stores.For(lease.Type).ParkAsync(lease, providerJobId, now, job.ProviderDeadline ?? now + _options.GenerationTimeout, CancellationToken.None)).ConfigureAwait(false))
+                    if (await SafeStoreCallAsync(() => parking.ParkAsync(lease, providerJobId, now, job.ProviderDeadline ?? now + _options.GenerationTimeout, CancellationToken.None)).ConfigureAwait(false))
                     {
                         Log.Released(logger, job.Type, job.Id, lease.Attempt);
                     }
                 }
-                else if (await SafeStoreCallAsync(() => stores.For(lease.Type).ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
+                else if (await SafeStoreCallAsync(() => stores.QueueFor(lease.Type).ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false))
                 {
                     Log.Released(logger, job.Type, job.Id, lease.Attempt);
                     Changed(lease with { Job = job with { Attempts = lease.Attempt - 1 } }, GenerationStatus.Queued, job.Error, null);
@@ -215,9 +215,9 @@ internal sealed class JobRunner(
             ? await pipeline.ExecuteAsync((p, ct) => p.Provider.PollAsync(p.Id, p.Request, ct), (Provider: provider, Id: resumed, Request: request), cancellationToken).ConfigureAwait(false)
             : await pipeline.ExecuteAsync((p, ct) => p.Provider.SubmitAsync(p.Request, ct), (Provider: provider, Request: request), cancellationToken).ConfigureAwait(false);
 
-        if (response is ProviderResponse.Pending accepted && stores.For(lease.Type).SupportsParking)
+        if (response is ProviderResponse.Pending accepted && stores.ParkingFor(lease.Type) is { } parking)
         {
-            await ParkAsync(running, accepted).ConfigureAwait(false);
+            await ParkAsync(parking, running, accepted).ConfigureAwait(false);
             return null;
         }
 
@@ -228,7 +228,7 @@ internal sealed class JobRunner(
         {
             if (recorded != pending.ProviderJobId)
             {
-                if (!await stores.For(lease.Type).SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false))
+                if (!await stores.QueueFor(lease.Type).SetProviderJobIdAsync(lease, pending.ProviderJobId, cancellationToken).ConfigureAwait(false))
                 {
                     throw new LeaseLostException();
                 }
@@ -251,7 +251,7 @@ internal sealed class JobRunner(
     /// <summary>Parks a job the provider accepted (or still works on): the row keeps the provider's job id, the next
     /// check and the deadline, and the lease is given up, so the job holds no memory or in-flight place until any host's
     /// poller takes it again.</summary>
-    private async Task ParkAsync(RunningJob running, ProviderResponse.Pending pending)
+    private async Task ParkAsync(IJobParking parking, RunningJob running, ProviderResponse.Pending pending)
     {
         var job = running.Lease.Job;
         var now = time.GetUtcNow();
@@ -267,7 +267,7 @@ internal sealed class JobRunner(
 
         // Not canceled by the host stopping: the provider holds the job now, and only the row remembers its id.
         running.StopRenewing();
-        if (!await stores.For(running.Lease.Type).ParkAsync(running.Lease, pending.ProviderJobId, next, deadline, CancellationToken.None).ConfigureAwait(false))
+        if (!await parking.ParkAsync(running.Lease, pending.ProviderJobId, next, deadline, CancellationToken.None).ConfigureAwait(false))
         {
             throw new LeaseLostException();
         }
@@ -338,7 +338,7 @@ internal sealed class JobRunner(
         if (retryable)
         {
             var delay = TimeSpan.FromTicks(_options.RetryBackoff.Ticks * (1L << Math.Min(lease.Attempt - 1, 16)));
-            if (await SafeStoreCallAsync(() => stores.For(lease.Type).RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
+            if (await SafeStoreCallAsync(() => stores.QueueFor(lease.Type).RequeueAsync(lease, error, time.GetUtcNow() + delay, CancellationToken.None)).ConfigureAwait(false))
             {
                 metrics.JobsRetried.Add(1, StefnaMetrics.TypeTags(job.Type));
                 Log.Retrying(logger, job.Type, job.Id, lease.Attempt, error.Code, delay, error.Message);
@@ -349,7 +349,7 @@ internal sealed class JobRunner(
             return false;
         }
 
-        if (await SafeStoreCallAsync(() => stores.For(lease.Type).FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
+        if (await SafeStoreCallAsync(() => stores.QueueFor(lease.Type).FailAsync(lease, error, CancellationToken.None)).ConfigureAwait(false))
         {
             var tags = StefnaMetrics.TypeTags(job.Type);
             tags.Add(StefnaTelemetry.ErrorCategoryTag, GenerationError.CategoryCode(error.Category));
