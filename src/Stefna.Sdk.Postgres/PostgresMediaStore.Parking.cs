@@ -15,10 +15,10 @@ public sealed partial class PostgresMediaStore : IJobParking
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         var delay = nextCheckAt - _time.GetUtcNow();
         return GuardedWriteAsync(Table(lease.Type).Park, lease, cancellationToken,
-            _dialect.Text("provider_job_id", providerJobId),
+            Dialect.Text("provider_job_id", providerJobId),
             new NpgsqlParameter<TimeSpan>("delay", delay < TimeSpan.Zero ? TimeSpan.Zero : delay),
-            _dialect.Time("next_check_at", nextCheckAt),
-            _dialect.Time("deadline", deadline));
+            Dialect.Time("next_check_at", nextCheckAt),
+            Dialect.Time("deadline", deadline));
     }
 
     /// <inheritdoc />
@@ -27,7 +27,7 @@ public sealed partial class PostgresMediaStore : IJobParking
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         var sql = Table(type);
         await using var command = _dataSource.CreateCommand(sql.ClaimParked);
-        command.Parameters.Add(_dialect.Integer("limit", limit));
+        command.Parameters.Add(Dialect.Integer("limit", limit));
         command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
         AddNow(command);
         return await Guard(async () =>
@@ -40,7 +40,7 @@ public sealed partial class PostgresMediaStore : IJobParking
                 nextIn = reader.IsDBNull(0) ? null : reader.GetFieldValue<TimeSpan>(0);
                 if (!reader.IsDBNull(1))
                 {
-                    (leases ??= new List<JobLease>(limit)).Add(new JobLease(JobRows.Read(_dialect, reader, 1, sql.Definition)));
+                    (leases ??= new List<JobLease>(limit)).Add(new JobLease(JobRows.Read(Dialect, reader, 1, sql.Definition)));
                 }
             }
 

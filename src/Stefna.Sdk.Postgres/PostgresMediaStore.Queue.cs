@@ -41,16 +41,16 @@ public sealed partial class PostgresMediaStore
             List<GenerationJob> rows;
             await using (var command = new NpgsqlCommand(within.MaxOutstanding is null ? sql.Claim : sql.ClaimLimited, within.Connection, within.Transaction))
             {
-                command.Parameters.Add(_dialect.Integer("limit", wanted));
+                command.Parameters.Add(Dialect.Integer("limit", wanted));
                 if (within.MaxOutstanding is { } most)
                 {
-                    command.Parameters.Add(_dialect.Integer("max_outstanding", most));
+                    command.Parameters.Add(Dialect.Integer("max_outstanding", most));
                 }
 
                 command.Parameters.Add(new NpgsqlParameter<TimeSpan>("lease", leaseDuration));
-                command.Parameters.Add(_dialect.Integer("max_attempts", maxAttempts));
-                command.Parameters.Add(_dialect.Text("error_code", exhausted.Code));
-                command.Parameters.Add(_dialect.Text("error_message", exhausted.Message));
+                command.Parameters.Add(Dialect.Integer("max_attempts", maxAttempts));
+                command.Parameters.Add(Dialect.Text("error_code", exhausted.Code));
+                command.Parameters.Add(Dialect.Text("error_message", exhausted.Message));
                 AddStatusParameters(command, sql);
                 AddNow(command);
                 rows = await Guard(_jobs.ReadAllAsync(command, sql, wanted, cancellationToken)).ConfigureAwait(false);
@@ -66,9 +66,6 @@ public sealed partial class PostgresMediaStore
             return (IReadOnlyList<GenerationJob>)rows;
         });
     }
-
-    /// <inheritdoc />
-    public IReadOnlyList<GenerationJob> TakeExhaustedJobs() => _queue.TakeExhaustedJobs();
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
@@ -99,12 +96,8 @@ public sealed partial class PostgresMediaStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
-        return GuardedWriteAsync(Table(lease.Type).SetProviderJobId, lease, cancellationToken, _dialect.Text("provider_job_id", providerJobId));
+        return GuardedWriteAsync(Table(lease.Type).SetProviderJobId, lease, cancellationToken, Dialect.Text("provider_job_id", providerJobId));
     }
-
-    /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken) =>
-        JobQueueFlow.CompleteOneAsync(CompleteManyAsync, lease, result, cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
@@ -166,10 +159,10 @@ public sealed partial class PostgresMediaStore
         // With the database clock, the back-off travels as a delay from the host's now, so clock skew cannot stretch it.
         var delay = notBefore - _time.GetUtcNow();
         return GuardedWriteAsync(sql.Requeue, lease, cancellationToken,
-            _dialect.Text("error_code", error.Code),
-            _dialect.Text("error_message", error.Message),
+            Dialect.Text("error_code", error.Code),
+            Dialect.Text("error_message", error.Message),
             new NpgsqlParameter<TimeSpan>("delay", delay < TimeSpan.Zero ? TimeSpan.Zero : delay),
-            _dialect.Time("not_before", notBefore),
+            Dialect.Time("not_before", notBefore),
             new NpgsqlParameter<string>("channel", _options.NotificationChannel),
             new NpgsqlParameter<string>("type", sql.Definition.Name));
     }
@@ -195,22 +188,14 @@ public sealed partial class PostgresMediaStore
             return WithWebhooksAsync(async (connection, transaction) =>
             {
                 await using var command = new NpgsqlCommand(Table(lease.Type).Fail, connection, transaction);
-                var written = await GuardedWriteAsync(command, lease, cancellationToken, _dialect.Text("error_code", error.Code), _dialect.Text("error_message", error.Message)).ConfigureAwait(false);
+                var written = await GuardedWriteAsync(command, lease, cancellationToken, Dialect.Text("error_code", error.Code), Dialect.Text("error_message", error.Message)).ConfigureAwait(false);
                 return (written, written ? [lease.Job with { Status = GenerationStatus.Failed, Error = error, UpdatedAt = _time.GetUtcNow() }] : (IReadOnlyList<GenerationJob>)[]);
             }, cancellationToken);
         }
 
         return GuardedWriteAsync(Table(lease.Type).Fail, lease, cancellationToken,
-            _dialect.Text("error_code", error.Code), _dialect.Text("error_message", error.Message));
+            Dialect.Text("error_code", error.Code), Dialect.Text("error_message", error.Message));
     }
-
-    /// <inheritdoc />
-    public Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken) =>
-        _jobs.CountUnfinishedAsync(Table(type), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken) =>
-        _jobs.GetQueueSnapshotAsync(Table(type), cancellationToken);
 
     // Runs a statement over many leases (@ids, @attempts) whose RETURNING lists the ids it wrote; the rest were lost.
     private async Task<IReadOnlyList<JobLease>> LeaseGuardedBatchAsync(NpgsqlCommand command, IEnumerable<JobLease> leases, Guid[] ids, int[] attempts, CancellationToken cancellationToken)
@@ -250,8 +235,8 @@ public sealed partial class PostgresMediaStore
     private async Task<bool> GuardedWriteAsync(NpgsqlCommand command, JobLease lease, CancellationToken cancellationToken, params System.Data.Common.DbParameter[] parameters)
     {
         AddStatusParameters(command, Table(lease.Type));
-        command.Parameters.Add(_dialect.Id("id", lease.Id));
-        command.Parameters.Add(_dialect.Integer("attempt", lease.Attempt));
+        command.Parameters.Add(Dialect.Id("id", lease.Id));
+        command.Parameters.Add(Dialect.Integer("attempt", lease.Attempt));
         AddNow(command);
         command.Parameters.AddRange(parameters);
         return await Guard(async () => await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1).ConfigureAwait(false);
@@ -261,7 +246,7 @@ public sealed partial class PostgresMediaStore
     {
         if (!_options.UseDatabaseClock)
         {
-            command.Parameters.Add(_dialect.Time("now", _time.GetUtcNow()));
+            command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
         }
     }
 }

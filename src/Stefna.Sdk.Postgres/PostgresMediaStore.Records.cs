@@ -8,21 +8,6 @@ namespace Stefna.Sdk.Postgres;
 public sealed partial class PostgresMediaStore
 {
     /// <inheritdoc />
-    public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        return _jobs.InsertAsync(Table(job.Type), job, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken) =>
-        _jobs.FindByIdempotencyKeyAsync(Table(type), userId, idempotencyKey, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) =>
-        _jobs.GetAsync(Table(type), id, userId, cancellationToken);
-
-    /// <inheritdoc />
     public async Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
     {
         var sql = Table(type);
@@ -38,8 +23,8 @@ public sealed partial class PostgresMediaStore
 
             await using var command = new NpgsqlCommand(sql.CancelOrGet, connection, transaction);
             AddStatusParameters(command, sql);
-            command.Parameters.Add(_dialect.Id("id", id));
-            command.Parameters.Add(_dialect.Text("user_id", userId));
+            command.Parameters.Add(Dialect.Id("id", id));
+            command.Parameters.Add(Dialect.Text("user_id", userId));
             AddNow(command);
             var after = await Guard(_jobs.ReadSingleAsync(command, sql, cancellationToken)).ConfigureAwait(false);
             var canceled = before?.Status.IsTerminal() == false && after?.Status == GenerationStatus.Canceled;
@@ -47,7 +32,4 @@ public sealed partial class PostgresMediaStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
-    public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) =>
-        _jobs.QueryFeedAsync(Table, _tables.Values, query, cancellationToken);
 }

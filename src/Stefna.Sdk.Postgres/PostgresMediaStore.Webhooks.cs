@@ -88,23 +88,11 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
             FROM picked WHERE o.id = picked.id
             RETURNING o.id, o.type, o.job_id, o.event_type, o.url, o.payload, o.created_at, o.attempts
             """);
-        command.Parameters.Add(_dialect.Time("now", now));
-        command.Parameters.Add(_dialect.Time("until", now + leaseDuration));
-        command.Parameters.Add(_dialect.Integer("limit", limit));
-        return await Guard(WebhookOutboxSql.ReadAllAsync(_dialect, command, cancellationToken)).ConfigureAwait(false);
+        command.Parameters.Add(Dialect.Time("now", now));
+        command.Parameters.Add(Dialect.Time("until", now + leaseDuration));
+        command.Parameters.Add(Dialect.Integer("limit", limit));
+        return await Guard(WebhookOutboxSql.ReadAllAsync(Dialect, command, cancellationToken)).ConfigureAwait(false);
     }
-
-    /// <inheritdoc />
-    public Task<bool> MarkWebhookDeliveredAsync(WebhookMessage message, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, WebhookOutboxSql.Delivered, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<bool> RetryWebhookAsync(WebhookMessage message, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, WebhookOutboxSql.Retry, cancellationToken, _dialect.Time("next", notBefore), _dialect.Text("error", error));
-
-    /// <inheritdoc />
-    public Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, WebhookOutboxSql.Abandon, cancellationToken, _dialect.Text("error", error));
 
     /// <inheritdoc />
     public async Task<WebhookBacklog> GetWebhookBacklogAsync(CancellationToken cancellationToken)
@@ -124,9 +112,9 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
 
         // Only the claim that made this attempt may record its outcome.
         await using var command = _dataSource.CreateCommand(WebhookOutboxSql.GuardedUpdate(set));
-        command.Parameters.Add(_dialect.Text("id", message.Id));
-        command.Parameters.Add(_dialect.Integer("attempt", message.Attempts));
-        command.Parameters.Add(_dialect.Time("now", _time.GetUtcNow()));
+        command.Parameters.Add(Dialect.Text("id", message.Id));
+        command.Parameters.Add(Dialect.Integer("attempt", message.Attempts));
+        command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
         command.Parameters.AddRange(parameters);
 
         return await Guard(async () => await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1).ConfigureAwait(false);

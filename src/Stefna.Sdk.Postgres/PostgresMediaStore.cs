@@ -28,7 +28,6 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresStoreOptions _options;
-    private readonly PostgresDialect _dialect;
     private readonly RelationalJobs _jobs;
     private readonly JobQueueFlow _queue;
     private readonly TimeProvider _time;
@@ -63,8 +62,8 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
 
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _dialect = new PostgresDialect(_options.NotificationChannel);
-        _jobs = new RelationalJobs(_dialect, this);
+        Dialect = new PostgresDialect(_options.NotificationChannel);
+        _jobs = new RelationalJobs(Dialect, this);
         _queue = new JobQueueFlow((job, maxAttempts) => Log.AttemptsExhausted(_logger, job.Type, job.Id, job.Attempts, maxAttempts));
         _listener = new NotificationListener(_dataSource, _options.NotificationChannel, _time, _logger, _options.NotifyStatusChanges ? _options.StatusNotificationChannel : null);
     }
@@ -187,12 +186,16 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
             var tables = new Dictionary<string, TableSql>(_tables, StringComparer.Ordinal);
             foreach (var type in types)
             {
-                tables[type.Name] = new TableSql(_dialect, type, _options.UseDatabaseClock, _options.NotifyStatusChanges);
+                tables[type.Name] = new TableSql(Dialect, type, _options.UseDatabaseClock, _options.NotifyStatusChanges);
             }
 
             _tables = tables.ToFrozenDictionary(StringComparer.Ordinal);
         }
     }
+
+    private PostgresDialect Dialect { get; }
+
+    private IEnumerable<RelationalTable> AllTables => _tables.Values;
 
     private TableSql Table(string type) =>
         _tables.TryGetValue(type, out var sql)

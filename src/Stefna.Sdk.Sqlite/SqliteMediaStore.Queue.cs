@@ -69,9 +69,6 @@ public sealed partial class SqliteMediaStore
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<GenerationJob> TakeExhaustedJobs() => _queue.TakeExhaustedJobs();
-
-    /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(leases);
@@ -119,10 +116,6 @@ public sealed partial class SqliteMediaStore
         ArgumentException.ThrowIfNullOrEmpty(providerJobId);
         return GuardedUpdateAsync(lease, JobWrites.SetProviderJobId, cancellationToken, terminal: null, Dialect.Text("provider_job_id", providerJobId));
     }
-
-    /// <inheritdoc />
-    public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken) =>
-        JobQueueFlow.CompleteOneAsync(CompleteManyAsync, lease, result, cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
@@ -192,14 +185,6 @@ public sealed partial class SqliteMediaStore
         return GuardedUpdateAsync(lease, JobWrites.Fail, cancellationToken, lease.Job with { Status = GenerationStatus.Failed, Error = error },
             Dialect.Text("error_code", error.Code), Dialect.Text("error_message", error.Message));
     }
-
-    /// <inheritdoc />
-    public Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken) =>
-        _jobs.CountUnfinishedAsync(Table(type), cancellationToken);
-
-    /// <inheritdoc />
-    public Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken) =>
-        _jobs.GetQueueSnapshotAsync(Table(type), cancellationToken);
 
     // A single-job write under the lease guard. terminal: the job as it is after a terminal change, whose webhooks are
     // written in the same transaction.

@@ -8,21 +8,6 @@ namespace Stefna.Sdk.Sqlite;
 public sealed partial class SqliteMediaStore
 {
     /// <inheritdoc />
-    public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        return _jobs.InsertAsync(Table(job.Type), job, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken) =>
-        _jobs.FindByIdempotencyKeyAsync(Table(type), userId, idempotencyKey, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) =>
-        _jobs.GetAsync(Table(type), id, userId, cancellationToken);
-
-    /// <inheritdoc />
     public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken)
     {
         var table = Table(type);
@@ -52,7 +37,4 @@ public sealed partial class SqliteMediaStore
         }, cancellationToken);
     }
 
-    /// <inheritdoc />
-    public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) =>
-        _jobs.QueryFeedAsync(Table, _types.Values, query, cancellationToken);
 }

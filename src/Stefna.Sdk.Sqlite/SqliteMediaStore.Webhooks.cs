@@ -74,18 +74,6 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
     }
 
     /// <inheritdoc />
-    public Task<bool> MarkWebhookDeliveredAsync(WebhookMessage message, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, WebhookOutboxSql.Delivered, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<bool> RetryWebhookAsync(WebhookMessage message, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, WebhookOutboxSql.Retry, cancellationToken, Dialect.Time("next", notBefore), Dialect.Text("error", error));
-
-    /// <inheritdoc />
-    public Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, WebhookOutboxSql.Abandon, cancellationToken, Dialect.Text("error", error));
-
-    /// <inheritdoc />
     public async Task<WebhookBacklog> GetWebhookBacklogAsync(CancellationToken cancellationToken)
     {
         using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -96,7 +84,7 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
         return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : Time(reader.GetInt64(1)));
     }
 
-    private Task<bool> GuardedWebhookUpdateAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
+    private Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
     {
         ArgumentNullException.ThrowIfNull(message);
         return WriteAsync("update webhook", async connection =>

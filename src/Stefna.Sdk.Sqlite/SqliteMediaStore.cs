@@ -114,6 +114,8 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable, IRelati
         SqliteConnection.ClearPool(connection);
     }
 
+    private IEnumerable<RelationalTable> AllTables => _types.Values;
+
     private RelationalTable Table(string type) =>
         _types.TryGetValue(type ?? string.Empty, out var table)
             ? table
