@@ -49,6 +49,8 @@ internal sealed class PostgresDialect(string notificationChannel) : RelationalDi
 
     public override string Greatest(string a, string b) => $"GREATEST({a}, {b})";
 
+    public override string Least(string a, string b) => $"LEAST({a}, {b})";
+
     public override string InsertReturnsAlso => ", pg_notify(@channel, @type)::text";
 
     public override void AddInsertParameters(DbCommand command, string type)

@@ -84,7 +84,7 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
                 ORDER BY next_attempt_at, id
                 LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
-            UPDATE {OutboxTable} AS o SET attempts = o.attempts + 1, lease_until = @until
+            UPDATE {OutboxTable} AS o SET {WebhookOutboxSql.Claim}
             FROM picked WHERE o.id = picked.id
             RETURNING o.id, o.type, o.job_id, o.event_type, o.url, o.payload, o.created_at, o.attempts
             """);

@@ -22,41 +22,29 @@ internal sealed class TableSql : RelationalTable
         // The clock for leases and updated_at: the database's, so skewed hosts agree, or the host's (@now).
         var now = databaseClock ? "now()" : "@now";
 
-        // One statement: pick up to @limit of the oldest claimable rows, skipping rows other workers hold locked, and
-        // take them (River's JobGetAvailable shape). The CTE is MATERIALIZED so the locking pick runs exactly once. A
-        // row whose lease expired after the last allowed attempt (its worker stopped every time) is failed instead of
-        // claimed; the caller sees it come back failed and claims again for the places it took. The CASEs read the row
-        // as it was.
-        const string exhausted = "status = 'processing' AND attempts >= @max_attempts";
-        string ClaimStatement(string limit) => $"""
+        // One statement: pick up to the claim's limit of the oldest claimable rows, skipping rows other workers hold
+        // locked, and take them (River's JobGetAvailable shape). The CTE is MATERIALIZED so the locking pick runs
+        // exactly once. The claimable predicate is repeated under the partial claim index's own predicate. With a limit
+        // of jobs outstanding at the provider the claim runs under the type's advisory lock in its own transaction, so
+        // the count sees every other host's committed claim.
+        string ClaimStatement(bool limited) => $"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {t}
-                WHERE {PostgresSchema.UnfinishedPredicate}
-                  AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now}))
-                    OR (status = 'processing' AND lease_until < {now}))
+                WHERE {PostgresSchema.UnfinishedPredicate} AND {JobWrites.Claimable(now)}
                 ORDER BY created_at, id
-                LIMIT {limit}
+                LIMIT {JobWrites.ClaimLimit(dialect, t, limited)}
                 FOR UPDATE SKIP LOCKED)
-            UPDATE {t} SET
-                status = CASE WHEN {exhausted} THEN 'failed' ELSE 'processing' END,
-                attempts = CASE WHEN {exhausted} THEN attempts ELSE attempts + 1 END,
-                lease_until = CASE WHEN {exhausted} THEN NULL ELSE {now} + @lease END,
-                error_code = CASE WHEN {exhausted} THEN @error_code ELSE error_code END,
-                error_message = CASE WHEN {exhausted} THEN @error_message ELSE error_message END,
-                updated_at = {now}
+            UPDATE {t} SET {JobWrites.Claim(now, now + " + @lease")}
             WHERE id IN (SELECT id FROM picked)
             RETURNING {columns}{Notify("id")}
             """;
-        Claim = ClaimStatement("@limit");
-
-        // With a limit of jobs outstanding at the provider: no more than it leaves room for. Run under the type's advisory
-        // lock in its own transaction, so the count sees every other host's committed claim.
-        ClaimLimited = ClaimStatement($"GREATEST(0, LEAST(@limit, @max_outstanding - (SELECT count(*) FROM {t} WHERE status = 'processing')))");
+        Claim = ClaimStatement(limited: false);
+        ClaimLimited = ClaimStatement(limited: true);
         ClaimLockKey = BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("stefna-claim:" + definition.TableName)), 0);
 
         // Every lease the host holds on this type in one statement; the ids that come back were renewed, the rest lost.
         RenewMany = $"""
-            UPDATE {t} AS j SET lease_until = {now} + @lease, updated_at = {now}
+            UPDATE {t} AS j SET {JobWrites.Renew(now, now + " + @lease")}
             FROM unnest(@ids, @attempts) AS l(id, attempt)
             WHERE j.id = l.id AND j.status = 'processing' AND j.attempts = l.attempt AND j.next_check_at IS NULL
             RETURNING j.id
@@ -73,12 +61,12 @@ internal sealed class TableSql : RelationalTable
         ClaimParked = $"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {t}
-                WHERE status = 'processing' AND next_check_at <= {now}
+                WHERE {JobWrites.ParkedDue(now)}
                 ORDER BY next_check_at, id
                 LIMIT @limit
                 FOR UPDATE SKIP LOCKED),
             taken AS (
-                UPDATE {t} SET lease_until = {now} + @lease, next_check_at = NULL, updated_at = {now}
+                UPDATE {t} SET {JobWrites.ClaimParked(now, now + " + @lease")}
                 WHERE id IN (SELECT id FROM picked)
                 RETURNING {columns})
             SELECT (SELECT min(next_check_at) FROM {t} WHERE status = 'processing' AND next_check_at > {now}) - {now} AS next_in, taken.*

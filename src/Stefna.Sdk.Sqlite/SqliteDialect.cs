@@ -46,6 +46,8 @@ internal sealed class SqliteDialect : RelationalDialect
 
     public override string Greatest(string a, string b) => $"max({a}, {b})";
 
+    public override string Least(string a, string b) => $"min({a}, {b})";
+
     /// <summary>The stored form of an id.</summary>
     public static string IdText(Guid id) => id.ToString("D");
 

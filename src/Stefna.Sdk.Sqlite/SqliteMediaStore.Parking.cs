@@ -28,10 +28,10 @@ public sealed partial class SqliteMediaStore : IJobParking
             {
                 // Due parked jobs, earliest first, leased in one atomic write without spending an attempt.
                 command.CommandText = $"""
-                    UPDATE {table.Quoted} SET lease_until = @until, next_check_at = NULL, updated_at = @now
+                    UPDATE {table.Quoted} SET {JobWrites.ClaimParked("@now", "@until")}
                     WHERE id IN (
                         SELECT id FROM {table.Quoted}
-                        WHERE status = 'processing' AND next_check_at <= @now
+                        WHERE {JobWrites.ParkedDue("@now")}
                         ORDER BY next_check_at, id
                         LIMIT @limit)
                     RETURNING {table.Columns}

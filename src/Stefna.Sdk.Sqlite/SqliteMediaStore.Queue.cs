@@ -17,24 +17,15 @@ public sealed partial class SqliteMediaStore
         var table = Table(type);
         var exhausted = GenerationError.LeaseExpired(maxAttempts);
 
-        // One statement, so the pick and the claim are a single atomic write: no claimer can see the rows between.
-        // A row whose lease expired after the last allowed attempt (its worker stopped every time) is failed instead
-        // of claimed; the CASEs read the row as it was. A limit of outstanding jobs is counted in the same write.
-        const string lost = "status = 'processing' AND attempts >= @max_attempts";
+        // One statement, so the pick and the claim are a single atomic write: no claimer can see the rows between; a
+        // limit of outstanding jobs is counted in the same write.
         var sql = $"""
-            UPDATE {table.Quoted} SET
-                status = CASE WHEN {lost} THEN 'failed' ELSE 'processing' END,
-                attempts = CASE WHEN {lost} THEN attempts ELSE attempts + 1 END,
-                lease_until = CASE WHEN {lost} THEN NULL ELSE @until END,
-                error_code = CASE WHEN {lost} THEN @error_code ELSE error_code END,
-                error_message = CASE WHEN {lost} THEN @error_message ELSE error_message END,
-                updated_at = @now
+            UPDATE {table.Quoted} SET {JobWrites.Claim("@now", "@until")}
             WHERE id IN (
                 SELECT id FROM {table.Quoted}
-                WHERE (status = 'queued' AND (lease_until IS NULL OR lease_until <= @now))
-                   OR (status = 'processing' AND lease_until < @now)
+                WHERE {JobWrites.Claimable("@now")}
                 ORDER BY created_at, id
-                LIMIT {(maxOutstanding is null ? "@limit" : $"max(0, min(@limit, @max_outstanding - (SELECT count(*) FROM {table.Quoted} WHERE status = 'processing')))")})
+                LIMIT {JobWrites.ClaimLimit(Dialect, table.Quoted, maxOutstanding is not null)})
             RETURNING {table.Columns}
             """;
         return _queue.ClaimAsync(limit, maxAttempts, wanted => WriteAsync("claim", async connection =>
@@ -90,7 +81,7 @@ public sealed partial class SqliteMediaStore
             var now = _time.GetUtcNow();
             using var command = connection.CreateCommand();
             command.CommandText = $"""
-                UPDATE {table.Quoted} SET lease_until = @until, updated_at = @now
+                UPDATE {table.Quoted} SET {JobWrites.Renew("@now", "@until")}
                 WHERE status = 'processing' AND next_check_at IS NULL AND (id, attempts) IN (SELECT key, value FROM json_each(@leases))
                 RETURNING id
                 """;

@@ -58,7 +58,7 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
             var now = _time.GetUtcNow();
             using var command = connection.CreateCommand();
             command.CommandText = $"""
-                UPDATE {Outbox} SET attempts = attempts + 1, lease_until = @until
+                UPDATE {Outbox} SET {WebhookOutboxSql.Claim}
                 WHERE id IN (
                     SELECT id FROM {Outbox}
                     WHERE {WebhookOutboxSql.Due}

@@ -26,6 +26,40 @@ internal static class JobWrites
     public static string Complete(string imageUrl, string mergedMeta) =>
         $"status = 'completed', image_url = {imageUrl}, meta = {mergedMeta}, error_code = NULL, error_message = NULL, lease_until = NULL";
 
+    /// <summary>The rows a claim may take: queued and due (a requeue's back-off has passed), or processing with an
+    /// expired lease (its worker stopped).</summary>
+    public static string Claimable(string now) =>
+        $"((status = 'queued' AND (lease_until IS NULL OR lease_until <= {now})) OR (status = 'processing' AND lease_until < {now}))";
+
+    /// <summary>What a claim writes to each row it picked: processing under a new lease and one more attempt, except a
+    /// row whose lease expired after the last allowed attempt (<c>@max_attempts</c>; its worker stopped every time),
+    /// which is failed with <c>@error_code</c>/<c>@error_message</c> instead. The CASEs read the row as it was.</summary>
+    public static string Claim(string now, string leaseUntil) => $"""
+        status = CASE WHEN {Exhausted} THEN 'failed' ELSE 'processing' END,
+            attempts = CASE WHEN {Exhausted} THEN attempts ELSE attempts + 1 END,
+            lease_until = CASE WHEN {Exhausted} THEN NULL ELSE {leaseUntil} END,
+            error_code = CASE WHEN {Exhausted} THEN @error_code ELSE error_code END,
+            error_message = CASE WHEN {Exhausted} THEN @error_message ELSE error_message END,
+            updated_at = {now}
+        """;
+
+    /// <summary>How many rows a claim may pick: <c>@limit</c>, or with a limit of jobs outstanding at the provider
+    /// (<c>@max_outstanding</c>) no more than it leaves room for (the caller makes the count and the claim atomic).</summary>
+    public static string ClaimLimit(RelationalDialect dialect, string table, bool limited) => limited
+        ? dialect.Greatest("0", dialect.Least("@limit", $"@max_outstanding - (SELECT count(*) FROM {table} WHERE status = 'processing')"))
+        : "@limit";
+
+    /// <summary>Parked rows whose next check is due.</summary>
+    public static string ParkedDue(string now) => $"status = 'processing' AND next_check_at <= {now}";
+
+    /// <summary>What claiming a parked row writes: a lease, no next check, and no attempt spent.</summary>
+    public static string ClaimParked(string now, string leaseUntil) => $"lease_until = {leaseUntil}, next_check_at = NULL, updated_at = {now}";
+
+    /// <summary>What renewing a lease writes.</summary>
+    public static string Renew(string now, string leaseUntil) => $"lease_until = {leaseUntil}, updated_at = {now}";
+
+    private const string Exhausted = "status = 'processing' AND attempts >= @max_attempts";
+
     /// <summary>Canceled: no lease, no next check.</summary>
     public const string Cancel = "status = 'canceled', lease_until = NULL, next_check_at = NULL";
 }

@@ -90,6 +90,9 @@ internal abstract class RelationalDialect
     /// <summary>The larger of two integer expressions.</summary>
     public abstract string Greatest(string a, string b);
 
+    /// <summary>The smaller of two integer expressions.</summary>
+    public abstract string Least(string a, string b);
+
     /// <summary>Extra expressions a job insert returns after the row (PostgreSQL: its queue notification).</summary>
     public virtual string InsertReturnsAlso => string.Empty;
 

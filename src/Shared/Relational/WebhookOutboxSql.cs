@@ -19,6 +19,9 @@ internal static class WebhookOutboxSql
     /// <summary>Pending, due and not leased by another delivery loop.</summary>
     public const string Due = "state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)";
 
+    /// <summary>What claiming a message writes: one more attempt, leased until <c>@until</c>.</summary>
+    public const string Claim = "attempts = attempts + 1, lease_until = @until";
+
     public const string Delivered = "state = 'delivered', lease_until = NULL, last_error = NULL, delivered_at = @now";
 
     public const string Retry = "next_attempt_at = @next, lease_until = NULL, last_error = @error";
