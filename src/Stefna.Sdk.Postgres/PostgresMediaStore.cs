@@ -198,9 +198,9 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
     private IEnumerable<RelationalTable> AllTables => _tables.Values;
 
     private TableSql Table(string type) =>
-        _tables.TryGetValue(type, out var sql)
+        _tables.TryGetValue(type ?? string.Empty, out var sql)
             ? sql
-            : throw new InvalidOperationException($"The generation type '{type}' has no table in this store; call InitializeAsync with its definition first.");
+            : throw Dialect.NoTable(type);
 
     async Task<T> IRelationalConnection.ReadAsync<T>(Func<DbCommand, Task<T>> read, CancellationToken cancellationToken)
     {

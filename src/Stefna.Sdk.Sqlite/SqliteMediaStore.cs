@@ -119,7 +119,7 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable, IRelati
     private RelationalTable Table(string type) =>
         _types.TryGetValue(type ?? string.Empty, out var table)
             ? table
-            : throw new InvalidOperationException($"The SQLite store has no table for generation type '{type}': it was not among the types passed to InitializeAsync.");
+            : throw Dialect.NoTable(type);
 
     async Task<T> IRelationalConnection.ReadAsync<T>(Func<DbCommand, Task<T>> read, CancellationToken cancellationToken)
     {

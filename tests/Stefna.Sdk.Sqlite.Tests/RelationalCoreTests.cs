@@ -54,6 +54,20 @@ public sealed class RelationalCoreTests : IDisposable
         Assert.Equal(expected, columns);
     }
 
+    [Fact]
+    public async Task A_type_the_store_was_not_initialised_with_is_refused_naming_the_type_as_on_PostgreSQL()
+    {
+        using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = Path.Combine(_folder.Path, "unknown.db") });
+        await store.InitializeAsync([new GenerationTypeDefinition("core-plain", "core_plain_media", "Core plain")], CancellationToken.None);
+
+        var get = await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetAsync("core-unknown", Guid.NewGuid(), "u", CancellationToken.None));
+        Assert.Equal("The SQLite store has no table for generation type 'core-unknown': it was not among the types passed to InitializeAsync.", get.Message);
+        var feed = await Assert.ThrowsAsync<InvalidOperationException>(() => store.QueryFeedAsync(new FeedQuery { UserId = "u", Types = ["core-unknown"] }, CancellationToken.None));
+        Assert.Equal(get.Message, feed.Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CountUnfinishedAsync(null!, CancellationToken.None));
+        SqliteConnection.ClearAllPools();
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("Upper")]

@@ -5,7 +5,8 @@ namespace Stefna.Sdk.Relational;
 /// <summary>
 /// What one database does its own way, and nothing else: how the few values stored differently are written and read
 /// (an id as text or uuid, a time as UTC ticks or timestamptz, tags as a JSON array or text[]), identifier quoting,
-/// parameter creation, and the handful of SQL fragments whose syntax differs. Every statement and flow shared by the
+/// parameter creation (parameters are named without prefix; both databases take <c>@name</c> placeholders in SQL), and
+/// the handful of SQL fragments whose syntax differs. Every statement and flow shared by the
 /// stores (<see cref="RelationalTable"/>, <see cref="RelationalJobs"/>) is written once against it.
 /// </summary>
 internal abstract class RelationalDialect
@@ -13,10 +14,11 @@ internal abstract class RelationalDialect
     /// <summary>The database's name, for messages.</summary>
     public abstract string DatabaseName { get; }
 
-    /// <summary>The placeholder of a named parameter in SQL text (both dialects: <c>@name</c>).</summary>
-    /// <param name="name">The parameter's name, without prefix.</param>
-    /// <returns>The placeholder.</returns>
-    public virtual string Placeholder(string name) => "@" + name;
+    /// <summary>The error for a type the store was not initialised with (the same on both stores).</summary>
+    /// <param name="type">The type asked for.</param>
+    /// <returns>The exception to throw.</returns>
+    public InvalidOperationException NoTable(string? type) =>
+        new($"The {DatabaseName} store has no table for generation type '{type}': it was not among the types passed to InitializeAsync.");
 
     /// <summary>Quotes an identifier after checking it is one of ours: lower-case letters, digits and underscores,
     /// starting with a letter or underscore, at most 63 characters (PostgreSQL would truncate a longer one silently).
