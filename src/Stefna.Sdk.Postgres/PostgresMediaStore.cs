@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,7 +32,7 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly NotificationListener _listener;
-    private FrozenDictionary<string, TableSql> _tables = FrozenDictionary<string, TableSql>.Empty;
+    private readonly TableRegistry<TableSql> _tables;
     private int _disposed;
 
     /// <summary>Creates the store from options (the DI path: <c>UsePostgres(...)</c>).</summary>
@@ -64,6 +63,7 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         Dialect = new PostgresDialect(_options.NotificationChannel);
         _jobs = new RelationalJobs(Dialect, this);
+        _tables = new TableRegistry<TableSql>(Dialect, type => new TableSql(Dialect, type, _options.UseDatabaseClock, _options.NotifyStatusChanges));
         _queue = new JobQueueFlow((job, maxAttempts) => Log.AttemptsExhausted(_logger, job.Type, job.Id, job.Attempts, maxAttempts));
         _listener = new NotificationListener(_dataSource, _options.NotificationChannel, _time, _logger, _options.NotifyStatusChanges ? _options.StatusNotificationChannel : null);
     }
@@ -178,29 +178,13 @@ public sealed partial class PostgresMediaStore : IMediaStore, IJobNotificationSo
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private void Register(IReadOnlyList<GenerationTypeDefinition> types)
-    {
-        // Copy-on-write: readers never lock; a later InitializeAsync may add types (a new table on a live database).
-        lock (_listener)
-        {
-            var tables = new Dictionary<string, TableSql>(_tables, StringComparer.Ordinal);
-            foreach (var type in types)
-            {
-                tables[type.Name] = new TableSql(Dialect, type, _options.UseDatabaseClock, _options.NotifyStatusChanges);
-            }
-
-            _tables = tables.ToFrozenDictionary(StringComparer.Ordinal);
-        }
-    }
-
     private PostgresDialect Dialect { get; }
 
-    private IEnumerable<RelationalTable> AllTables => _tables.Values;
+    private IEnumerable<RelationalTable> AllTables => _tables.All;
 
-    private TableSql Table(string type) =>
-        _tables.TryGetValue(type ?? string.Empty, out var sql)
-            ? sql
-            : throw Dialect.NoTable(type);
+    private void Register(IReadOnlyList<GenerationTypeDefinition> types) => _tables.Register(types);
+
+    private TableSql Table(string type) => _tables.Get(type);
 
     async Task<T> IRelationalConnection.ReadAsync<T>(Func<DbCommand, Task<T>> read, CancellationToken cancellationToken)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -36,7 +35,7 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable, IRelati
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly RelationalJobs _jobs;
     private readonly JobQueueFlow _queue;
-    private readonly ConcurrentDictionary<string, RelationalTable> _types = new(StringComparer.Ordinal);
+    private readonly TableRegistry<RelationalTable> _types = new(Dialect, definition => new RelationalTable(Dialect, definition));
     private int _directoryReady;
 
     /// <summary>Creates the store. Nothing touches the disk until the first call.</summary>
@@ -99,10 +98,7 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable, IRelati
             return true;
         }, cancellationToken).ConfigureAwait(false);
 
-        foreach (var definition in types)
-        {
-            _types[definition.Name] = new RelationalTable(Dialect, definition);
-        }
+        _types.Register(types);
 
         Log.Initialized(_logger, _databasePath, string.Join(", ", types.Select(t => t.TableName)));
     }
@@ -114,12 +110,9 @@ public sealed partial class SqliteMediaStore : IMediaStore, IDisposable, IRelati
         SqliteConnection.ClearPool(connection);
     }
 
-    private IEnumerable<RelationalTable> AllTables => _types.Values;
+    private IEnumerable<RelationalTable> AllTables => _types.All;
 
-    private RelationalTable Table(string type) =>
-        _types.TryGetValue(type ?? string.Empty, out var table)
-            ? table
-            : throw Dialect.NoTable(type);
+    private RelationalTable Table(string type) => _types.Get(type);
 
     async Task<T> IRelationalConnection.ReadAsync<T>(Func<DbCommand, Task<T>> read, CancellationToken cancellationToken)
     {
