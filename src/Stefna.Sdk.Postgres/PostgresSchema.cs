@@ -21,8 +21,8 @@ internal static class PostgresSchema
 
     internal const string HistoryTable = "stefna_schema_migrations";
 
-    /// <summary>The statuses a worker may still claim (partial claim index).</summary>
-    internal const string UnfinishedPredicate = "status IN ('queued','processing')";
+    /// <summary>The statuses a worker may still claim (partial claim index; the core's predicate, text unchanged since migration 1).</summary>
+    internal const string UnfinishedPredicate = Relational.JobSchema.Unfinished;
 
     private static readonly (int Version, string Name, string Sql)[] CoreMigrations =
     [

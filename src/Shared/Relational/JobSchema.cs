@@ -89,7 +89,7 @@ internal static class JobSchema
     public static readonly string SelectList = string.Join(", ", Columns.Select(c => c.Name));
 
     /// <summary>The statuses a worker may still claim or a user cancel.</summary>
-    public const string Unfinished = "status IN ('queued', 'processing')";
+    public const string Unfinished = "status IN ('queued','processing')";
 
     /// <summary>The lease guard of a single-job write: only the claim that made this attempt may write, and only while
     /// it still runs. A parked job (<c>next_check_at</c> set) has no holder: nothing writes to it under its old lease.</summary>
