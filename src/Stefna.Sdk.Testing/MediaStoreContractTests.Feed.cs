@@ -180,12 +180,13 @@ public abstract partial class MediaStoreContractTests
         return pages;
     }
 
-    /// <summary>Seeds a feed: for <see cref="UserA"/>, 23 jobs across <see cref="PlainType"/> and
-    /// <see cref="ColumnsType"/> (several sharing a creation time, across types) and 3 of <see cref="CatalogType"/>;
-    /// 10 interleaved jobs of <see cref="UserB"/>. Tags: every third job <c>glitch</c>, others <c>glitch-extra</c>;
-    /// a few carry SQL metacharacters or Unicode.</summary>
+    /// <summary>Seeds a feed: for <see cref="StoreContractBase.UserA"/>, 23 jobs across
+    /// <see cref="StoreContractBase.PlainType"/> and <see cref="StoreContractBase.ColumnsType"/> (several sharing a
+    /// creation time, across types) and 3 of <see cref="StoreContractBase.CatalogType"/>; 10 interleaved jobs of
+    /// <see cref="StoreContractBase.UserB"/>. Tags: every third job <c>glitch</c>, others <c>glitch-extra</c>; a few
+    /// carry SQL metacharacters or Unicode.</summary>
     /// <param name="store">The store.</param>
-    /// <returns><see cref="UserA"/>'s jobs as stored.</returns>
+    /// <returns><see cref="StoreContractBase.UserA"/>'s jobs as stored.</returns>
     protected async Task<List<GenerationJob>> SeedFeedAsync(IMediaStore store)
     {
         ArgumentNullException.ThrowIfNull(store);

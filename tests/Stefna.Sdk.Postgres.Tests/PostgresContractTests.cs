@@ -6,30 +6,57 @@ using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Postgres.Tests;
 
-/// <summary>The shared store contract (the same suite the SQLite store passes), run against PostgreSQL: each store
-/// gets a fresh database, dropped after the fact.</summary>
+// The store contract suites (the same the SQLite store passes) run against PostgreSQL, one per role the store
+// implements (all of them: it parks jobs and keeps a webhook outbox). Each store gets a fresh database, dropped after
+// the fact.
+
+/// <summary>The minimal store contract against PostgreSQL.</summary>
 public sealed class PostgresContractTests : MediaStoreContractTests
 {
-    private readonly List<(NpgsqlDataSource DataSource, string ConnectionString)> _databases = [];
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        DisposeAfterFact(new PostgresContractDatabase()).CreateStoreAsync(types, Ct);
+}
 
-    protected override async Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types)
+/// <summary>The parking suite against PostgreSQL.</summary>
+public sealed class PostgresJobParkingContractTests : JobParkingContractTests
+{
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        DisposeAfterFact(new PostgresContractDatabase()).CreateStoreAsync(types, Ct);
+}
+
+/// <summary>The webhook outbox suite against PostgreSQL.</summary>
+public sealed class PostgresWebhookOutboxContractTests : WebhookOutboxContractTests
+{
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        DisposeAfterFact(new PostgresContractDatabase()).CreateStoreAsync(types, Ct);
+}
+
+// One store's database: created with the store, dropped (after its connections are closed) when disposed.
+internal sealed class PostgresContractDatabase : IAsyncDisposable
+{
+    private NpgsqlDataSource? _dataSource;
+    private string? _connectionString;
+
+    public async Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken)
     {
-        var connectionString = await PostgresServer.CreateDatabaseAsync("stefna_contract");
-        var dataSource = NpgsqlDataSource.Create(connectionString);
-        _databases.Add((dataSource, connectionString));
-        var store = new PostgresMediaStore(dataSource);
-        await store.InitializeAsync(types, Ct);
+        _connectionString = await PostgresServer.CreateDatabaseAsync("stefna_contract");
+        _dataSource = NpgsqlDataSource.Create(_connectionString);
+        var store = new PostgresMediaStore(_dataSource);
+        await store.InitializeAsync(types, cancellationToken);
         return store;
     }
 
-    public override async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        foreach (var (dataSource, connectionString) in _databases)
+        if (_dataSource is not null)
         {
-            await dataSource.DisposeAsync();
+            await _dataSource.DisposeAsync();
             NpgsqlConnection.ClearAllPools();
-            await PostgresServer.DropDatabaseAsync(connectionString);
+        }
+
+        if (_connectionString is not null)
+        {
+            await PostgresServer.DropDatabaseAsync(_connectionString);
         }
     }
 }

@@ -5,26 +5,36 @@ using Stefna.TestUtils;
 
 namespace Stefna.Sdk.Sqlite.Tests;
 
-/// <summary>Runs the store contract suite against SQLite: a fresh database file in its own temp folder per store.</summary>
+// The store contract suites run against SQLite, one per role the store implements (all of them: it parks jobs and
+// keeps a webhook outbox). Each store is a fresh database file in its own temp folder, deleted after the fact.
+
+/// <summary>The minimal store contract against SQLite.</summary>
 public sealed class SqliteMediaStoreContractTests : MediaStoreContractTests
 {
-    private readonly List<TempDirectory> _folders = [];
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        SqliteContractStore.CreateAsync(DisposeAfterFact(new TempDirectory()), types);
+}
 
-    protected override async Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types)
+/// <summary>The parking suite against SQLite.</summary>
+public sealed class SqliteJobParkingContractTests : JobParkingContractTests
+{
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        SqliteContractStore.CreateAsync(DisposeAfterFact(new TempDirectory()), types);
+}
+
+/// <summary>The webhook outbox suite against SQLite.</summary>
+public sealed class SqliteWebhookOutboxContractTests : WebhookOutboxContractTests
+{
+    protected override Task<IMediaStore> CreateStoreAsync(IReadOnlyList<GenerationTypeDefinition> types) =>
+        SqliteContractStore.CreateAsync(DisposeAfterFact(new TempDirectory()), types);
+}
+
+internal static class SqliteContractStore
+{
+    public static async Task<IMediaStore> CreateAsync(TempDirectory folder, IReadOnlyList<GenerationTypeDefinition> types)
     {
-        var folder = new TempDirectory();
-        _folders.Add(folder);
         var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = folder.File("stefna.db") });
         await store.InitializeAsync(types, CancellationToken.None);
         return store;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        foreach (var folder in _folders)
-        {
-            folder.Dispose();
-        }
     }
 }

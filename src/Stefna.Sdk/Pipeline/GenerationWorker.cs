@@ -15,7 +15,7 @@ namespace Stefna.Sdk.Pipeline;
 /// A slow or failing type never takes another type's capacity. Runs in-process as a hosted service by default; any
 /// number of hosts may run it against one shared store.
 /// </summary>
-public sealed class GenerationWorker
+public sealed partial class GenerationWorker
 {
     private readonly GenerationTypeRegistry _registry;
     private readonly StefnaInitializer _initializer;
@@ -97,7 +97,7 @@ public sealed class GenerationWorker
 
     /// <summary>One type's producer on this host: claims in batches up to the free in-flight capacity, runs each job as
     /// a task, and renews the leases of all its running jobs in one store call per renewal period.</summary>
-    private sealed class TypeProducer(GenerationWorker worker, string type) : IRunningJobOwner
+    private sealed partial class TypeProducer(GenerationWorker worker, string type) : IRunningJobOwner
     {
         private static readonly TimeSpan FirstErrorDelay = TimeSpan.FromMilliseconds(200);
         private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
@@ -174,104 +174,6 @@ public sealed class GenerationWorker
                 await completer.ConfigureAwait(false);
                 await renewing.CancelAsync().ConfigureAwait(false);
                 await renewals.ConfigureAwait(false);
-            }
-        }
-
-        public void StopRenewing(RunningJob job) => _running.TryRemove(new KeyValuePair<Guid, RunningJob>(job.Lease.Id, job));
-
-        public void Ended(RunningJob job)
-        {
-            Interlocked.Increment(ref worker._completedRuns);
-            Interlocked.Decrement(ref worker._inFlight);
-            Interlocked.Decrement(ref _inFlight);
-            Release(_finished);
-            if (Volatile.Read(ref _pollerWantsCapacity) != 0)
-            {
-                Release(_pollerWake);
-            }
-        }
-
-        public void Parked(DateTimeOffset nextCheckAt)
-        {
-            Interlocked.Increment(ref worker._parkedRuns);
-            var ticks = nextCheckAt.UtcTicks;
-            long current;
-            do
-            {
-                current = Volatile.Read(ref _localNextCheck);
-                if (ticks >= current)
-                {
-                    return;
-                }
-            }
-            while (Interlocked.CompareExchange(ref _localNextCheck, ticks, current) != current);
-            Release(_pollerWake);
-        }
-
-        public Task<bool> CompleteAsync(JobLease lease, JobResult result)
-        {
-            var pending = new PendingCompletion(new JobCompletion(lease, result));
-            if (!_completions.Writer.TryWrite(pending))
-            {
-                // Not expected: the queue closes only after the last job ended.
-                return worker._stores.QueueFor(lease.Type).CompleteAsync(lease, result, CancellationToken.None);
-            }
-
-            return pending.Task;
-        }
-
-        private async Task CompleteLoopAsync()
-        {
-            await Task.Yield();
-            var reader = _completions.Reader;
-            var batch = new List<PendingCompletion>();
-            var completions = new List<JobCompletion>();
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                batch.Clear();
-                completions.Clear();
-                while (batch.Count < MaxCompletionBatch && reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                    completions.Add(pending.Completion);
-                }
-
-                try
-                {
-                    // Not canceled by the host stopping: a result already stored is worth recording.
-                    var lost = await worker._stores.QueueFor(type).CompleteManyAsync(type, completions, CancellationToken.None).ConfigureAwait(false);
-                    foreach (var pending in batch)
-                    {
-                        pending.TrySetResult(lost.Count == 0 || !lost.Contains(pending.Completion.Lease));
-                    }
-                }
-                catch (Exception ex)
-                {
-                    // Each job handles the failure as its own (a storage failure: retried or failed by the runner).
-                    foreach (var pending in batch)
-                    {
-                        pending.TrySetException(ex);
-                    }
-                }
-            }
-        }
-
-        private bool Cancel(Guid jobId)
-        {
-            if (!_running.TryGetValue(jobId, out var job))
-            {
-                return false;
-            }
-
-            job.Cancel();
-            return true;
-        }
-
-        private void CancelAll()
-        {
-            foreach (var job in _running.Values)
-            {
-                job.Cancel();
             }
         }
 
@@ -367,105 +269,6 @@ public sealed class GenerationWorker
             }
         }
 
-        /// <summary>The type's parked-job poller on this host: takes parked jobs whose next check has come, in batches up
-        /// to the free in-flight capacity, and runs each as a job (which polls the provider and completes it, or parks it
-        /// again). Between looks it sleeps until the earliest parked job of the type is due (as the store said, or as a
-        /// job parked here since said), looking at least every <see cref="StefnaOptions.MaxIdlePollInterval"/> for jobs
-        /// other hosts parked. No parked job holds anything in memory here.</summary>
-        private async Task PollParkedAsync(CancellationToken cancellationToken, CancellationToken stoppingToken)
-        {
-            await Task.Yield();
-            if (worker._stores.ParkingFor(type) is not { } store)
-            {
-                return;
-            }
-
-            var options = worker._options;
-            var errorDelay = FirstErrorDelay;
-            try
-            {
-                while (true)
-                {
-                    var free = _limit - Volatile.Read(ref _inFlight);
-                    if (free <= 0)
-                    {
-                        Volatile.Write(ref _pollerWantsCapacity, 1);
-                        if (_limit - Volatile.Read(ref _inFlight) <= 0)
-                        {
-                            await _pollerWake.WaitAsync(cancellationToken).ConfigureAwait(false);
-                        }
-
-                        Volatile.Write(ref _pollerWantsCapacity, 0);
-                        continue;
-                    }
-
-                    // The store's answer covers every parked job, this host's included, so forget what was noted so far.
-                    Volatile.Write(ref _localNextCheck, long.MaxValue);
-                    ParkedClaim claim;
-                    try
-                    {
-                        claim = await GatedAsync(ref worker._parkedClaimCalls, ct => store.ClaimParkedAsync(type, free, options.LeaseDuration, ct), cancellationToken).ConfigureAwait(false);
-                        errorDelay = FirstErrorDelay;
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        errorDelay = await BackOffAsync(ex, errorDelay, cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    foreach (var lease in claim.Leases)
-                    {
-                        Start(lease, stoppingToken);
-                    }
-
-                    if (claim.Leases.Count == free)
-                    {
-                        // A full batch may have left due jobs behind.
-                        continue;
-                    }
-
-                    await SleepUntilDueAsync(claim.NextCheckAt, options.MaxIdlePollInterval, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The producer stopped.
-            }
-        }
-
-        private async Task SleepUntilDueAsync(DateTimeOffset? storeNext, TimeSpan longest, CancellationToken cancellationToken)
-        {
-            var time = worker._time;
-            var latest = time.GetUtcNow() + longest;
-            while (true)
-            {
-                var due = storeNext is { } next && next < latest ? next : latest;
-                var local = Volatile.Read(ref _localNextCheck);
-                if (local < due.UtcTicks)
-                {
-                    due = new DateTimeOffset(local, TimeSpan.Zero);
-                }
-
-                var wait = due - time.GetUtcNow();
-                if (wait <= TimeSpan.Zero)
-                {
-                    return;
-                }
-
-                // Woken early when a job parked here is due sooner; then wait again for the new time.
-                using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(wait, time, either.Token);
-                var woken = _pollerWake.WaitAsync(either.Token);
-                await Task.WhenAny(delay, woken).ConfigureAwait(false);
-                await either.CancelAsync().ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-                if (delay.IsCompletedSuccessfully && !woken.IsCompletedSuccessfully)
-                {
-                    return;
-                }
-            }
-        }
-
         private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
             var options = worker._options;
@@ -498,72 +301,6 @@ public sealed class GenerationWorker
             Log.LoopError(worker._logger, exception, type, delay);
             await Task.Delay(delay, worker._time, cancellationToken).ConfigureAwait(false);
             return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxErrorDelay.Ticks));
-        }
-
-        private void Start(JobLease lease, CancellationToken stoppingToken)
-        {
-            Interlocked.Increment(ref _inFlight);
-            Interlocked.Increment(ref worker._inFlight);
-            var job = new RunningJob(lease, this);
-            _running[lease.Id] = job;
-
-            // Stopping registers before it cancels what it sees: a job added after that sees the token instead.
-            if (stoppingToken.IsCancellationRequested)
-            {
-                job.Cancel();
-            }
-
-            _ = worker._runner.RunAsync(job, stoppingToken);
-        }
-
-        private async Task RenewLoopAsync(CancellationToken cancellationToken)
-        {
-            var options = worker._options;
-            var period = TimeSpan.FromTicks(options.LeaseDuration.Ticks / 3);
-            using var timer = new PeriodicTimer(period, worker._time);
-            try
-            {
-                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (_running.IsEmpty)
-                    {
-                        continue;
-                    }
-
-                    var leases = new List<JobLease>(_running.Count);
-                    foreach (var running in _running.Values)
-                    {
-                        leases.Add(running.Lease);
-                    }
-
-                    try
-                    {
-                        // Bounded by the period, so a renewal that hangs gives way to the next tick's; the lease outlives
-                        // two missed renewals. Awaited, so renewals of a type never pile up.
-                        using var elapsed = new CancellationTokenSource(period, worker._time);
-                        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
-                        Interlocked.Increment(ref worker._renewCalls);
-                        var lost = await worker._stores.QueueFor(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
-                        foreach (var lease in lost)
-                        {
-                            // Only the attempt that was lost: the same job may run again here under a newer lease.
-                            if (_running.TryGetValue(lease.Id, out var running) && running.Lease.Attempt == lease.Attempt)
-                            {
-                                Log.LeaseLost(worker._logger, type, lease.Id, lease.Attempt);
-                                running.Cancel();
-                            }
-                        }
-                    }
-                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        Log.RenewalFailed(worker._logger, ex, type, leases.Count);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The producer stopped and its last job ended.
-            }
         }
 
         private async Task<bool> IsIdleAsync(CancellationToken cancellationToken)
@@ -602,51 +339,5 @@ public sealed class GenerationWorker
 
             static bool Woken(Task<bool> wait) => wait.IsCompletedSuccessfully && wait.Result;
         }
-
-        private static void Release(SemaphoreSlim signal)
-        {
-            try
-            {
-                signal.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
-        }
-
-        /// <summary>A job waiting in the batch completer's queue.</summary>
-        private sealed class PendingCompletion(JobCompletion completion) : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
-        {
-            public JobCompletion Completion => completion;
-        }
     }
-}
-
-/// <summary>One type's producer as a health check sees it: running or not, when its loop last turned, how many jobs it holds.</summary>
-internal sealed class ProducerStatus(TimeProvider time)
-{
-    private long _lastTurn = time.GetTimestamp();
-    private int _running;
-    private Func<int> _inFlight = static () => 0;
-
-    /// <summary>Whether the producer's loop is running.</summary>
-    public bool Running => Volatile.Read(ref _running) == 1;
-
-    /// <summary>How many jobs the producer holds.</summary>
-    public int InFlight => _inFlight();
-
-    /// <summary>How long ago the loop last turned (claimed, or woke from a wait).</summary>
-    public TimeSpan SinceLastTurn => time.GetElapsedTime(Interlocked.Read(ref _lastTurn));
-
-    internal void Started(Func<int> inFlight)
-    {
-        _inFlight = inFlight;
-        Turned();
-        Volatile.Write(ref _running, 1);
-    }
-
-    internal void Turned() => Interlocked.Exchange(ref _lastTurn, time.GetTimestamp());
-
-    internal void Stopped() => Volatile.Write(ref _running, 0);
 }

@@ -5,8 +5,16 @@ using Xunit;
 
 namespace Stefna.Sdk.Testing;
 
-// Facts on the optional webhook outbox (IWebhookOutbox); a store that does not implement it passes them trivially.
-public abstract partial class MediaStoreContractTests
+/// <summary>
+/// The behaviour of a store that keeps a webhook outbox (the optional role <see cref="IWebhookOutbox"/>), as xunit
+/// facts. A store that implements the role derives a test class from this one, beside its
+/// <see cref="MediaStoreContractTests"/> class and with the same <see cref="StoreContractBase.CreateStoreAsync"/>;
+/// every fact fails for a store without the role.
+/// </summary>
+/// <remarks>The facts: completion, failure and cancellation each write one message for a job with a callback URL (none
+/// for a lost write or a job without a URL), in the same write as the status change; claimed messages are leased and
+/// their outcome is recorded only with the attempt that claimed them.</remarks>
+public abstract class WebhookOutboxContractTests : StoreContractBase
 {
     /// <summary>Completion, failure and cancellation each write one message for a job with a callback URL, with the
     /// event, the job and the payload; a write whose lease was lost writes none; a job without a URL writes none.</summary>
@@ -14,12 +22,7 @@ public abstract partial class MediaStoreContractTests
     [Fact]
     public async Task Webhook_outbox_gets_one_message_per_terminal_change_of_a_job_with_a_callback()
     {
-        var store = await NewStoreAsync();
-        if (store is not IWebhookOutbox outbox)
-        {
-            return;
-        }
-
+        var (store, outbox) = await NewStoreWithAsync<IWebhookOutbox>();
         var url = $"https://hooks.example.com/{Guid.NewGuid():N}";
         var jobs = new List<GenerationJob>();
         for (var i = 0; i < 4; i++)
@@ -58,12 +61,7 @@ public abstract partial class MediaStoreContractTests
     [Fact]
     public async Task Webhook_outbox_claims_are_leased_and_guarded_by_their_attempt()
     {
-        var store = await NewStoreAsync();
-        if (store is not IWebhookOutbox outbox)
-        {
-            return;
-        }
-
+        var (store, outbox) = await NewStoreWithAsync<IWebhookOutbox>();
         var url = $"https://hooks.example.com/{Guid.NewGuid():N}";
         outbox.WebhookEndpoints = [url];
         var job = await InsertAsync(store, NewJob(PlainType, BaseTime.AddYears(-20)));
