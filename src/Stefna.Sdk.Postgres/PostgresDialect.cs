@@ -12,13 +12,14 @@ internal sealed class PostgresDialect(string notificationChannel) : RelationalDi
 {
     public override string DatabaseName => "PostgreSQL";
 
+    // PostgreSQL's canonical spellings (format_type), so a table can be checked against the schema.
     public override string TypeName(ColumnType type) => type switch
     {
         ColumnType.Id => "uuid",
         ColumnType.TextList => "text[]",
         ColumnType.JsonObject => "jsonb",
         ColumnType.Integer => "integer",
-        ColumnType.Timestamp => "timestamptz",
+        ColumnType.Timestamp => "timestamp with time zone",
         _ => "text",
     };
 

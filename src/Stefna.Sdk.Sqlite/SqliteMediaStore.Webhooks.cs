@@ -15,24 +15,7 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
     public IReadOnlyList<string> WebhookEndpoints { get; set; } = [];
 
     private static Task CreateWebhookOutboxAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, $"""
-            CREATE TABLE IF NOT EXISTS {Outbox} (
-                id TEXT PRIMARY KEY,
-                type TEXT NOT NULL,
-                job_id TEXT NOT NULL,
-                event_type TEXT NOT NULL,
-                url TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                next_attempt_at INTEGER NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                lease_until INTEGER,
-                state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','abandoned')),
-                last_error TEXT,
-                delivered_at INTEGER
-            );
-            CREATE INDEX IF NOT EXISTS {Outbox}_due_idx ON {Outbox} (next_attempt_at) WHERE state = 'pending';
-            """, cancellationToken, transaction);
+        ExecuteAsync(connection, WebhookOutboxSql.Create(Dialect), cancellationToken, transaction);
 
     // Called inside the transaction of a terminal status change, with the job as it is after the change.
     private async Task AppendWebhooksAsync(SqliteConnection connection, SqliteTransaction transaction, GenerationJob job, CancellationToken cancellationToken)

@@ -29,29 +29,36 @@ public sealed class RelationalCoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_new_SQLite_table_is_made_from_the_ordered_schema_then_the_type_columns()
+    public async Task New_SQLite_tables_are_made_from_the_core_schemas_job_columns_then_type_columns_and_the_outbox()
     {
         var path = Path.Combine(_folder.Path, "core.db");
         using var store = new SqliteMediaStore(new SqliteStoreOptions { DatabasePath = path });
         await store.InitializeAsync([new GenerationTypeDefinition("core-mask", "core_mask_media", "Core mask") { ExtraColumns = ["emotion", "tone"] }], CancellationToken.None);
 
-        var columns = new List<(string Name, string Type, bool NotNull)>();
-        await using (var connection = new SqliteConnection($"Data Source={path}"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT name, type, \"notnull\" FROM pragma_table_info('core_mask_media') ORDER BY cid";
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                columns.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2) == 1));
-            }
-        }
-
-        SqliteConnection.ClearAllPools();
         var expected = JobSchema.Columns.Select(c => (c.Name, SqliteDialect.Instance.TypeName(c.Type), !c.Nullable))
             .Append(("emotion", "TEXT", false)).Append(("tone", "TEXT", false));
-        Assert.Equal(expected, columns);
+        Assert.Equal(expected, await ColumnsAsync(path, "core_mask_media"));
+        Assert.Equal(
+            WebhookOutboxSql.TableColumns.Select(c => (c.Name, SqliteDialect.Instance.TypeName(c.Type), c.Constraint.Contains("NOT NULL", StringComparison.Ordinal))),
+            await ColumnsAsync(path, WebhookOutboxSql.Table));
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static async Task<List<(string Name, string Type, bool NotNull)>> ColumnsAsync(string path, string table)
+    {
+        var columns = new List<(string Name, string Type, bool NotNull)>();
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, type, \"notnull\" FROM pragma_table_info(@table) ORDER BY cid";
+        command.Parameters.AddWithValue("@table", table);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            columns.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2) == 1));
+        }
+
+        return columns;
     }
 
     [Fact]

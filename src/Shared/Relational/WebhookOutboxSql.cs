@@ -10,6 +10,34 @@ internal static class WebhookOutboxSql
 {
     public const string Table = "stefna_webhook_outbox";
 
+    /// <summary>The outbox table's columns in order, with their logical types and constraints (SQLite makes its table
+    /// from them; PostgreSQL's is core migration 2, whose text stays as it was applied).</summary>
+    public static readonly (string Name, ColumnType Type, string Constraint)[] TableColumns =
+    [
+        ("id", ColumnType.Text, "PRIMARY KEY"),
+        ("type", ColumnType.Text, "NOT NULL"),
+        ("job_id", ColumnType.Id, "NOT NULL"),
+        ("event_type", ColumnType.Text, "NOT NULL"),
+        ("url", ColumnType.Text, "NOT NULL"),
+        ("payload", ColumnType.Text, "NOT NULL"),
+        ("created_at", ColumnType.Timestamp, "NOT NULL"),
+        ("next_attempt_at", ColumnType.Timestamp, "NOT NULL"),
+        ("attempts", ColumnType.Integer, "NOT NULL DEFAULT 0"),
+        ("lease_until", ColumnType.Timestamp, string.Empty),
+        ("state", ColumnType.Text, "NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','abandoned'))"),
+        ("last_error", ColumnType.Text, string.Empty),
+        ("delivered_at", ColumnType.Timestamp, string.Empty),
+    ];
+
+    /// <summary>The index of the delivery loops' pick.</summary>
+    public const string DueIndex = $"CREATE INDEX IF NOT EXISTS {Table}_due_idx ON {Table} (next_attempt_at) WHERE state = 'pending'";
+
+    /// <summary>The outbox table in <paramref name="dialect"/>'s types, and its index.</summary>
+    public static string Create(RelationalDialect dialect) =>
+        $"CREATE TABLE IF NOT EXISTS {Table} (\n    "
+        + string.Join(",\n    ", TableColumns.Select(c => $"{c.Name} {dialect.TypeName(c.Type)} {c.Constraint}".TrimEnd()))
+        + $"\n);\n{DueIndex};";
+
     /// <summary>The columns a claim returns, in the order <see cref="Read"/> reads them.</summary>
     public const string Columns = "id, type, job_id, event_type, url, payload, created_at, attempts";
 
