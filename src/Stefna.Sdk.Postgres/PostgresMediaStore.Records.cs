@@ -3,8 +3,8 @@ using Stefna.Sdk.Storage;
 
 namespace Stefna.Sdk.Postgres;
 
-// Job records and the feed: the relational core's flows (RelationalJobs) over this store's data source; only the
-// cancel, which locks the row and writes its webhooks in its own transaction, is written here.
+// The cancel of a job record, which locks the row and writes its webhooks in its own transaction. The other record
+// members (insert, find, get, feed) are the relational core's (RelationalStoreMembers.cs, RelationalJobs).
 public sealed partial class PostgresMediaStore
 {
     /// <inheritdoc />
@@ -31,5 +31,4 @@ public sealed partial class PostgresMediaStore
             return (after, canceled ? [after! with { UpdatedAt = _time.GetUtcNow() }] : (IReadOnlyList<GenerationJob>)[]);
         }, cancellationToken).ConfigureAwait(false);
     }
-
 }

@@ -3,8 +3,8 @@ using Stefna.Sdk.Storage;
 
 namespace Stefna.Sdk.Sqlite;
 
-// Job records and the feed: the relational core's flows (RelationalJobs) over this store's connection handling; only
-// the cancel, which writes its webhooks in its own transaction, is written here.
+// The cancel of a job record, which writes its webhooks in its own write transaction. The other record members
+// (insert, find, get, feed) are the relational core's (RelationalStoreMembers.cs, RelationalJobs).
 public sealed partial class SqliteMediaStore
 {
     /// <inheritdoc />
@@ -36,5 +36,4 @@ public sealed partial class SqliteMediaStore
             return await _jobs.GetAsync(read, table, id, userId, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
-
 }
