@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Npgsql;
+using Stefna.Sdk.Relational;
 using Stefna.Sdk.Webhooks;
 
 namespace Stefna.Sdk.Postgres;
@@ -8,7 +10,7 @@ namespace Stefna.Sdk.Postgres;
 // Its times are the host's TimeProvider (the retry schedule is computed by the host anyway).
 public sealed partial class PostgresMediaStore : IWebhookOutbox
 {
-    internal const string OutboxTable = "stefna_webhook_outbox";
+    internal const string OutboxTable = WebhookOutboxSql.Table;
 
     internal const string CreateOutboxSql = $"""
         CREATE TABLE IF NOT EXISTS {OutboxTable} (
@@ -29,8 +31,6 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         CREATE INDEX IF NOT EXISTS {OutboxTable}_due_idx ON {OutboxTable} (next_attempt_at) WHERE state = 'pending';
         """;
 
-    private const string OutboxColumns = "id, type, job_id, event_type, url, payload, created_at, attempts";
-
     /// <inheritdoc />
     public IReadOnlyList<string> WebhookEndpoints { get; set; } = [];
 
@@ -47,7 +47,7 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         }
 
         await using var command = new NpgsqlCommand($"""
-            INSERT INTO {OutboxTable} (id, type, job_id, event_type, url, payload, created_at, next_attempt_at)
+            INSERT INTO {OutboxTable} ({WebhookOutboxSql.InsertColumns})
             SELECT m.id, m.type, m.job_id, m.event_type, m.url, m.payload, m.created_at, m.created_at
             FROM unnest(@ids, @types, @job_ids, @events, @urls, @payloads, @created) AS m(id, type, job_id, event_type, url, payload, created_at)
             """, connection, transaction);
@@ -80,52 +80,19 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         await using var command = _dataSource.CreateCommand($"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {OutboxTable}
-                WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                WHERE {WebhookOutboxSql.Due}
                 ORDER BY next_attempt_at, id
                 LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
-            UPDATE {OutboxTable} AS o SET attempts = o.attempts + 1, lease_until = @until
+            UPDATE {OutboxTable} AS o SET {WebhookOutboxSql.Claim}
             FROM picked WHERE o.id = picked.id
             RETURNING o.id, o.type, o.job_id, o.event_type, o.url, o.payload, o.created_at, o.attempts
             """);
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("until", now + leaseDuration));
-        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
-        return await Guard(async () =>
-        {
-            var messages = new List<WebhookMessage>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                messages.Add(new WebhookMessage
-                {
-                    Id = reader.GetString(0),
-                    Type = reader.GetString(1),
-                    JobId = reader.GetGuid(2),
-                    EventType = reader.GetString(3),
-                    Url = reader.GetString(4),
-                    Payload = reader.GetString(5),
-                    CreatedAt = reader.GetFieldValue<DateTimeOffset>(6),
-                    Attempts = reader.GetInt32(7),
-                });
-            }
-
-            return (IReadOnlyList<WebhookMessage>)messages;
-        }).ConfigureAwait(false);
+        command.Parameters.Add(Dialect.Time("now", now));
+        command.Parameters.Add(Dialect.Time("until", now + leaseDuration));
+        command.Parameters.Add(Dialect.Integer("limit", limit));
+        return await Guard(WebhookOutboxSql.ReadAllAsync(Dialect, command, cancellationToken)).ConfigureAwait(false);
     }
-
-    /// <inheritdoc />
-    public Task<bool> MarkWebhookDeliveredAsync(WebhookMessage message, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, "state = 'delivered', lease_until = NULL, last_error = NULL, delivered_at = @now", cancellationToken);
-
-    /// <inheritdoc />
-    public Task<bool> RetryWebhookAsync(WebhookMessage message, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, "next_attempt_at = @next, lease_until = NULL, last_error = @error", cancellationToken,
-            new NpgsqlParameter<DateTimeOffset>("next", notBefore.ToUniversalTime()), new NpgsqlParameter<string>("error", error));
-
-    /// <inheritdoc />
-    public Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookWriteAsync(message, "state = 'abandoned', lease_until = NULL, last_error = @error", cancellationToken, new NpgsqlParameter<string>("error", error));
 
     /// <inheritdoc />
     public async Task<WebhookBacklog> GetWebhookBacklogAsync(CancellationToken cancellationToken)
@@ -139,19 +106,16 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         }).ConfigureAwait(false);
     }
 
-    private async Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    private async Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
     {
         ArgumentNullException.ThrowIfNull(message);
 
         // Only the claim that made this attempt may record its outcome.
-        await using var command = _dataSource.CreateCommand($"UPDATE {OutboxTable} SET {set} WHERE id = @id AND attempts = @attempt AND state = 'pending'");
-        command.Parameters.Add(new NpgsqlParameter<string>("id", message.Id));
-        command.Parameters.Add(new NpgsqlParameter<int>("attempt", message.Attempts));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", _time.GetUtcNow().ToUniversalTime()));
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.Add(parameter);
-        }
+        await using var command = _dataSource.CreateCommand(WebhookOutboxSql.GuardedUpdate(set));
+        command.Parameters.Add(Dialect.Text("id", message.Id));
+        command.Parameters.Add(Dialect.Integer("attempt", message.Attempts));
+        command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
+        command.Parameters.AddRange(parameters);
 
         return await Guard(async () => await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1).ConfigureAwait(false);
     }

@@ -21,8 +21,8 @@ internal static class PostgresSchema
 
     internal const string HistoryTable = "stefna_schema_migrations";
 
-    /// <summary>The statuses a worker may still claim (partial claim index).</summary>
-    internal const string UnfinishedPredicate = "status IN ('queued','processing')";
+    /// <summary>The statuses a worker may still claim (partial claim index; the core's predicate, text unchanged since migration 1).</summary>
+    internal const string UnfinishedPredicate = Relational.JobSchema.Unfinished;
 
     private static readonly (int Version, string Name, string Sql)[] CoreMigrations =
     [
@@ -258,16 +258,8 @@ internal static class PostgresSchema
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Quotes an identifier after checking it is one of ours (lower-case letters, digits, underscores).</summary>
-    internal static string Identifier(string name)
-    {
-        if (name.Length is 0 or > 63 || !(name[0] is >= 'a' and <= 'z' or '_') || name.Any(c => c is not (>= 'a' and <= 'z' or >= '0' and <= '9' or '_')))
-        {
-            throw new ArgumentException($"'{name}' is not a valid identifier for the Stefna schema.", nameof(name));
-        }
-
-        return "\"" + name + "\"";
-    }
+    /// <summary>Quotes an identifier after checking it is one of ours (the relational core's check, shared with SQLite).</summary>
+    internal static string Identifier(string name) => Relational.RelationalDialect.Quote(name);
 
     /// <summary>An object name derived from a table name; shortened with a hash when it would pass PostgreSQL's
     /// 63-byte limit (which would otherwise truncate silently and could make two names collide).</summary>

@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Stefna.Sdk.Relational;
 using Stefna.Sdk.Webhooks;
 
 namespace Stefna.Sdk.Sqlite;
@@ -7,31 +9,13 @@ namespace Stefna.Sdk.Sqlite;
 // status change, claimed with leases by the delivery loop of any process sharing the file.
 public sealed partial class SqliteMediaStore : IWebhookOutbox
 {
-    private const string Outbox = "stefna_webhook_outbox";
-    private const string OutboxColumns = "id, type, job_id, event_type, url, payload, created_at, attempts";
+    private const string Outbox = WebhookOutboxSql.Table;
 
     /// <inheritdoc />
     public IReadOnlyList<string> WebhookEndpoints { get; set; } = [];
 
     private static Task CreateWebhookOutboxAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, $"""
-            CREATE TABLE IF NOT EXISTS {Outbox} (
-                id TEXT PRIMARY KEY,
-                type TEXT NOT NULL,
-                job_id TEXT NOT NULL,
-                event_type TEXT NOT NULL,
-                url TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                next_attempt_at INTEGER NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                lease_until INTEGER,
-                state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','abandoned')),
-                last_error TEXT,
-                delivered_at INTEGER
-            );
-            CREATE INDEX IF NOT EXISTS {Outbox}_due_idx ON {Outbox} (next_attempt_at) WHERE state = 'pending';
-            """, cancellationToken, transaction);
+        ExecuteAsync(connection, WebhookOutboxSql.Create(Dialect), cancellationToken, transaction);
 
     // Called inside the transaction of a terminal status change, with the job as it is after the change.
     private async Task AppendWebhooksAsync(SqliteConnection connection, SqliteTransaction transaction, GenerationJob job, CancellationToken cancellationToken)
@@ -40,7 +24,7 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
         foreach (var message in messages)
         {
             await ExecuteAsync(connection, $"""
-                INSERT INTO {Outbox} (id, type, job_id, event_type, url, payload, created_at, next_attempt_at)
+                INSERT INTO {Outbox} ({WebhookOutboxSql.InsertColumns})
                 VALUES (@id, @type, @job, @event, @url, @payload, @created, @created)
                 """, cancellationToken, transaction,
                 ("@id", message.Id), ("@type", message.Type), ("@job", Id(message.JobId)), ("@event", message.EventType),
@@ -57,49 +41,20 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
             var now = _time.GetUtcNow();
             using var command = connection.CreateCommand();
             command.CommandText = $"""
-                UPDATE {Outbox} SET attempts = attempts + 1, lease_until = @until
+                UPDATE {Outbox} SET {WebhookOutboxSql.Claim}
                 WHERE id IN (
                     SELECT id FROM {Outbox}
-                    WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                    WHERE {WebhookOutboxSql.Due}
                     ORDER BY next_attempt_at, id
                     LIMIT @limit)
-                RETURNING {OutboxColumns}
+                RETURNING {WebhookOutboxSql.Columns}
                 """;
-            command.Parameters.AddWithValue("@now", now.UtcTicks);
-            command.Parameters.AddWithValue("@until", (now + leaseDuration).UtcTicks);
-            command.Parameters.AddWithValue("@limit", limit);
-            var messages = new List<WebhookMessage>();
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                messages.Add(new WebhookMessage
-                {
-                    Id = reader.GetString(0),
-                    Type = reader.GetString(1),
-                    JobId = Guid.Parse(reader.GetString(2)),
-                    EventType = reader.GetString(3),
-                    Url = reader.GetString(4),
-                    Payload = reader.GetString(5),
-                    CreatedAt = Time(reader.GetInt64(6)),
-                    Attempts = reader.GetInt32(7),
-                });
-            }
-
-            return (IReadOnlyList<WebhookMessage>)messages;
+            command.Parameters.Add(Dialect.Time("now", now));
+            command.Parameters.Add(Dialect.Time("until", now + leaseDuration));
+            command.Parameters.Add(Dialect.Integer("limit", limit));
+            return await WebhookOutboxSql.ReadAllAsync(Dialect, command, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
-
-    /// <inheritdoc />
-    public Task<bool> MarkWebhookDeliveredAsync(WebhookMessage message, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, "state = 'delivered', lease_until = NULL, last_error = NULL, delivered_at = @now", cancellationToken);
-
-    /// <inheritdoc />
-    public Task<bool> RetryWebhookAsync(WebhookMessage message, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, "next_attempt_at = @next, lease_until = NULL, last_error = @error", cancellationToken, ("@next", notBefore.UtcTicks), ("@error", error));
-
-    /// <inheritdoc />
-    public Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken) =>
-        GuardedWebhookUpdateAsync(message, "state = 'abandoned', lease_until = NULL, last_error = @error", cancellationToken, ("@error", error));
 
     /// <inheritdoc />
     public async Task<WebhookBacklog> GetWebhookBacklogAsync(CancellationToken cancellationToken)
@@ -112,21 +67,18 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
         return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : Time(reader.GetInt64(1)));
     }
 
-    private Task<bool> GuardedWebhookUpdateAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
     {
         ArgumentNullException.ThrowIfNull(message);
         return WriteAsync("update webhook", async connection =>
         {
             // Only the claim that made this attempt may record its outcome.
             using var command = connection.CreateCommand();
-            command.CommandText = $"UPDATE {Outbox} SET {set} WHERE id = @id AND attempts = @attempt AND state = 'pending'";
-            command.Parameters.AddWithValue("@now", _time.GetUtcNow().UtcTicks);
-            command.Parameters.AddWithValue("@id", message.Id);
-            command.Parameters.AddWithValue("@attempt", message.Attempts);
-            foreach (var (name, value) in parameters)
-            {
-                command.Parameters.AddWithValue(name, value);
-            }
+            command.CommandText = WebhookOutboxSql.GuardedUpdate(set);
+            command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
+            command.Parameters.Add(Dialect.Text("id", message.Id));
+            command.Parameters.Add(Dialect.Integer("attempt", message.Attempts));
+            command.Parameters.AddRange(parameters);
 
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
