@@ -128,6 +128,33 @@ public sealed record NewGenerationJob
 
     /// <summary>When the job was created.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The job as a store keeps it once inserted, as the shipped stores read it back: queued, no attempt yet,
+    /// every one of the type's own columns present (<see langword="null"/> when not set), <see cref="GenerationJob.UpdatedAt"/>
+    /// equal to <see cref="CreatedAt"/>, copies of the tags and metadata. For stores that keep rows as objects (a
+    /// third-party or in-memory store); call <see cref="Storage.MediaStoreChecks.CheckInsert"/> first.</summary>
+    /// <param name="definition">The job's type.</param>
+    /// <returns>The queued job.</returns>
+    public GenerationJob ToQueuedJob(Generators.GenerationTypeDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return new GenerationJob
+        {
+            Id = Id,
+            Type = Type,
+            UserId = UserId,
+            Status = GenerationStatus.Queued,
+            Prompt = Prompt,
+            Preset = Preset,
+            SourceImageUrl = SourceImageUrl,
+            Tags = [.. Tags],
+            Meta = new Dictionary<string, string>(Meta, StringComparer.Ordinal),
+            Columns = definition.ExtraColumns.ToDictionary(c => c, Columns.GetValueOrDefault, StringComparer.Ordinal),
+            IdempotencyKey = IdempotencyKey,
+            CreatedAt = CreatedAt,
+            UpdatedAt = CreatedAt,
+        };
+    }
 }
 
 /// <summary>The outcome of an insert.</summary>

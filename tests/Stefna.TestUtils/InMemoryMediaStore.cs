@@ -74,22 +74,7 @@ public sealed class InMemoryMediaStore(TimeProvider? time = null) : IMediaStore
                 throw new InvalidOperationException($"Job {job.Id} already exists.");
             }
 
-            var row = new GenerationJob
-            {
-                Id = job.Id,
-                Type = job.Type,
-                UserId = job.UserId,
-                Status = GenerationStatus.Queued,
-                Prompt = job.Prompt,
-                Preset = job.Preset,
-                SourceImageUrl = job.SourceImageUrl,
-                Tags = [.. job.Tags],
-                Meta = new Dictionary<string, string>(job.Meta),
-                Columns = new Dictionary<string, string?>(job.Columns),
-                IdempotencyKey = job.IdempotencyKey,
-                CreatedAt = job.CreatedAt,
-                UpdatedAt = job.CreatedAt,
-            };
+            var row = job.ToQueuedJob(_definitions[job.Type]);
             table.Add(row.Id, row);
             return Task.FromResult(new InsertResult(row, Created: true));
         }

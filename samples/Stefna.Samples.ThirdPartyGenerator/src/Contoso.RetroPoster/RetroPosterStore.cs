@@ -98,23 +98,7 @@ public sealed partial class RetroPosterStore : IMediaStore, IDisposable
                 throw new InvalidOperationException($"Job {job.Id} already exists.");
             }
 
-            var columns = table.Definition.ExtraColumns.ToDictionary(c => c, c => job.Columns.GetValueOrDefault(c), StringComparer.Ordinal);
-            var stored = new GenerationJob
-            {
-                Id = job.Id,
-                Type = job.Type,
-                UserId = job.UserId,
-                Status = GenerationStatus.Queued,
-                Prompt = job.Prompt,
-                Preset = job.Preset,
-                SourceImageUrl = job.SourceImageUrl,
-                Tags = [.. job.Tags],
-                Meta = new Dictionary<string, string>(job.Meta, StringComparer.Ordinal),
-                Columns = columns,
-                IdempotencyKey = job.IdempotencyKey,
-                CreatedAt = job.CreatedAt,
-                UpdatedAt = _time.GetUtcNow(),
-            };
+            var stored = job.ToQueuedJob(table.Definition);
             table.Save(stored);
             return new InsertResult(stored, Created: true);
         });
