@@ -47,11 +47,7 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
     private static async Task<IDisposable> ListeningAsync(PostgresMediaStore store)
     {
         var subscription = store.SubscribeToStatusChanges(new NoSubscriber());
-        using var deadline = new CancellationTokenSource(WatchScenarios.Wait);
-        while (!store.IsListeningForStatusChanges)
-        {
-            await Task.Delay(10, deadline.Token);
-        }
+        await Eventually.HoldsAsync(() => store.IsListeningForStatusChanges, "the status listener never connected", WatchScenarios.Wait);
 
         return subscription;
     }
@@ -98,28 +94,18 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
         Assert.Equal(GenerationStatus.Queued, (await WatchScenarios.NextAsync(watch)).Status);
         Assert.Equal(0, store.Listener.StatusNotifications);
 
-        var worker = workerHost.GetRequiredService<GenerationWorker>();
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        try
-        {
-            await provider.Entered("across").WaitAsync(WatchScenarios.Wait);
-            var processing = await WatchScenarios.NextAsync(watch);
-            Assert.Equal((GenerationStatus.Processing, 1), (processing.Status, processing.Attempts));
-            provider.Complete("across");
-            var completed = await WatchScenarios.NextAsync(watch);
-            Assert.Equal(GenerationStatus.Completed, completed.Status);
-            Assert.NotNull(completed.ImageUrl);
-            Assert.False(await watch.MoveNextAsync());
+        await using var running = new RunningWorker(workerHost.GetRequiredService<GenerationWorker>());
+        await provider.Entered("across").WaitAsync(WatchScenarios.Wait);
+        var processing = await WatchScenarios.NextAsync(watch);
+        Assert.Equal((GenerationStatus.Processing, 1), (processing.Status, processing.Attempts));
+        provider.Complete("across");
+        var completed = await WatchScenarios.NextAsync(watch);
+        Assert.Equal(GenerationStatus.Completed, completed.Status);
+        Assert.NotNull(completed.ImageUrl);
+        Assert.False(await watch.MoveNextAsync());
 
-            // Two changes (the claim, the completion), two notifications; the clock never moved, so no poll read anything.
-            Assert.Equal(2, store.Listener.StatusNotifications);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        // Two changes (the claim, the completion), two notifications; the clock never moved, so no poll read anything.
+        Assert.Equal(2, store.Listener.StatusNotifications);
     }
 
     [Fact]
@@ -138,24 +124,12 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
         var pipeline = watcherHost.GetRequiredService<IGenerationPipeline>();
         var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "unheard" })).Id;
         await TestTypes.ExecuteAsync(database.ConnectionString, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}' AND query LIKE 'LISTEN%'");
-        using (var deadline = new CancellationTokenSource(WatchScenarios.Wait))
-        {
-            while (store.IsListeningForStatusChanges)
-            {
-                await Task.Delay(10, deadline.Token);
-            }
-        }
+        await Eventually.HoldsAsync(() => !store.IsListeningForStatusChanges, "the status listener never noticed its connection was terminated", WatchScenarios.Wait);
 
         await using var watch = pipeline.WatchAsync(TypeName, id, "u").GetAsyncEnumerator();
         Assert.Equal(GenerationStatus.Queued, (await WatchScenarios.NextAsync(watch)).Status);
         var next = watch.MoveNextAsync().AsTask();
-        var worker = workerHost.GetRequiredService<GenerationWorker>();
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        provider.Complete("unheard");
-        var done = await workerHost.GetRequiredService<IGenerationPipeline>().WaitForCompletionAsync(TypeName, id, "u", WatchScenarios.Wait);
-        await stop.CancelAsync();
-        await running;
+        var done = await WatchScenarios.CompleteOnAnotherHostAsync(workerHost, provider, TypeName, id, "u", "unheard");
 
         Assert.False(next.IsCompleted);
         clock.Advance(TimeSpan.FromMilliseconds(50));
@@ -181,13 +155,7 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
         Assert.Equal(GenerationStatus.Queued, (await WatchScenarios.NextAsync(watch)).Status);
         var next = watch.MoveNextAsync().AsTask();
 
-        var worker = workerHost.GetRequiredService<GenerationWorker>();
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        provider.Complete("polled");
-        var done = await workerHost.GetRequiredService<IGenerationPipeline>().WaitForCompletionAsync(TypeName, id, "u", WatchScenarios.Wait);
-        await stop.CancelAsync();
-        await running;
+        var done = await WatchScenarios.CompleteOnAnotherHostAsync(workerHost, provider, TypeName, id, "u", "polled");
 
         // Completed in the database; the watcher's host neither listens for nor hears of it until its poll.
         Assert.False(store.IsListeningForStatusChanges);

@@ -105,9 +105,7 @@ public sealed class WatchTests : IDisposable
         Assert.Equal(1, hub.Reads);
         Assert.Equal(1, hub.WatchedCount);
 
-        var worker = host.GetRequiredService<GenerationWorker>();
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
+        await using var running = new RunningWorker(host.GetRequiredService<GenerationWorker>());
         await provider.Entered("shared").WaitAsync(WatchScenarios.Wait);
         foreach (var watch in watches)
         {
@@ -125,8 +123,6 @@ public sealed class WatchTests : IDisposable
         // Three states, three reads, for ten watchers; and nothing is left registered.
         Assert.Equal(3, hub.Reads);
         Assert.Equal(0, hub.WatchedCount);
-        await stop.CancelAsync();
-        await running;
     }
 
     [Fact]
@@ -144,14 +140,8 @@ public sealed class WatchTests : IDisposable
         Assert.Equal(GenerationStatus.Queued, (await WatchScenarios.NextAsync(watch)).Status);
         var next = watch.MoveNextAsync().AsTask();
 
-        var worker = workerHost.GetRequiredService<GenerationWorker>();
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        provider.Complete("elsewhere");
-        var done = await workerHost.GetRequiredService<IGenerationPipeline>().WaitForCompletionAsync(TypeName, id, "u", WatchScenarios.Wait);
+        var done = await WatchScenarios.CompleteOnAnotherHostAsync(workerHost, provider, TypeName, id, "u", "elsewhere");
         Assert.Equal(GenerationStatus.Completed, done.Status);
-        await stop.CancelAsync();
-        await running;
 
         // Completed in the database, but the watcher has not looked: nothing woke it.
         Assert.False(next.IsCompleted);

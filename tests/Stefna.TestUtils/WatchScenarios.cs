@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using Stefna.Sdk;
 using Stefna.Sdk.Pipeline;
 using Stefna.Sdk.Providers;
@@ -62,26 +63,17 @@ public static class WatchScenarios
         await using var watch = pipeline.WatchAsync(type, id, "watcher").GetAsyncEnumerator();
         Assert.Equal(GenerationStatus.Queued, (await NextAsync(watch)).Status);
 
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        try
-        {
-            await provider.Entered(prompt).WaitAsync(Wait);
-            var processing = await NextAsync(watch);
-            Assert.Equal((GenerationStatus.Processing, 1), (processing.Status, processing.Attempts));
+        await using var running = new RunningWorker(worker);
+        await provider.Entered(prompt).WaitAsync(Wait);
+        var processing = await NextAsync(watch);
+        Assert.Equal((GenerationStatus.Processing, 1), (processing.Status, processing.Attempts));
 
-            provider.Complete(prompt);
-            var completed = await NextAsync(watch);
-            Assert.Equal(GenerationStatus.Completed, completed.Status);
-            Assert.NotNull(completed.ImageUrl);
-            Assert.False(await watch.MoveNextAsync().AsTask().WaitAsync(Wait), "the stream ends after the final state");
-            return completed;
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        provider.Complete(prompt);
+        var completed = await NextAsync(watch);
+        Assert.Equal(GenerationStatus.Completed, completed.Status);
+        Assert.NotNull(completed.ImageUrl);
+        Assert.False(await watch.MoveNextAsync().AsTask().WaitAsync(Wait), "the stream ends after the final state");
+        return completed;
     }
 
     /// <summary>Queued, processing, then failed with the provider's error; the stream ends.</summary>
@@ -91,22 +83,24 @@ public static class WatchScenarios
         var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = type, UserId = "watcher", Prompt = prompt })).Id;
         await using var watch = pipeline.WatchAsync(type, id, "watcher").GetAsyncEnumerator();
         Assert.Equal(GenerationStatus.Queued, (await NextAsync(watch)).Status);
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
-        try
-        {
-            await provider.Entered(prompt).WaitAsync(Wait);
-            Assert.Equal(GenerationStatus.Processing, (await NextAsync(watch)).Status);
-            provider.Reject(prompt);
-            var failed = await NextAsync(watch);
-            Assert.Equal((GenerationStatus.Failed, "content_rejected.test"), (failed.Status, failed.Error?.Code));
-            Assert.False(await watch.MoveNextAsync().AsTask().WaitAsync(Wait));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        await using var running = new RunningWorker(worker);
+        await provider.Entered(prompt).WaitAsync(Wait);
+        Assert.Equal(GenerationStatus.Processing, (await NextAsync(watch)).Status);
+        provider.Reject(prompt);
+        var failed = await NextAsync(watch);
+        Assert.Equal((GenerationStatus.Failed, "content_rejected.test"), (failed.Status, failed.Error?.Code));
+        Assert.False(await watch.MoveNextAsync().AsTask().WaitAsync(Wait));
+    }
+
+    /// <summary>Lets the held prompt complete on another host: runs that host's worker until the job is completed there,
+    /// stops it, and returns the job as that host reads it. The watcher's host hears nothing of it from this.</summary>
+    public static async Task<GenerationJob> CompleteOnAnotherHostAsync(IServiceProvider workerHost, HeldImageProvider provider, string type, Guid id, string userId, string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(workerHost);
+        ArgumentNullException.ThrowIfNull(provider);
+        await using var running = new RunningWorker(workerHost.GetRequiredService<GenerationWorker>());
+        provider.Complete(prompt);
+        return await workerHost.GetRequiredService<IGenerationPipeline>().WaitForCompletionAsync(type, id, userId, Wait);
     }
 
     /// <summary>A queued job canceled by its user: queued, then canceled; the stream ends.</summary>
@@ -154,5 +148,28 @@ public static class WatchScenarios
         ArgumentNullException.ThrowIfNull(watch);
         Assert.True(await watch.MoveNextAsync().AsTask().WaitAsync(Wait), "the watch ended early");
         return watch.Current;
+    }
+}
+
+/// <summary>A worker running until disposed; disposal stops it and waits for it to end.</summary>
+public sealed class RunningWorker : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+
+    /// <summary>Starts the worker (it does not exit when idle).</summary>
+    /// <param name="worker">The worker.</param>
+    public RunningWorker(GenerationWorker worker)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        _running = worker.RunAsync(exitWhenIdle: false, _stop.Token);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _running;
+        _stop.Dispose();
     }
 }
