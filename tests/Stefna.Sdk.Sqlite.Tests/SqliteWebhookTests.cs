@@ -41,15 +41,7 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
         _receiver.FailFirstAttempts = 1;
 
         var ticket = await pipeline.SubmitAsync(Request(_receiver.Url), timeout.Token);
-        // The worker's idle waits run on the fake clock: move it along until the worker has finished the job.
-        var worker = services.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, timeout.Token);
-        while (!worker.IsCompleted)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.WhenAny(worker, Task.Delay(5, timeout.Token));
-        }
-
-        await worker;
+        await RunWorkerUntilIdleAsync(services, timeout.Token);
         var job = await pipeline.GetStatusAsync(EchoGenerator.TypeName, ticket.Id, "hook-user", timeout.Token);
         Assert.Equal(GenerationStatus.Completed, job!.Status);
 
@@ -176,14 +168,7 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
         _receiver.FailFirstAttempts = 1;
         var request = Request(_receiver.Url);
         var ticket = await pipeline.SubmitAsync(new GenerationRequest { Type = request.Type, UserId = request.UserId, Image = request.Image, Prompt = InstantProvider.Refused, WebhookUrl = request.WebhookUrl }, timeout.Token);
-        var worker = services.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, timeout.Token);
-        while (!worker.IsCompleted)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.WhenAny(worker, Task.Delay(5, timeout.Token));
-        }
-
-        await worker;
+        await RunWorkerUntilIdleAsync(services, timeout.Token);
         var job = await pipeline.GetStatusAsync(EchoGenerator.TypeName, ticket.Id, "hook-user", timeout.Token);
         Assert.Equal(GenerationStatus.Failed, job!.Status);
 
@@ -230,6 +215,20 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
         await using var unsigned = Build(o => o.Secrets.Clear());
         var noSecret = await Assert.ThrowsAsync<GenerationValidationException>(() => unsigned.GetRequiredService<IGenerationPipeline>().SubmitAsync(Request(_receiver.Url), timeout.Token));
         Assert.Equal("invalid_request.webhook_no_secret", noSecret.Code);
+    }
+
+    // Runs the worker until it has nothing left to do. Its idle waits run on the fake clock, so the clock is moved along
+    // until the worker exits.
+    private async Task RunWorkerUntilIdleAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var worker = services.GetRequiredService<GenerationWorker>().RunAsync(exitWhenIdle: true, cancellationToken);
+        while (!worker.IsCompleted)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(worker, Task.Delay(5, cancellationToken));
+        }
+
+        await worker;
     }
 
     private static GenerationRequest Request(Uri webhook) => new()
