@@ -64,13 +64,9 @@ public sealed class WebhookProcessTests
         {
             await EnqueueAsync(connectionString, images.Path, jobs, receiver.Url);
             string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "5", "--concurrency", "8", "--wait-for-go", "--webhook-secret", Secret];
-            using var first = WorkerProcess.Start(args);
-            using var second = WorkerProcess.Start(args);
-            await Task.WhenAll(first.WaitReadyAsync(StartTimeout), second.WaitReadyAsync(StartTimeout));
-            first.Go();
-            second.Go();
-            var exits = await Task.WhenAll(first.WaitForExitAsync(TimeSpan.FromMinutes(4)), second.WaitForExitAsync(TimeSpan.FromMinutes(4)));
-            Assert.True(exits.All(e => e == 0), $"exit codes {string.Join(",", exits)}\n{first.Output}\n{second.Output}");
+            var (first, second) = await WorkerProcess.RunTwoAsync(args, StartTimeout, TimeSpan.FromMinutes(4));
+            using var disposeFirst = first;
+            using var disposeSecond = second;
 
             var deliveries = receiver.Deliveries;
             Assert.All(deliveries, d => Assert.True(d.Verified, d.Problem));

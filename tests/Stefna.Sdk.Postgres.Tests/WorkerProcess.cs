@@ -85,6 +85,30 @@ internal sealed class WorkerProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Starts two workers with the same arguments (which must include <c>--wait-for-go</c>), lets both go at once
+    /// when both are ready, and waits for both to exit with code 0 (failing with both outputs otherwise).</summary>
+    /// <returns>The two exited workers, for their ids and output; the caller disposes them.</returns>
+    public static async Task<(WorkerProcess First, WorkerProcess Second)> RunTwoAsync(string[] args, TimeSpan startTimeout, TimeSpan exitTimeout)
+    {
+        var first = Start(args);
+        var second = Start(args);
+        try
+        {
+            await Task.WhenAll(first.WaitReadyAsync(startTimeout), second.WaitReadyAsync(startTimeout));
+            first.Go();
+            second.Go();
+            var exits = await Task.WhenAll(first.WaitForExitAsync(exitTimeout), second.WaitForExitAsync(exitTimeout));
+            Assert.True(exits.All(e => e == 0), $"exit codes {string.Join(",", exits)}\n{first.Output}\n{second.Output}");
+            return (first, second);
+        }
+        catch
+        {
+            first.Dispose();
+            second.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, no lease is handed back.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

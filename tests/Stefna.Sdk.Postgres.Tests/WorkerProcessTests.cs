@@ -19,15 +19,9 @@ public sealed class WorkerProcessTests
         {
             await PrepareAsync(connectionString, jobs);
             string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "5", "--concurrency", "4", "--wait-for-go"];
-            using var first = WorkerProcess.Start(args);
-            using var second = WorkerProcess.Start(args);
-            await Task.WhenAll(first.WaitReadyAsync(StartTimeout), second.WaitReadyAsync(StartTimeout));
-            first.Go();
-            second.Go();
-
-            var exits = await Task.WhenAll(first.WaitForExitAsync(TimeSpan.FromMinutes(3)), second.WaitForExitAsync(TimeSpan.FromMinutes(3)));
-
-            Assert.True(exits.All(e => e == 0), $"exit codes {string.Join(",", exits)}\n{first.Output}\n{second.Output}");
+            var (first, second) = await WorkerProcess.RunTwoAsync(args, StartTimeout, TimeSpan.FromMinutes(3));
+            using var disposeFirst = first;
+            using var disposeSecond = second;
             await AssertEveryJobCompletedOnceAsync(connectionString, jobs);
             var byFirst = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var bySecond = await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE meta->>'worker_pid' = @p", ("p", second.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
