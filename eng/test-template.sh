@@ -12,13 +12,13 @@
 # Exits non-zero on failure. Bounded: every dotnet step runs under `timeout`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/eng/package-cache.sh"
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 version="${STEFNA_TEMPLATE_VERSION:-0.1.0-tpl.$(date -u +%Y%m%d%H%M%S).$$}"
 feed="${STEFNA_TEMPLATE_FEED:-}"
 results="${TEST_RESULTS_DIR:-$root/artifacts/template/test-results}"
-cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/stefna-template.XXXXXX")"
 packed_here=0
 
@@ -26,8 +26,7 @@ cleanup() {
   rm -rf "$work"
   # Only this script's own pack leaves versions to clear; a caller's feed is the caller's to clear.
   if [ "$packed_here" = 1 ]; then
-    local d
-    for d in "$cache"/stefna.*/"${version,,}"; do [ -d "$d" ] && rm -rf "$d"; done
+    clear_cached_stefna_version "$version"
   fi
   return 0
 }

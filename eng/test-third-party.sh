@@ -22,17 +22,10 @@ feed="$work/feed"
 results="${TEST_RESULTS_DIR:-$work/test-results}"
 sample="$root/samples/Stefna.Samples.ThirdPartyGenerator"
 tests="$sample/tests/Contoso.RetroPoster.Tests/Contoso.RetroPoster.Tests.csproj"
-cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 
-# Removes any copy of this run's Stefna packages from the global packages folder, so restore can only take them
-# from the fresh feed (and repeated runs do not pile up versions in the cache).
-clear_cache() {
-  local d
-  for d in "$cache"/stefna.*/"${version,,}"; do
-    [ -d "$d" ] && rm -rf "$d"
-  done
-  return 0
-}
+# Removes any copy of this run's Stefna packages from the global packages folder (eng/package-cache.sh).
+source "$root/eng/package-cache.sh"
+clear_cache() { clear_cached_stefna_version "$version"; }
 trap clear_cache EXIT
 
 rm -rf "$feed"

@@ -10,18 +10,17 @@
 # Exits non-zero on failure. Bounded: the block runs under `timeout`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/eng/package-cache.sh"
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/stefna-tool.XXXXXX")"
-cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 packed_here=0
 export STEFNA_VERSION="${STEFNA_VERSION:-0.1.0-tool.$(date -u +%Y%m%d%H%M%S).$$}"
 cleanup() {
   rm -rf "$work"
   if [ "$packed_here" = 1 ]; then
-    local d
-    for d in "$cache"/stefna.*/"${STEFNA_VERSION,,}"; do [ -d "$d" ] && rm -rf "$d"; done
+    clear_cached_stefna_version "$STEFNA_VERSION"
   fi
   return 0
 }
