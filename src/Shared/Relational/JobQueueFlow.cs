@@ -26,10 +26,10 @@ internal sealed class JobQueueFlow(Action<GenerationJob, int> logExhausted)
     /// claim statement for the number of jobs it is given and returns the rows it changed: claimed (processing) or
     /// failed because the job's lease expired after its last allowed attempt. The failed ones are logged and kept for
     /// <see cref="TakeExhaustedJobs"/>; the claim is repeated only for the places they took, and only while the queue
-    /// filled the request. The leases come oldest first (RETURNING has no guaranteed order).</summary>
+    /// filled the request. The leases come oldest first (RETURNING has no guaranteed order). The store has checked the
+    /// arguments (<see cref="CheckClaim"/>) before building its statement.</summary>
     public async Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, int maxAttempts, Func<int, Task<IReadOnlyList<GenerationJob>>> claim)
     {
-        CheckClaim(limit, maxAttempts, maxOutstanding: null);
         List<JobLease>? leases = null;
         while (true)
         {
