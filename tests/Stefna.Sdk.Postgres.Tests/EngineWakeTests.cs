@@ -36,9 +36,7 @@ public sealed class EngineWakeTests(PostgresDatabase database) : IClassFixture<P
         await store.MigrateAsync([QueueTestGenerator.Definition]);
 
         // Connect the listener first and take the wake-up every (re)connect sends, so the count starts clean.
-        await store.WaitForWorkAsync([QueueTestGenerator.TypeName], TimeSpan.Zero, CancellationToken.None);
-        await Eventually.HoldsAsync(() => store.Listener.Connections >= 1 && store.Listener.IsListening, "the listener never connected", Wait);
-        Assert.True(await store.WaitForWorkAsync([QueueTestGenerator.TypeName], TimeSpan.Zero, CancellationToken.None));
+        await Listening.ConnectedAndQuietAsync(store.Listener, QueueTestGenerator.TypeName);
 
         var worker = provider.GetRequiredService<GenerationWorker>();
         var pipeline = provider.GetRequiredService<IGenerationPipeline>();

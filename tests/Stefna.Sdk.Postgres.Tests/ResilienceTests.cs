@@ -16,15 +16,17 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         await listener.InitializeAsync([type], CancellationToken.None);
         await writer.InitializeAsync([type], CancellationToken.None);
 
-        // First wait starts the listening connection; give it time to LISTEN before the insert.
-        await listener.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(2), CancellationToken.None);
-        var watch = Stopwatch.StartNew();
+        // Listening, with the connect's own wake-up taken, so only the insert's notification can end the wait below.
+        await Listening.ConnectedAndQuietAsync(listener.Listener, type.Name);
+        var connections = listener.Listener.Connections;
         var wait = listener.WaitForWorkAsync([type.Name], TimeSpan.FromSeconds(60), CancellationToken.None);
         await writer.InsertAsync(TestTypes.Job(type), CancellationToken.None);
         var finished = await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(30)));
 
         Assert.Same(wait, finished);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30));
+        Assert.True(await wait, "the wait ran to its timeout");
+        Assert.Equal(connections, listener.Listener.Connections); // a notification, not a reconnect, woke it
+        Assert.Equal(1, listener.Listener.Notifications);
     }
 
     [Fact]
@@ -36,11 +38,7 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         await using var listener = new NotificationListener(dataSource, channel, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
         // Start listening, then take the wake-up of the first connect, so no wake-up is pending.
-        await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(100), CancellationToken.None);
-        await Eventually.HoldsAsync(() => listener.Connections >= 1, "the listener never connected", TimeSpan.FromSeconds(30));
-        while (await listener.WaitAsync([Type], TimeSpan.FromMilliseconds(300), CancellationToken.None))
-        {
-        }
+        await Listening.ConnectedAndQuietAsync(listener, Type);
 
         // The notification arrives between two waits (as while a worker claims): nobody waits for it.
         await TestTypes.ScalarAsync<string>(database.ConnectionString, "SELECT pg_notify(@channel, @type)::text", ("channel", channel), ("type", Type));
@@ -125,9 +123,12 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         var type = TestTypes.Unique("idle");
         await using var store = new PostgresMediaStore(database.CreateDataSource());
         await store.InitializeAsync([type], CancellationToken.None);
-        await store.WaitForWorkAsync([type.Name], TimeSpan.FromMilliseconds(500), CancellationToken.None);
+
+        // Listening, with the connect's own wake-up taken: a connect slower than any fixed first wait (a loaded machine)
+        // would otherwise end the timed wait below early.
+        await Listening.ConnectedAndQuietAsync(store.Listener, type.Name);
         var watch = Stopwatch.StartNew();
-        await store.WaitForWorkAsync([type.Name], TimeSpan.FromMilliseconds(700), CancellationToken.None);
+        Assert.False(await store.WaitForWorkAsync([type.Name], TimeSpan.FromMilliseconds(700), CancellationToken.None), "woken with nothing sent");
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(600), $"returned after {watch.Elapsed}");
     }
 
@@ -191,10 +192,7 @@ public sealed class ResilienceTests(PostgresDatabase database) : IClassFixture<P
         // The listener reconnects. Every (re)connect wakes the waiters, so first see the reconnect and take its wake-up;
         // only then can a wake-up prove that a notification was delivered on the new connection.
         var listener = store.Listener;
-        await Eventually.HoldsAsync(() => listener.Connections >= 2 && listener.IsListening, "the listener never reconnected after the terminate", TimeSpan.FromSeconds(30));
-        while (await listener.WaitAsync([type.Name], TimeSpan.FromMilliseconds(300), CancellationToken.None))
-        {
-        }
+        await Listening.ConnectedAndQuietAsync(listener, type.Name, connections: 2);
 
         var connections = listener.Connections;
         var notifications = listener.Notifications;
