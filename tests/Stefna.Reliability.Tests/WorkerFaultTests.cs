@@ -53,7 +53,9 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
                     break;
                 }
 
-                var victim = random.Next(current.Length);
+                // Only a worker that has completed a job is known to be claiming, so its kill costs jobs in flight; a
+                // replacement still starting on a loaded machine holds none, and killing it would prove nothing.
+                var victim = await WorkingVictimAsync(connectionString, current, random);
                 current[victim].Kill();
                 await current[victim].WaitForExitAsync(TimeSpan.FromSeconds(30));
                 kills++;
@@ -189,6 +191,32 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         }
 
         return completed;
+    }
+
+    // A random one of the workers that have completed at least one job (waiting until one has, with a ceiling).
+    private static async Task<int> WorkingVictimAsync(string connectionString, WorkerProcess[] workers, Random random)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var working = new List<int>();
+            for (var i = 0; i < workers.Length; i++)
+            {
+                var pid = workers[i].Id.ToString(CultureInfo.InvariantCulture);
+                if (await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed' AND meta->>'worker_pid' = @p", ("p", pid)) > 0)
+                {
+                    working.Add(i);
+                }
+            }
+
+            if (working.Count > 0)
+            {
+                return working[random.Next(working.Count)];
+            }
+
+            Assert.True(waited.Elapsed < StartTimeout, "no worker completed a job within " + StartTimeout);
+            await Task.Delay(50);
+        }
     }
 
     // Every file under results/ (images and any temp file a write left), full paths.
