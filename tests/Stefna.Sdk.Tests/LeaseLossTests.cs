@@ -39,71 +39,6 @@ public class LeaseLossTests
             throw new NotSupportedException();
     }
 
-    /// <summary>A store that passes everything through except what a test scripts.</summary>
-    private sealed class ScriptedStore(IMediaStore inner) : IMediaStore
-    {
-        public IMediaStore Inner => inner;
-
-        /// <summary>Replaces lease renewal.</summary>
-        public Func<string, IReadOnlyCollection<JobLease>, TimeSpan, CancellationToken, Task<IReadOnlyList<JobLease>>>? Renew { get; init; }
-
-        /// <summary>Runs before the provider job id is recorded.</summary>
-        public Func<JobLease, Task>? BeforeSetProviderJobId { get; init; }
-
-        /// <summary>Runs before each claim.</summary>
-        public Action? OnClaim { get; init; }
-
-        public Task InitializeAsync(IReadOnlyList<GenerationTypeDefinition> types, CancellationToken cancellationToken) => inner.InitializeAsync(types, cancellationToken);
-
-        public Task<InsertResult> InsertAsync(NewGenerationJob job, CancellationToken cancellationToken) => inner.InsertAsync(job, cancellationToken);
-
-        public Task<GenerationJob?> FindByIdempotencyKeyAsync(string type, string userId, string idempotencyKey, CancellationToken cancellationToken) =>
-            inner.FindByIdempotencyKeyAsync(type, userId, idempotencyKey, cancellationToken);
-
-        public Task<GenerationJob?> GetAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.GetAsync(type, id, userId, cancellationToken);
-
-        public Task<IReadOnlyList<JobLease>> ClaimAsync(string type, int limit, TimeSpan leaseDuration, int maxAttempts, int? maxOutstanding, CancellationToken cancellationToken)
-        {
-            OnClaim?.Invoke();
-            return inner.ClaimAsync(type, limit, leaseDuration, maxAttempts, maxOutstanding, cancellationToken);
-        }
-
-        public IReadOnlyList<GenerationJob> TakeExhaustedJobs() => inner.TakeExhaustedJobs();
-
-        public Task<IReadOnlyList<JobLease>> RenewLeasesAsync(string type, IReadOnlyCollection<JobLease> leases, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
-            Renew is { } renew ? renew(type, leases, leaseDuration, cancellationToken) : inner.RenewLeasesAsync(type, leases, leaseDuration, cancellationToken);
-
-        public async Task<bool> SetProviderJobIdAsync(JobLease lease, string providerJobId, CancellationToken cancellationToken)
-        {
-            if (BeforeSetProviderJobId is { } before)
-            {
-                await before(lease);
-            }
-
-            return await inner.SetProviderJobIdAsync(lease, providerJobId, cancellationToken);
-        }
-
-        public Task<bool> CompleteAsync(JobLease lease, JobResult result, CancellationToken cancellationToken) => inner.CompleteAsync(lease, result, cancellationToken);
-
-        public Task<IReadOnlyList<JobLease>> CompleteManyAsync(string type, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken) =>
-            inner.CompleteManyAsync(type, completions, cancellationToken);
-
-        public Task<bool> RequeueAsync(JobLease lease, GenerationError error, DateTimeOffset notBefore, CancellationToken cancellationToken) =>
-            inner.RequeueAsync(lease, error, notBefore, cancellationToken);
-
-        public Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) => inner.ReleaseAsync(lease, cancellationToken);
-
-        public Task<bool> FailAsync(JobLease lease, GenerationError error, CancellationToken cancellationToken) => inner.FailAsync(lease, error, cancellationToken);
-
-        public Task<GenerationJob?> CancelAsync(string type, Guid id, string userId, CancellationToken cancellationToken) => inner.CancelAsync(type, id, userId, cancellationToken);
-
-        public Task<FeedPage> QueryFeedAsync(FeedQuery query, CancellationToken cancellationToken) => inner.QueryFeedAsync(query, cancellationToken);
-
-        public Task<long> CountUnfinishedAsync(string type, CancellationToken cancellationToken) => inner.CountUnfinishedAsync(type, cancellationToken);
-
-        public Task<QueueSnapshot> GetQueueSnapshotAsync(string type, CancellationToken cancellationToken) => inner.GetQueueSnapshotAsync(type, cancellationToken);
-    }
-
     /// <summary>Renewals that hang until canceled, as on a database connection that stopped answering; counts them.</summary>
     private sealed class HungRenewals
     {
@@ -336,12 +271,14 @@ public class LeaseLossTests
                     await store!.Inner.CancelAsync(lease.Type, lease.Id, "u", CancellationToken.None);
                     Volatile.Write(ref lost, 1);
                 },
-                OnClaim = () =>
+                BeforeClaim = () =>
                 {
                     if (Volatile.Read(ref lost) == 1)
                     {
                         backToClaiming.TrySetResult();
                     }
+
+                    return Task.CompletedTask;
                 },
             })
             .UseLocalFileStorage(dir.File("images"))

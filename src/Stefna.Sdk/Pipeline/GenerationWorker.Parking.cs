@@ -62,7 +62,7 @@ public sealed partial class GenerationWorker
                     ParkedClaim claim;
                     try
                     {
-                        claim = await GatedAsync(ref worker._parkedClaimCalls, ct => store.ClaimParkedAsync(type, free, options.LeaseDuration, ct), cancellationToken).ConfigureAwait(false);
+                        claim = await GatedAsync(() => Interlocked.Increment(ref worker._parkedClaimCalls), ct => store.ClaimParkedAsync(type, free, options.LeaseDuration, ct), cancellationToken).ConfigureAwait(false);
                         errorDelay = FirstErrorDelay;
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -113,6 +113,7 @@ public sealed partial class GenerationWorker
                 // Woken early when a job parked here is due sooner; then wait again for the new time.
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var delay = Task.Delay(wait, time, either.Token);
+
                 var woken = _pollerWake.WaitAsync(either.Token);
                 await Task.WhenAny(delay, woken).ConfigureAwait(false);
                 await either.CancelAsync().ConfigureAwait(false);

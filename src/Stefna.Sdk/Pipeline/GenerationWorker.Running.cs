@@ -132,8 +132,16 @@ public sealed partial class GenerationWorker
                         // two missed renewals. Awaited, so renewals of a type never pile up.
                         using var elapsed = new CancellationTokenSource(period, worker._time);
                         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
-                        Interlocked.Increment(ref worker._renewCalls);
-                        var lost = await worker._stores.QueueFor(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        IReadOnlyList<JobLease> lost;
+                        try
+                        {
+                            lost = await worker._stores.QueueFor(type).RenewLeasesAsync(type, leases, options.LeaseDuration, timeout.Token).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            Interlocked.Increment(ref worker._renewCalls);
+                        }
+
                         foreach (var lease in lost)
                         {
                             // Only the attempt that was lost: the same job may run again here under a newer lease.

@@ -66,13 +66,16 @@ public sealed partial class GenerationWorker
     /// <summary>How many job attempts this worker has run to an end (completed, failed, requeued, parked or discarded).</summary>
     public long CompletedRuns => Interlocked.Read(ref _completedRuns);
 
-    /// <summary>How many claim calls this worker has made to the store, across types (each claims a batch).</summary>
+    /// <summary>How many claim calls this worker has made to the store, across types (each claims a batch). A call is
+    /// counted once the store answered it (or it failed), before its jobs start.</summary>
     public long ClaimCalls => Interlocked.Read(ref _claimCalls);
 
-    /// <summary>How many lease-renewal calls this worker has made to the store, across types (each renews a batch).</summary>
+    /// <summary>How many lease-renewal calls this worker has made to the store, across types (each renews a batch). A call
+    /// is counted once the store answered it (or it failed), before the leases it found lost are acted on.</summary>
     public long RenewCalls => Interlocked.Read(ref _renewCalls);
 
-    /// <summary>How many calls this worker has made to take due parked jobs, across types (each takes a batch).</summary>
+    /// <summary>How many calls this worker has made to take due parked jobs, across types (each takes a batch). A call is
+    /// counted once the store answered it (or it failed), before its jobs resume.</summary>
     public long ParkedClaimCalls => Interlocked.Read(ref _parkedClaimCalls);
 
     /// <summary>How many job attempts of this worker ended by parking their job at an asynchronous provider.</summary>
@@ -272,26 +275,23 @@ public sealed partial class GenerationWorker
         private Task<IReadOnlyList<JobLease>> ClaimAsync(int limit, CancellationToken cancellationToken)
         {
             var options = worker._options;
-            return GatedAsync(ref worker._claimCalls, ct => worker._stores.QueueFor(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, _maxOutstanding, ct), cancellationToken);
+            return GatedAsync(() => Interlocked.Increment(ref worker._claimCalls), ct => worker._stores.QueueFor(type).ClaimAsync(type, limit, options.LeaseDuration, options.MaxAttempts, _maxOutstanding, ct), cancellationToken);
         }
 
-        // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted.
-        private Task<T> GatedAsync<T>(ref long counter, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        // A claim-like store call under the host's claim gate (MaxConcurrentClaims), counted once the store answered (or
+        // failed), before the caller acts on the answer: whoever sees the count sees a call whose jobs are already taken.
+        private async Task<T> GatedAsync<T>(Action answered, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref counter);
-            return Run(worker._claimGate, call, cancellationToken);
-
-            static async Task<T> Run(SemaphoreSlim gate, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+            var gate = worker._claimGate;
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    return await call(cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                return await call(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+                answered();
             }
         }
 
