@@ -22,9 +22,30 @@ public sealed class ParkingTests : IDisposable
     private static readonly TimeSpan CheckAfter = TimeSpan.FromSeconds(10);
 
     private readonly TempDirectory _dir = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly RacingClock _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => _dir.Dispose();
+
+    /// <summary>A fake clock that, once told to, moves past a timer's due time while the timer is being set: the moment
+    /// between a caller reading the time and registering its timer (a clock jump, or a test moving its fake clock
+    /// then).</summary>
+    private sealed class RacingClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private long _armed = -1;
+
+        /// <summary>The next timer set to fire after <paramref name="dueTime"/> is set only after the clock moved by it.</summary>
+        public void RaceNextTimerOf(TimeSpan dueTime) => Interlocked.Exchange(ref _armed, dueTime.Ticks);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (Interlocked.CompareExchange(ref _armed, -1, dueTime.Ticks) == dueTime.Ticks)
+            {
+                Advance(dueTime);
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
 
     /// <summary>Accepts every job with an id to poll (asks to be checked after 10 s); answers polls "running" until
     /// <see cref="Finish"/>, then with an image. Counts submits, polls and cancels per job.</summary>
@@ -171,6 +192,28 @@ public sealed class ParkingTests : IDisposable
         await stop.CancelAsync();
         await running;
         Assert.All(ids, id => Assert.Equal(1, provider.Submits[id]));
+    }
+
+    [Fact]
+    public async Task A_parked_job_is_checked_when_the_clock_passed_its_due_time_while_the_poller_set_its_timer()
+    {
+        var provider = new AsyncProvider();
+        await using var services = Compose(provider);
+        var (worker, pipeline) = (services.GetRequiredService<GenerationWorker>(), services.GetRequiredService<IGenerationPipeline>());
+
+        // The poller's timer for the parked job (due CheckAfter from now) is set only after the clock reached the due time.
+        _time.RaceNextTimerOf(CheckAfter);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(exitWhenIdle: false, stop.Token);
+        var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "late timer" })).Id;
+
+        // The clock is not moved again: the job is due, so it is checked now, not a whole wait later. (Before, the
+        // poller's timer fired CheckAfter after the due time, which this clock never reaches.)
+        await UntilAsync(() => provider.Polls.ContainsKey("gen-" + id.ToString("N")));
+        Assert.Equal(1, provider.Polls["gen-" + id.ToString("N")]);
+
+        await stop.CancelAsync();
+        await running;
     }
 
     [Fact]

@@ -114,6 +114,14 @@ public sealed partial class GenerationWorker
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var delay = Task.Delay(wait, time, either.Token);
 
+                // The clock may have passed the due time between reading it and setting the timer (a jump of the clock,
+                // or a fake one moved meanwhile): the timer would then fire a whole wait late. It is due now.
+                if (time.GetUtcNow() >= due)
+                {
+                    await either.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+
                 var woken = _pollerWake.WaitAsync(either.Token);
                 await Task.WhenAny(delay, woken).ConfigureAwait(false);
                 await either.CancelAsync().ConfigureAwait(false);
