@@ -111,7 +111,11 @@ public sealed class ParkingTests : IDisposable
                 o.IdlePollInterval = TimeSpan.FromHours(1);
                 o.MaxIdlePollInterval = TimeSpan.FromHours(1);
                 o.FetchCooldown = TimeSpan.Zero;
-                o.GenerationTimeout = generationTimeout ?? o.GenerationTimeout;
+
+                // The tests move the fake clock in steps of CheckAfter while jobs run; no step may expire a running job's
+                // lease or pass a parked job's deadline, however slowly a loaded machine runs the job between two steps.
+                o.LeaseDuration = TimeSpan.FromHours(1);
+                o.GenerationTimeout = generationTimeout ?? TimeSpan.FromDays(1);
             })
             .AddGenerator<PromptOnlyTestGenerator>(TypeName, t =>
             {
