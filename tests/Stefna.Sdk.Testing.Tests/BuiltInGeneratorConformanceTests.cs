@@ -38,10 +38,22 @@ public sealed class PresetsConformanceTests : GeneratorConformanceTests
 {
     private const string Type = PresetsGenerator.TypeName;
 
-    // This week's rotation, computed the way the generator computes it.
-    private static readonly PresetWeek Week = new PresetRotation(Options.Create(new PresetsOptions()), TimeProvider.System).GetWeek();
+    // One fixed week for the suite and the generator: with the real clock, a run crossing the weekly rotation would see the
+    // generator judge requests by another week than the one they were made for.
+    private static readonly TimeProvider FixedWeek = new FixedClock(new DateTimeOffset(2026, 6, 3, 12, 0, 0, TimeSpan.Zero));
+
+    // That week's rotation, computed the way the generator computes it.
+    private static readonly PresetWeek Week = new PresetRotation(Options.Create(new PresetsOptions()), FixedWeek).GetWeek();
 
     protected override void AddGenerationType(IStefnaBuilder stefna) => stefna.AddPresets();
+
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.AddSingleton<IPresetRotation>(sp => new PresetRotation(sp.GetRequiredService<IOptions<PresetsOptions>>(), FixedWeek));
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
 
     protected override GenerationRequest CreateValidRequest() => Requests.For(Type, preset: Week.Active[0].Key);
 
