@@ -18,7 +18,9 @@ public sealed class WorkerProcessTests
         try
         {
             await PrepareAsync(connectionString, jobs);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "5", "--concurrency", "4", "--wait-for-go"];
+            // 60 ms jobs: one host alone would need about 30 s for the 90 % that would starve the other, far beyond the skew
+            // between two hosts let go at once (both composed and migrated first), however loaded the machine.
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "60", "--concurrency", "4", "--wait-for-go"];
             var (first, second) = await WorkerProcess.RunTwoAsync(args, StartTimeout, TimeSpan.FromMinutes(3));
             using var disposeFirst = first;
             using var disposeSecond = second;
