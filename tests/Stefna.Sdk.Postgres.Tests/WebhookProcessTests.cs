@@ -8,6 +8,7 @@ namespace Stefna.Sdk.Postgres.Tests;
 /// <summary>Webhook delivery across worker processes on one PostgreSQL database: the outbox row is committed with the
 /// completion, so a host that dies before delivering leaves the event to another; many hosts deliver every event, each
 /// signed, retried with the same webhook-id when the receiver answers 500.</summary>
+[Collection(WorkerProcesses.Name)]
 public sealed class WebhookProcessTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);

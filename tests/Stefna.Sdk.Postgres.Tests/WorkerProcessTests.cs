@@ -5,6 +5,7 @@ using Stefna.TestUtils;
 namespace Stefna.Sdk.Postgres.Tests;
 
 /// <summary>The multi-host proofs: separate worker processes against one PostgreSQL database.</summary>
+[Collection(WorkerProcesses.Name)]
 public sealed class WorkerProcessTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
