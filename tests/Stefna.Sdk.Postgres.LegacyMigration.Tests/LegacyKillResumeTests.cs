@@ -7,7 +7,7 @@ using static Stefna.Sdk.Postgres.LegacyMigration.Tests.LegacyTestSupport;
 
 namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
-/// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random moments and re-run, ends with exactly what
+/// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random points of its progress and re-run, ends with exactly what
 /// a clean run writes on a copy of the same legacy data; <c>migrate --verify</c> names a tampered row and exits 3.</summary>
 public sealed class LegacyKillResumeTests(ITestOutputHelper output)
 {
