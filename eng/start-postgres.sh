@@ -5,7 +5,7 @@
 #
 # - Uses the newest /usr/lib/postgresql/*/bin (installs Debian's `postgresql` package when none is there).
 # - initdb refuses to run as root, so as root the server runs as the `postgres` user on a data dir it owns.
-# - Listens on 127.0.0.1 only, on a free port, with trust authentication (a throwaway server holding test data).
+# - Listens on 127.0.0.1 only, on a free port below the ephemeral range, with trust authentication (a throwaway server holding test data).
 # - Durability is switched off (fsync, synchronous_commit, full_page_writes): the data is thrown away anyway.
 # - Idempotent: when the server of this state dir is already running it is reused.
 # - State dir: $STEFNA_PG_DIR (default /tmp/stefna-postgres); eng/stop-postgres.sh stops it.
@@ -77,8 +77,12 @@ if [[ ! -f "$DATA/PG_VERSION" ]]; then
     || { cat "$STATE_DIR/initdb.log" >&2; exit 1; }
 fi
 
-for attempt in 1 2 3 4 5; do
-  port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+# The port is taken below the kernel's ephemeral range (where outgoing connections get their local ports, 32768 and up
+# by default), so while a test restarts its own server (same port) no client socket can take the port meanwhile.
+ephemeral_low="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)"
+[[ "$ephemeral_low" =~ ^[0-9]+$ && "$ephemeral_low" -gt 21000 ]] || ephemeral_low=32768
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (ephemeral_low - 20000) ))
   port_free "$port" || continue
   if as_owner "$PG_BIN/pg_ctl" -D "$DATA" -l "$STATE_DIR/server.log" -w -t 60 start -o \
       "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$STATE_DIR' -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" >/dev/null; then

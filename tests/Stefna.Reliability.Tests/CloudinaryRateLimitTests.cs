@@ -155,9 +155,11 @@ public sealed class CloudinaryRateLimitWorkerProcessTests(ITestOutputHelper outp
             Assert.True(System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(new Uri(cloudinary.BaseUrl).Host)), $"the emulator must listen on loopback: {cloudinary.BaseUrl}");
             await WorkerFaultTests.PrepareAsync(connectionString, jobs);
 
+            // 3 s jobs, two at a time: one process alone would need 33 s to claim the last job, far beyond the skew
+            // between two processes let go at once (both composed and migrated first), so each takes a share.
             string[] names = ["stefna-worker-a", "stefna-worker-b"];
             workers.AddRange(names.Select(n => WorkerProcess.Start(
-                "--conn", connectionString + ";Application Name=" + n, "--delay-ms", "100", "--concurrency", "2",
+                "--conn", connectionString + ";Application Name=" + n, "--delay-ms", "3000", "--concurrency", "2",
                 "--cloudinary", cloudinary.CloudinaryUrl, "--cloudinary-api-base", cloudinary.BaseUrl, "--wait-for-go")));
             await Task.WhenAll(workers.Select(w => w.WaitReadyAsync(TimeSpan.FromSeconds(60))));
             Assert.Empty(cloudinary.Requests);

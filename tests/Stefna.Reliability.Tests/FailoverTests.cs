@@ -33,7 +33,9 @@ public sealed class FailoverTests(ITestOutputHelper output)
         // cached for Host Recheck Seconds (default 10): 1 here, so the promoted standby is tried again soon.
         string Connection(string app) =>
             $"Host=127.0.0.1:{primary.Port},127.0.0.1:{standby.Port};Username=postgres;Database=stefna_rel_failover;Target Session Attributes=read-write;Host Recheck Seconds=1;Timeout=5;Application Name={app}";
-        string[] Args(string app) => ["--conn", Connection(app), "--images", images.Path, "--delay-ms", "40", "--lease-seconds", "3", "--concurrency", "4", "--wait-for-go"];
+        // Short leases, so jobs in flight at the failover are re-claimed soon; attempts enough (10) that the failover and
+        // a loaded machine's late renewals can never use them up: what this proves is no job lost or duplicated.
+        string[] Args(string app) => ["--conn", Connection(app), "--images", images.Path, "--delay-ms", "40", "--lease-seconds", "3", "--max-attempts", "10", "--concurrency", "4", "--wait-for-go"];
         using var first = WorkerProcess.Start(Args("failover-1"));
         using var second = WorkerProcess.Start(Args("failover-2"));
         await Task.WhenAll(first.WaitReadyAsync(TimeSpan.FromSeconds(60)), second.WaitReadyAsync(TimeSpan.FromSeconds(60)));

@@ -117,7 +117,9 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
         await using var server = await DedicatedPostgres.StartAsync();
         var connectionString = await server.CreateDatabaseAsync("stefna_rel_restart");
         using var images = new TempDirectory();
-        string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "20", "--lease-seconds", "3", "--concurrency", "4", "--wait-for-go"];
+        // Short leases, so the outage shows as lost leases and re-claims; attempts enough (10) that the restart and a
+        // loaded machine's late renewals can never use them up: what this proves is no job lost or duplicated.
+        string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "20", "--lease-seconds", "3", "--max-attempts", "10", "--concurrency", "4", "--wait-for-go"];
         await PrepareAsync(connectionString, jobs);
         using var first = WorkerProcess.Start(args);
         using var second = WorkerProcess.Start(args);

@@ -7,7 +7,7 @@ using static Stefna.Sdk.Postgres.LegacyMigration.Tests.LegacyTestSupport;
 
 namespace Stefna.Sdk.Postgres.LegacyMigration.Tests;
 
-/// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random moments and re-run, ends with exactly what
+/// <summary>The CLI's <c>migrate</c> as a child process, SIGKILLed at random points of its progress and re-run, ends with exactly what
 /// a clean run writes on a copy of the same legacy data; <c>migrate --verify</c> names a tampered row and exits 3.</summary>
 public sealed class LegacyKillResumeTests(ITestOutputHelper output)
 {
@@ -31,16 +31,43 @@ public sealed class LegacyKillResumeTests(ITestOutputHelper output)
 
             var seed = Environment.TickCount;
             var random = new Random(seed);
-            output.WriteLine($"kill timing seed {seed}");
+            output.WriteLine($"kill point seed {seed}");
             var kills = 0;
             for (var attempt = 0; attempt < 4; attempt++)
             {
                 using var process = StartCli("migrate", "--postgres", killed, "--batch-size", "5000", "--json");
-                var stderr = process.StandardError.ReadToEndAsync();
                 _ = process.StandardOutput.ReadToEndAsync();
-                // The first kill may land anywhere (start-up, staging, batches); resumed runs are short, so later kills come sooner.
-                var delay = TimeSpan.FromMilliseconds(attempt == 0 ? random.Next(500, 3500) : random.Next(300, 1400));
-                await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(delay));
+                // Where to kill, by the run's own progress lines on stderr (one as staging starts, one before the first
+                // batch and one after each): the first run mid-staging or after one of its first 18 of 40 batches, so it
+                // is killed before it ends however fast or loaded the machine; resumed runs at start-up or after a few
+                // more batches (they may finish first: only the first kill is certain).
+                var (phase, nth) = attempt == 0
+                    ? (random.Next(3) == 0 ? ("staging", 1) : ("migrating", random.Next(2, 20)))
+                    : (random.Next(5) == 0 ? ("start-up", 0) : ("migrating", random.Next(2, 6)));
+                var lines = new List<string>();
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (nth == 0)
+                {
+                    reached.SetResult();
+                }
+
+                var reading = Task.Run(async () =>
+                {
+                    var seen = 0;
+                    while (await process.StandardError.ReadLineAsync() is { } line)
+                    {
+                        lock (lines)
+                        {
+                            lines.Add(line);
+                        }
+
+                        if (line.StartsWith($"migrate: {phase} ", StringComparison.Ordinal) && ++seen == nth)
+                        {
+                            reached.TrySetResult();
+                        }
+                    }
+                });
+                await Task.WhenAny(process.WaitForExitAsync(), reached.Task);
                 if (!process.HasExited)
                 {
                     process.Kill(entireProcessTree: true); // SIGKILL: no cleanup code runs
@@ -48,7 +75,8 @@ public sealed class LegacyKillResumeTests(ITestOutputHelper output)
                 }
 
                 await process.WaitForExitAsync();
-                output.WriteLine($"attempt {attempt}: after {delay.TotalMilliseconds} ms {(process.ExitCode == 0 ? "it had finished" : "killed")}; last lines: {string.Join(" | ", (await stderr).Split('\n').TakeLast(3))}");
+                await reading;
+                output.WriteLine($"attempt {attempt}: at {phase} line {nth} {(process.ExitCode == 0 ? "it had finished" : "killed")}; last lines: {string.Join(" | ", lines.TakeLast(3))}");
             }
 
             Assert.True(kills >= 1, "no run was killed");

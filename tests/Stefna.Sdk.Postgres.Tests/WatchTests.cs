@@ -123,7 +123,13 @@ public sealed class WatchTests(PostgresDatabase database) : IClassFixture<Postgr
         using var listening = await ListeningAsync(store);
         var pipeline = watcherHost.GetRequiredService<IGenerationPipeline>();
         var id = (await pipeline.SubmitAsync(new GenerationRequest { Type = TypeName, UserId = "u", Prompt = "unheard" })).Id;
-        await TestTypes.ExecuteAsync(database.ConnectionString, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}' AND query LIKE 'LISTEN%'");
+        // The listening connection is the one of the watcher's host whose last statement was its LISTEN or, after 15 s
+        // of quiet (a slow machine), the listener's liveness ping; the pool's other connections last ran the store's own.
+        Assert.Equal(1L, await TestTypes.ScalarAsync<long>(database.ConnectionString, """
+            WITH listener AS MATERIALIZED (
+                SELECT pid FROM pg_stat_activity WHERE application_name = @name AND (query LIKE 'LISTEN%' OR query = 'SELECT 1'))
+            SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM listener
+            """, ("name", name)));
         await Eventually.HoldsAsync(() => !store.IsListeningForStatusChanges, "the status listener never noticed its connection was terminated", WatchScenarios.Wait);
 
         await using var watch = pipeline.WatchAsync(TypeName, id, "u").GetAsyncEnumerator();

@@ -8,6 +8,7 @@ namespace Stefna.Sdk.Postgres.Tests;
 /// <summary>Webhook delivery across worker processes on one PostgreSQL database: the outbox row is committed with the
 /// completion, so a host that dies before delivering leaves the event to another; many hosts deliver every event, each
 /// signed, retried with the same webhook-id when the receiver answers 500.</summary>
+[Collection(WorkerProcesses.Name)]
 public sealed class WebhookProcessTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
@@ -22,9 +23,12 @@ public sealed class WebhookProcessTests
         try
         {
             await EnqueueAsync(connectionString, images.Path, 1, receiver.Url);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--webhook-secret", Secret, "--webhook-lease-seconds", "2"];
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--webhook-secret", Secret];
 
-            using (var doomed = WorkerProcess.Start(new Dictionary<string, string> { ["STEFNA_FAULT_KILL_BEFORE_WEBHOOK"] = "1" }, args))
+            // The doomed host claims the message under a 2 s lease (written in its outbox row: when the survivor may
+            // take it). The survivor keeps the host's long lease, so its own request's timeout (30 s) is far beyond
+            // a loopback POST on a loaded machine: one delivery, never a timed-out one sent again.
+            using (var doomed = WorkerProcess.Start(new Dictionary<string, string> { ["STEFNA_FAULT_KILL_BEFORE_WEBHOOK"] = "1" }, [.. args, "--webhook-lease-seconds", "2"]))
             {
                 var exit = await doomed.WaitForExitAsync(TimeSpan.FromMinutes(2));
                 Assert.True(exit != 0 && doomed.Output.Contains("DYING", StringComparison.Ordinal), $"exit {exit}\n{doomed.Output}");
@@ -63,6 +67,8 @@ public sealed class WebhookProcessTests
         try
         {
             await EnqueueAsync(connectionString, images.Path, jobs, receiver.Url);
+            // The host's default webhook lease (60 s, request timeout 30 s): no host dies here, so no lease needs to
+            // run out, and no slow 200 is cut off and sent again.
             string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "5", "--concurrency", "8", "--wait-for-go", "--webhook-secret", Secret];
             var (first, second) = await WorkerProcess.RunTwoAsync(args, StartTimeout, TimeSpan.FromMinutes(4));
             using var disposeFirst = first;

@@ -140,3 +140,11 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 }
+
+/// <summary>The classes that run worker host processes (two at a time each) run one after another, not beside each
+/// other: on 2 cores four hosts at once would starve each other and the test process.</summary>
+[CollectionDefinition(Name)]
+public sealed class WorkerProcesses
+{
+    public const string Name = "postgres-worker-processes";
+}

@@ -5,6 +5,7 @@ using Stefna.TestUtils;
 namespace Stefna.Sdk.Postgres.Tests;
 
 /// <summary>The multi-host proofs: separate worker processes against one PostgreSQL database.</summary>
+[Collection(WorkerProcesses.Name)]
 public sealed class WorkerProcessTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
@@ -18,7 +19,9 @@ public sealed class WorkerProcessTests
         try
         {
             await PrepareAsync(connectionString, jobs);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "5", "--concurrency", "4", "--wait-for-go"];
+            // 60 ms jobs: one host alone would need about 30 s for the 90 % that would starve the other, far beyond the skew
+            // between two hosts let go at once (both composed and migrated first), however loaded the machine.
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "60", "--concurrency", "4", "--wait-for-go"];
             var (first, second) = await WorkerProcess.RunTwoAsync(args, StartTimeout, TimeSpan.FromMinutes(3));
             using var disposeFirst = first;
             using var disposeSecond = second;
@@ -43,7 +46,10 @@ public sealed class WorkerProcessTests
         try
         {
             await PrepareAsync(connectionString, jobs);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "1000", "--lease-seconds", "2", "--concurrency", "4"];
+            // Both hosts hold their leases 30 s (renewed every 10 s): no lease runs out while a host lives, however
+            // loaded the machine, so no job spends an attempt on a lost lease. The killed host's leases are run out
+            // below instead of waited for.
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--delay-ms", "1000", "--lease-seconds", "30", "--concurrency", "4"];
             using var doomed = WorkerProcess.Start(args);
             await doomed.WaitReadyAsync(StartTimeout);
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -56,6 +62,7 @@ public sealed class WorkerProcessTests
             await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30));
             var inFlight = await ReadIdsAsync(connectionString, "SELECT id FROM queue_test_media WHERE status = 'processing'");
             Assert.NotEmpty(inFlight);
+            Assert.Equal((long)inFlight.Count, await ExpireLeasesAsync(connectionString));
 
             using var survivor = WorkerProcess.Start(args);
             var exit = await survivor.WaitForExitAsync(TimeSpan.FromMinutes(2));
@@ -85,7 +92,9 @@ public sealed class WorkerProcessTests
         try
         {
             await PrepareAsync(connectionString, jobs);
-            string[] args = ["--conn", connectionString, "--images", images.Path, "--lease-seconds", "2", "--concurrency", "8", "--async-base", aiml.BaseUrl.AbsoluteUri, "--async-key", aiml.ApiKey];
+            // The host's default 30 s lease (renewed every 10 s): the killed host never loses a lease while it submits,
+            // so no job is claimed and submitted twice; its leases are run out after the kill instead of waited for.
+            string[] args = ["--conn", connectionString, "--images", images.Path, "--concurrency", "8", "--async-base", aiml.BaseUrl.AbsoluteUri, "--async-key", aiml.ApiKey];
             using var doomed = WorkerProcess.Start(args);
             await doomed.WaitReadyAsync(StartTimeout);
 
@@ -101,6 +110,7 @@ public sealed class WorkerProcessTests
             await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(jobs, aiml.AsyncSubmits);
             Assert.Equal(0L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status <> 'processing' OR provider_job_id IS NULL"));
+            await ExpireLeasesAsync(connectionString); // the parked jobs the host was checking when it died
 
             aiml.CompleteAsyncGenerations();
             using var survivor = WorkerProcess.Start(args);
@@ -149,6 +159,15 @@ public sealed class WorkerProcessTests
             await PostgresServer.DropDatabaseAsync(connectionString);
         }
     }
+
+    // A killed host's leases run out: what its 30 s would do, at once. Returns how many rows' leases were run out.
+    private static Task<long> ExpireLeasesAsync(string connectionString) => TestTypes.ScalarAsync<long>(connectionString, """
+        WITH expired AS (
+            UPDATE queue_test_media SET lease_until = now() - interval '1 second'
+            WHERE status = 'processing' AND lease_until IS NOT NULL
+            RETURNING 1)
+        SELECT count(*) FROM expired
+        """);
 
     // Every job completed, and each completed exactly once (the audit trigger logs every transition to completed).
     private static async Task AssertEveryJobCompletedOnceAsync(string connectionString, int jobs)

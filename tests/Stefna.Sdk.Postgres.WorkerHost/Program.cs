@@ -22,7 +22,9 @@
 // With --cloudinary, images are stored in Cloudinary (UseCloudinary) at that API base (the loopback Cloudinary emulator
 // the test runs on 127.0.0.1, also used as the delivery base) instead of the local folder given by --images.
 // With --webhook-secret (whsec_…), the host delivers the webhook outbox too (loopback receivers allowed, 2 s first
-// retry, --webhook-lease-seconds lease, default 5): beside the worker, then until nothing is pending before DONE.
+// retry, --webhook-lease-seconds lease, default 60, each request's timeout that lease up to 30 s: a short lease only
+// where a test needs another host to take over a dead host's message): beside the worker, then until nothing is pending
+// before DONE.
 // --enqueue with --webhook-url gives each queued job that callback URL. Fault injection: with the environment variable
 // STEFNA_FAULT_KILL_BEFORE_WEBHOOK=1 the host SIGKILLs itself when its delivery loop is about to connect for the first
 // time (after the job's completion and its outbox row are committed, after the message was claimed, before any byte is
@@ -58,7 +60,7 @@ GenerationTypeDefinition[] types = aimlBase is null
     : [QueueTestGenerator.Definition, CustomPromptGenerator.TypeDefinition];
 
 var webhookSecret = options.GetValueOrDefault("webhook-secret");
-var webhookLease = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("webhook-lease-seconds") ?? "5", CultureInfo.InvariantCulture));
+var webhookLease = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("webhook-lease-seconds") ?? "60", CultureInfo.InvariantCulture));
 var services = new ServiceCollection();
 if (Environment.GetEnvironmentVariable("STEFNA_FAULT_KILL_BEFORE_WEBHOOK") == "1")
 {
@@ -73,7 +75,7 @@ services.Configure<Stefna.Sdk.Webhooks.StefnaWebhookOptions>(o =>
     }
 
     o.AllowPrivateUrls = true;
-    o.RequestTimeout = webhookLease < TimeSpan.FromSeconds(15) ? webhookLease : TimeSpan.FromSeconds(15);
+    o.RequestTimeout = webhookLease < TimeSpan.FromSeconds(30) ? webhookLease : TimeSpan.FromSeconds(30);
     o.LeaseDuration = webhookLease;
     o.PollInterval = TimeSpan.FromMilliseconds(250);
 });
