@@ -303,11 +303,11 @@ public sealed class AimlApiProviderTests
     [Fact]
     public async Task An_unreachable_service_is_provider_unavailable()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        await using var h = await AimlHarness.StartAsync(o => o.BaseUrl = new Uri($"http://127.0.0.1:{port}"));
+        // A loopback port nobody listens on, held for the whole test so no parallel test's server can take it.
+        using var refused = new RefusedPort();
+        var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, refused.Port);
+        Assert.Throws<System.Net.Sockets.SocketException>(other.Start); // taken for the test: no server can listen there
+        await using var h = await AimlHarness.StartAsync(o => o.BaseUrl = new Uri($"http://127.0.0.1:{refused.Port}"));
         var error = await h.FailAsync();
         Assert.Equal(GenerationErrorCategory.ProviderUnavailable, error.Category);
         Assert.Equal("provider_unavailable.unreachable", error.Code);
