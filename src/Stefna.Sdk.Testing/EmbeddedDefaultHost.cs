@@ -155,8 +155,10 @@ public sealed partial class EmbeddedDefaultHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // Disposing the services disposes the SQLite store, which clears its own file's pool. Never
+        // SqliteConnection.ClearAllPools() here: it clears every pool in the process and can dispose the native handle of
+        // a connection another test's store is opening at that moment.
         await _services.DisposeAsync().ConfigureAwait(false);
-        SqliteConnection.ClearAllPools();
         try
         {
             Directory.Delete(Folder, recursive: true);

@@ -75,9 +75,10 @@ internal sealed class Cli : IDisposable
         return sum / (a.Width * a.Height * 3.0);
     }
 
+    // No SqliteConnection.ClearAllPools() here: it clears every SQLite pool in the process and can dispose the handle of
+    // a connection another test is opening at that moment. The CLI's store clears its own file's pool when disposed.
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
         _dir.Dispose();
     }
 

@@ -185,12 +185,46 @@ public sealed class BrowserTests(WebAppFixture app)
         Assert.Equal("No such job.", await page.Locator("#job-error").InnerTextAsync());
         Assert.True(await page.Locator("#job-progress").IsHiddenAsync());
 
-        // A failing feed shows its own error; an empty gallery still says so once the feed answers again.
-        await page.RouteAsync("**/api/feed?**", route => route.FulfillAsync(new() { Status = 503, ContentType = "application/problem+json", Body = """{"title":"Service Unavailable","status":503,"detail":"Feed down."}""" }));
+        // A failing feed shows its own error; an earlier load answering late changes nothing (the newest load wins); an
+        // empty gallery still says so once the feed answers again. The feed is routed from here on, so no real load
+        // still in flight can answer into the checks: the first routed load is held, the later ones fail.
+        IRoute? heldFeed = null;
+        var feedHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var feedCalls = 0;
+        await page.RouteAsync("**/api/feed?**", route =>
+        {
+            var call = Interlocked.Increment(ref feedCalls);
+            if (call == 1)
+            {
+                heldFeed = route;
+                feedHeld.TrySetResult();
+                return Task.CompletedTask;
+            }
+
+            var detail = call == 2 ? "Feed down." : "Feed still down.";
+            return route.FulfillAsync(new() { Status = 503, ContentType = "application/problem+json", Body = $$"""{"title":"Service Unavailable","status":503,"detail":"{{detail}}"}""" });
+        });
         await page.GetByLabel("Tag", new() { Exact = true }).FillAsync("no-such-tag-" + Guid.NewGuid().ToString("N")[..8]);
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        await page.WaitForFunctionAsync("() => !document.getElementById('gallery-error').hidden");
-        Assert.Equal("Feed down.", await page.Locator("#gallery-error").InnerTextAsync());
+        await feedHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('gallery-error').textContent === 'Feed down.'");
+        try
+        {
+            var stale = $$"""{"items":[{"id":"{{a}}","type":"neo-glitch","status":"completed","tags":["stale"],"createdAt":"2026-01-01T00:00:00Z"}],"nextCursor":null}""";
+            await heldFeed!.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = stale });
+        }
+        catch (PlaywrightException)
+        {
+            // The page aborted that load when the newer one started: nothing left to answer.
+        }
+
+        // A third load, sent after the stale answer was released, fails with its own text: once it shows, the stale
+        // answer has had its turn, and it must not have filled the gallery.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('gallery-error').textContent === 'Feed still down.'");
+        Assert.False(await page.Locator("#gallery-error").IsHiddenAsync());
+        Assert.Equal(0, await page.Locator($"#gallery li[data-id='{a}']").CountAsync());
         await page.UnrouteAsync("**/api/feed?**");
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
         await page.WaitForFunctionAsync("() => document.getElementById('gallery-error').hidden && !document.getElementById('gallery-empty').hidden");

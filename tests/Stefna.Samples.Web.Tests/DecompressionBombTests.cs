@@ -19,9 +19,16 @@ namespace Stefna.Samples.Web.Tests;
 /// Asserted by counts, not by RSS or time: every request is answered 202, none 5xx; every job completes; and the host's
 /// image memory budget, observed through an instrumented budget in its place, never held more than it was configured
 /// with, though forty renders at once would have needed about twenty times as much.
+/// <para>Forty 49 Mpx decodes and renders keep both cores of a CI machine busy for minutes: the test runs alone in this
+/// assembly (its collection is not run in parallel), so the browser and timing-bound tests beside it do not run under
+/// that load.</para>
 /// </summary>
+[Collection(Name)]
 public sealed class DecompressionBombTests
 {
+    /// <summary>The collection that runs on its own, after the assembly's parallel collections.</summary>
+    public const string Name = "decompression bombs (alone)";
+
     private const int Bombs = 40;
     private const int Side = 7000;
 
@@ -110,4 +117,9 @@ public sealed class DecompressionBombTests
 
         public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
     }
+}
+
+[CollectionDefinition(DecompressionBombTests.Name, DisableParallelization = true)]
+public sealed class DecompressionBombCollection
+{
 }

@@ -404,6 +404,7 @@ public sealed class GenerationApiTests(WebAppFixture app)
     [Fact]
     public async Task Health_lists_every_type_with_store_and_provider()
     {
+        await app.WorkersStartedAsync(); // this test may be the first to use the shared app
         using var anonymous = app.Client(apiKey: null);
         using var response = await anonymous.GetAsync("health");
         var text = await response.Content.ReadAsStringAsync();

@@ -60,6 +60,9 @@ public sealed class HealthTests(HealthTests.DownFixture fixture) : IClassFixture
                 {
                     o.ProviderRetries = 0;
                     o.CircuitBreakerMinimumThroughput = 2;
+                    // Two failures open the circuit wherever they fall in the test: a sampling window far longer than the
+                    // test, so a slow pick-up of the jobs on a loaded machine cannot spread them over two windows.
+                    o.CircuitBreakerSamplingDuration = TimeSpan.FromMinutes(10);
                     o.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(10);
                 })
                 .UseProvider(AlwaysDownGenerator.TypeName, _ => new DownProvider()),

@@ -62,6 +62,32 @@ public sealed class WebAppFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>Waits until every type's worker has started on this host: the producers start in the background after
+    /// the app has started (once the store is initialised), so a <c>/health</c> read right after start may still find a
+    /// type's worker "not started". The limit is a ceiling for a broken build.</summary>
+    /// <returns>A task that ends when no type's worker reads "not started" (or "stopped").</returns>
+    public async Task WorkersStartedAsync()
+    {
+        using var anonymous = Client(apiKey: null);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await anonymous.GetAsync("health");
+            var report = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            // "stopped" too: a producer is listed a moment before its loop reports running.
+            var notStarted = report.GetProperty("types").EnumerateObject()
+                .Select(t => (t.Name, Worker: t.Value.GetProperty("data").Str("worker")))
+                .Where(t => t.Worker is "not started" or "stopped").Select(t => $"{t.Name} ({t.Worker})").ToList();
+            if (notStarted.Count == 0)
+            {
+                return;
+            }
+
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"The workers of {string.Join(", ", notStarted)} did not start running within 60 s.");
+            await Task.Delay(20);
+        }
+    }
+
     public async Task DisposeAsync()
     {
         if (_app is not null)

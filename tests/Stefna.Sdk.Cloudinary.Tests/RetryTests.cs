@@ -129,11 +129,9 @@ public sealed class RetryTests : IAsyncLifetime
     [Fact]
     public async Task Refused_connections_are_retried_then_reported_without_user_info()
     {
-        // A loopback port nobody listens on (taken from a listener that is stopped at once).
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // A loopback port nobody listens on, held for the whole test so no parallel test's server can take it.
+        using var refused = new RefusedPort();
+        var port = refused.Port;
         using var provider = Build(o =>
         {
             o.ApiBaseUrl = $"http://proxyuser:proxy-password@127.0.0.1:{port}";

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Stefna.Sdk.Providers;
 using Stefna.Sdk.Testing.Fakes;
@@ -281,27 +282,32 @@ public sealed class AimlApiProviderTests
     [Fact]
     public async Task A_hanging_service_times_out_per_attempt_and_ends_provider_unavailable()
     {
+        // The service hangs for ten minutes and the total timeout is as long: only the 300 ms attempt timeout can end
+        // the two attempts within a minute, a margin no scheduling delay reaches.
         await using var h = await AimlHarness.StartAsync(o =>
         {
             o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
+            o.TotalTimeout = TimeSpan.FromMinutes(10);
             o.MaxRetryAttempts = 1;
         });
-        h.Emulator.Enqueue(new AimlScriptedReply(200, null, Delay: TimeSpan.FromSeconds(5)), new AimlScriptedReply(200, null, Delay: TimeSpan.FromSeconds(5)));
-        var started = DateTimeOffset.UtcNow;
+        var hang = new AimlScriptedReply(200, null, Delay: TimeSpan.FromMinutes(10));
+        h.Emulator.Enqueue(hang, hang);
+        var started = Stopwatch.StartNew();
         var error = await h.FailAsync();
         Assert.Equal(GenerationErrorCategory.ProviderUnavailable, error.Category);
         Assert.Equal("provider_unavailable.timeout", error.Code);
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(4), "The attempt timeout did not cut the hanging calls short.");
+        Assert.True(started.Elapsed < TimeSpan.FromMinutes(1), $"The attempt timeout did not cut the hanging calls short ({started.Elapsed}).");
+        Assert.Equal(2, h.Emulator.Requests.Count); // the first attempt timed out and was retried once
     }
 
     [Fact]
     public async Task An_unreachable_service_is_provider_unavailable()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        await using var h = await AimlHarness.StartAsync(o => o.BaseUrl = new Uri($"http://127.0.0.1:{port}"));
+        // A loopback port nobody listens on, held for the whole test so no parallel test's server can take it.
+        using var refused = new RefusedPort();
+        var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, refused.Port);
+        Assert.Throws<System.Net.Sockets.SocketException>(other.Start); // taken for the test: no server can listen there
+        await using var h = await AimlHarness.StartAsync(o => o.BaseUrl = new Uri($"http://127.0.0.1:{refused.Port}"));
         var error = await h.FailAsync();
         Assert.Equal(GenerationErrorCategory.ProviderUnavailable, error.Category);
         Assert.Equal("provider_unavailable.unreachable", error.Code);

@@ -49,6 +49,31 @@ public sealed class EmulatorSchemaTests
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
+    [Fact]
+    public async Task A_request_is_recorded_when_it_arrives_before_it_is_answered()
+    {
+        // Recorded before the answer is written, so a caller holding its answer (and a retry sent right after it) finds
+        // it in Requests, in arrival order. A reply delayed for ten minutes shows it: the request is there meanwhile.
+        await using var emulator = await AimlApiEmulator.StartAsync();
+        emulator.Enqueue(new AimlScriptedReply(200, null, Delay: TimeSpan.FromMinutes(10)));
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(emulator.BaseUrl, "/v1/images/generations"))
+        {
+            Content = new StringContent("""{"model":"flux/schnell","prompt":"p"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", emulator.ApiKey);
+        using var giveUp = new CancellationTokenSource();
+        var sent = DateTimeOffset.UtcNow;
+        var call = http.SendAsync(request, giveUp.Token);
+        await Eventually.HoldsAsync(() => emulator.Requests.Count == 1, "the request in its delay was not recorded", TimeSpan.FromSeconds(60));
+        Assert.False(call.IsCompleted);
+        var recorded = Assert.Single(emulator.Requests);
+        Assert.Equal(200, recorded.Status);
+        Assert.InRange(recorded.ReceivedAt, sent.AddSeconds(-1), DateTimeOffset.UtcNow);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+    }
+
     [Theory]
     [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://cdn.example.test/a.png"}""")] // strength is optional
     [InlineData("""{"model":"flux/dev/image-to-image","prompt":"p","image_url":"https://cdn.example.test/a.png","strength":0.5,"num_images":1,"seed":7,"guidance_scale":3.5,"num_inference_steps":28,"enable_safety_checker":false}""")]

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, retry: null, watch: null, cursor: null };
+const state = { key: localStorage.getItem("stefna.apiKey") || "", types: [], job: null, retry: null, watch: null, cursor: null, gallery: null };
 const RETRY_MS = 1000;
 const FINAL = ["completed", "failed", "canceled"];
 
@@ -287,8 +287,14 @@ async function loadGallery(reset) {
   if (tag) params.set("tag", tag);
   if (type) params.set("type", type);
   if (!reset && state.cursor) params.set("cursor", state.cursor);
+  // The newest load wins: a load still in flight (an earlier filter, a job's completion) is aborted, so its late
+  // answer can neither refill the gallery nor hide this load's error.
+  if (state.gallery) state.gallery.abort();
+  const controller = new AbortController();
+  state.gallery = controller;
   try {
-    const { body } = await api(`/api/feed?${params}`);
+    const { body } = await api(`/api/feed?${params}`, { signal: controller.signal });
+    if (controller.signal.aborted) return;
     const items = body.items.map(galleryItem);
     if (reset) $("gallery").replaceChildren(...items); else $("gallery").append(...items);
     state.cursor = body.nextCursor;
@@ -296,6 +302,7 @@ async function loadGallery(reset) {
     $("gallery-empty").hidden = $("gallery").children.length > 0;
     showError($("gallery-error"), "");
   } catch (error) {
+    if (controller.signal.aborted) return;
     // Its own line: the "Nothing here yet." text stays for when the gallery is really empty.
     showError($("gallery-error"), error.message);
   }

@@ -46,11 +46,12 @@ public sealed record AimlScriptedReply(int Status, string? Body, int? RetryAfter
 }
 
 /// <summary>A generation request the <see cref="AimlApiEmulator"/> received.</summary>
-/// <param name="ReceivedAt">When it arrived (UTC).</param>
+/// <param name="ReceivedAt">When it arrived (UTC), taken as the emulator began handling it.</param>
 /// <param name="Authorization">The <c>Authorization</c> header.</param>
 /// <param name="ContentType">The <c>Content-Type</c> header.</param>
 /// <param name="Body">The raw body.</param>
-/// <param name="Status">The status the emulator answered.</param>
+/// <param name="Status">The status the emulator answered (or was to answer after a scripted <see cref="AimlScriptedReply.Delay"/>
+/// when the caller gave up first). Recorded before the answer is written, so a caller that has its answer finds it.</param>
 public sealed record AimlRecordedRequest(DateTimeOffset ReceivedAt, string? Authorization, string? ContentType, string Body, int Status)
 {
     /// <summary>The body parsed as a JSON object.</summary>
@@ -209,59 +210,54 @@ public sealed class AimlApiEmulator : IAsyncDisposable
 
     private async Task GenerateAsync(HttpContext context)
     {
+        // The arrival time is taken here and the request is recorded before it is answered: a caller that has its answer
+        // (and a retry sent right after it) always finds it in Requests, in arrival order, with when it arrived.
+        var receivedAt = DateTimeOffset.UtcNow;
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
         var authorization = context.Request.Headers.Authorization.ToString();
         var contentType = context.Request.ContentType;
         int status;
+        string answer;
+        TimeSpan? delay = null;
         if (authorization != "Bearer " + ApiKey)
         {
-            status = 401;
-            await WriteAsync(context, status, """{"error":{"message":"Invalid API key provided.","type":"authentication_error","code":"invalid_api_key"}}""").ConfigureAwait(false);
+            (status, answer) = (401, """{"error":{"message":"Invalid API key provided.","type":"authentication_error","code":"invalid_api_key"}}""");
         }
         else if (contentType is null || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            status = 415;
+            (status, answer) = (415, """{"error":{"message":"Content-Type must be application/json."}}""");
             _schemaErrors.Enqueue($"Content-Type '{contentType}' is not application/json");
-            await WriteAsync(context, status, """{"error":{"message":"Content-Type must be application/json."}}""").ConfigureAwait(false);
         }
         else if (ValidateBody(body) is { Count: > 0 } errors)
         {
-            status = 400;
             foreach (var error in errors)
             {
                 _schemaErrors.Enqueue(error);
             }
 
-            await WriteAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["message"] = string.Join("; ", errors), ["type"] = "invalid_request_error" } }.ToJsonString()).ConfigureAwait(false);
+            (status, answer) = (400, new JsonObject { ["error"] = new JsonObject { ["message"] = string.Join("; ", errors), ["type"] = "invalid_request_error" } }.ToJsonString());
         }
         else if (_script.TryDequeue(out var reply) && reply.Body is not null)
         {
-            if (reply.Delay is { } delay)
-            {
-                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
-            }
-
-            status = reply.Status;
+            (status, answer, delay) = (reply.Status, reply.Body, reply.Delay);
             if (reply.RetryAfter is { } seconds)
             {
                 context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
-
-            await WriteAsync(context, status, reply.Body).ConfigureAwait(false);
         }
         else
         {
-            if (reply?.Delay is { } delay)
-            {
-                await Task.Delay(delay, context.RequestAborted).ConfigureAwait(false);
-            }
-
-            status = 200;
-            await WriteAsync(context, status, SuccessBody(JsonNode.Parse(body)!.AsObject())).ConfigureAwait(false);
+            (status, answer, delay) = (200, SuccessBody(JsonNode.Parse(body)!.AsObject()), reply?.Delay);
         }
 
-        _requests.Enqueue(new AimlRecordedRequest(DateTimeOffset.UtcNow, authorization, contentType, body, status));
+        _requests.Enqueue(new AimlRecordedRequest(receivedAt, authorization, contentType, body, status));
+        if (delay is { } wait)
+        {
+            await Task.Delay(wait, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await WriteAsync(context, status, answer).ConfigureAwait(false);
     }
 
     private async Task SubmitAsyncGenerationAsync(HttpContext context)

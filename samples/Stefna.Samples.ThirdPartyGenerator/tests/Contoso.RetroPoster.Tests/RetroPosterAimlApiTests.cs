@@ -1,5 +1,4 @@
 using Contoso.RetroPoster;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Stefna.Sdk;
@@ -13,9 +12,10 @@ public sealed class RetroPosterAimlApiTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "retro-poster-tests", Guid.NewGuid().ToString("N"));
 
+    // The host's SQLite store clears its own file's pool when the host is disposed. No SqliteConnection.ClearAllPools():
+    // it clears every pool in the process and can dispose the handle of a connection a parallel test is opening.
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
         if (Directory.Exists(_folder))
         {
             Directory.Delete(_folder, recursive: true);
