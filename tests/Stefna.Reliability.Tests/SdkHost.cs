@@ -164,7 +164,6 @@ internal sealed class SdkHost : IAsyncDisposable
         }
 
         await Services.DisposeAsync();
-        SqliteConnection.ClearAllPools();
         Data.Dispose();
         _stop.Dispose();
     }

@@ -70,7 +70,6 @@ public sealed class WebApiHost : IAsyncLifetime
             await _app.DisposeAsync();
         }
 
-        SqliteConnection.ClearAllPools();
         _data.Dispose();
     }
 }

@@ -41,13 +41,12 @@ public sealed class RelationalCoreTests : IDisposable
         Assert.Equal(
             WebhookOutboxSql.TableColumns.Select(c => (c.Name, SqliteDialect.Instance.TypeName(c.Type), c.Constraint.Contains("NOT NULL", StringComparison.Ordinal))),
             await ColumnsAsync(path, WebhookOutboxSql.Table));
-        SqliteConnection.ClearAllPools();
     }
 
     private static async Task<List<(string Name, string Type, bool NotNull)>> ColumnsAsync(string path, string table)
     {
         var columns = new List<(string Name, string Type, bool NotNull)>();
-        await using var connection = new SqliteConnection($"Data Source={path}");
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, type, \"notnull\" FROM pragma_table_info(@table) ORDER BY cid";
@@ -72,7 +71,6 @@ public sealed class RelationalCoreTests : IDisposable
         var feed = await Assert.ThrowsAsync<InvalidOperationException>(() => store.QueryFeedAsync(new FeedQuery { UserId = "u", Types = ["core-unknown"] }, CancellationToken.None));
         Assert.Equal(get.Message, feed.Message);
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.CountUnfinishedAsync(null!, CancellationToken.None));
-        SqliteConnection.ClearAllPools();
     }
 
     [Theory]
