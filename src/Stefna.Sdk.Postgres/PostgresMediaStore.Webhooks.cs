@@ -31,6 +31,11 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         CREATE INDEX IF NOT EXISTS {OutboxTable}_due_idx ON {OutboxTable} (next_attempt_at) WHERE state = 'pending';
         """;
 
+    // Core migration 3: the index pruning reads (finished messages by the time they finished); its text stays as applied.
+    internal const string CreateOutboxFinishedIndexSql = $"""
+        CREATE INDEX IF NOT EXISTS {OutboxTable}_finished_idx ON {OutboxTable} ((coalesce(delivered_at, next_attempt_at))) WHERE state <> 'pending'
+        """;
+
     /// <inheritdoc />
     public IReadOnlyList<string> WebhookEndpoints { get; set; } = [];
 
@@ -106,17 +111,12 @@ public sealed partial class PostgresMediaStore : IWebhookOutbox
         }).ConfigureAwait(false);
     }
 
-    private async Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
+    // One outbox statement with @now (the host's clock) and the given parameters; returns the rows it changed.
+    private async Task<int> WebhookWriteAsync(string sql, CancellationToken cancellationToken, params DbParameter[] parameters)
     {
-        ArgumentNullException.ThrowIfNull(message);
-
-        // Only the claim that made this attempt may record its outcome.
-        await using var command = _dataSource.CreateCommand(WebhookOutboxSql.GuardedUpdate(set));
-        command.Parameters.Add(Dialect.Text("id", message.Id));
-        command.Parameters.Add(Dialect.Integer("attempt", message.Attempts));
+        await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
         command.Parameters.AddRange(parameters);
-
-        return await Guard(async () => await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1).ConfigureAwait(false);
+        return await Guard(command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 }

@@ -36,6 +36,7 @@ internal static class PostgresSchema
             )
             """),
         (2, "webhook outbox", PostgresMediaStore.CreateOutboxSql),
+        (3, "webhook outbox prune index", PostgresMediaStore.CreateOutboxFinishedIndexSql),
     ];
 
     /// <summary>The migrations of one type table, in order. Each is idempotent on its own, so a table that exists

@@ -67,20 +67,14 @@ public sealed partial class SqliteMediaStore : IWebhookOutbox
         return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : Time(reader.GetInt64(1)));
     }
 
-    private Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return WriteAsync("update webhook", async connection =>
+    // One outbox statement with @now (the store's clock) and the given parameters; returns the rows it changed.
+    private Task<int> WebhookWriteAsync(string sql, CancellationToken cancellationToken, params DbParameter[] parameters) =>
+        WriteAsync("write the webhook outbox", async connection =>
         {
-            // Only the claim that made this attempt may record its outcome.
             using var command = connection.CreateCommand();
-            command.CommandText = WebhookOutboxSql.GuardedUpdate(set);
+            command.CommandText = sql;
             command.Parameters.Add(Dialect.Time("now", _time.GetUtcNow()));
-            command.Parameters.Add(Dialect.Text("id", message.Id));
-            command.Parameters.Add(Dialect.Integer("attempt", message.Attempts));
             command.Parameters.AddRange(parameters);
-
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
-    }
 }

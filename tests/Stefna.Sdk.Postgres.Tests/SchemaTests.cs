@@ -86,9 +86,9 @@ public sealed class SchemaTests(PostgresDatabase database) : IClassFixture<Postg
 
             var applied = await Task.WhenAll(runs);
 
-            // core v1 and v2 (webhook outbox) + the table's v1 and v2, applied by exactly one of them.
-            Assert.Equal(4, applied.Sum());
-            Assert.Equal(4L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
+            // core v1, v2 (webhook outbox) and v3 (its prune index) + the table's v1 and v2, applied by exactly one of them.
+            Assert.Equal(5, applied.Sum());
+            Assert.Equal(5L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
             Assert.Equal(1L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_tables WHERE tablename = @t", ("t", type.TableName)));
             foreach (var store in stores)
             {

@@ -149,9 +149,9 @@ public sealed class WorkerProcessTests
             var applied = new[] { first.Output, second.Output }
                 .Select(o => int.Parse(o.Split('\n').Single(l => l.StartsWith("MIGRATED ", StringComparison.Ordinal))[9..], System.Globalization.CultureInfo.InvariantCulture))
                 .ToArray();
-            Assert.Equal(4, applied.Sum()); // core v1 and v2 (webhook outbox), the table's v1 and v2
+            Assert.Equal(5, applied.Sum()); // core v1, v2 (webhook outbox) and v3 (its prune index), the table's v1 and v2
             Assert.Contains(0, applied);
-            Assert.Equal(4L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
+            Assert.Equal(5L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM stefna_schema_migrations"));
             Assert.Equal(1L, await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_tables WHERE tablename = 'queue_test_media'"));
         }
         finally

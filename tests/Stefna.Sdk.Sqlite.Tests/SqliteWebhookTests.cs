@@ -132,6 +132,55 @@ public sealed class SqliteWebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delivered_and_given_up_messages_are_pruned_by_the_loop_once_the_retention_has_passed_and_not_before()
+    {
+        await using var other = await WebhookReceiver.StartAsync([Secret], _time);
+        other.FailFirstAttempts = int.MaxValue;
+        await using var services = Build(o =>
+        {
+            o.Endpoints.Add(other.Url.AbsoluteUri);
+            o.Retention = TimeSpan.FromDays(1);
+        });
+        var pipeline = services.GetRequiredService<IGenerationPipeline>();
+        var dispatcher = services.GetRequiredService<WebhookDispatcher>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+
+        // Two messages at t0: delivered at once to this receiver; given up on the other after the maximum age (1 h),
+        // at the due time of its last attempt, t0 + 1 h.
+        var ticket = await pipeline.SubmitAsync(Request(_receiver.Url), timeout.Token);
+        await pipeline.CancelAsync(EchoGenerator.TypeName, ticket.Id, "hook-user", timeout.Token);
+        var t0 = _time.GetUtcNow();
+        Assert.Equal(2, await dispatcher.DeliverDueAsync(timeout.Token));
+        while ((await dispatcher.GetBacklogAsync(timeout.Token)).NextDueAt is { } due)
+        {
+            _time.Advance(due - _time.GetUtcNow());
+            await dispatcher.DeliverDueAsync(timeout.Token);
+        }
+
+        Assert.Equal((1, 1, t0 + TimeSpan.FromHours(1)), (dispatcher.Delivered, dispatcher.Abandoned, _time.GetUtcNow()));
+        Assert.Equal(0, await dispatcher.PruneAsync(timeout.Token));
+
+        // Exactly the retention after the delivery: nothing yet. The loop pruned once, so not again within the hour.
+        _time.Advance(t0 + TimeSpan.FromDays(1) - _time.GetUtcNow());
+        await dispatcher.RunAsync(exitWhenIdle: true, timeout.Token);
+        Assert.Equal(0, dispatcher.Pruned);
+        _time.Advance(TimeSpan.FromMinutes(30));
+        await dispatcher.RunAsync(exitWhenIdle: true, timeout.Token);
+        Assert.Equal(0, dispatcher.Pruned);
+
+        // An interval later the loop prunes the delivered message; the given-up one finished an hour later, so stays.
+        _time.Advance(WebhookDispatcher.PruneInterval - TimeSpan.FromMinutes(30));
+        await dispatcher.RunAsync(exitWhenIdle: true, timeout.Token);
+        Assert.Equal(1, dispatcher.Pruned);
+        Assert.Equal(0, await dispatcher.PruneAsync(timeout.Token));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await dispatcher.PruneAsync(timeout.Token));
+        Assert.Equal(0, await dispatcher.PruneAsync(timeout.Token));
+        Assert.Equal(2, dispatcher.Pruned);
+        Assert.Equal(new WebhookBacklog(0, null), await dispatcher.GetBacklogAsync(timeout.Token));
+    }
+
+    [Fact]
     public async Task Failed_job_event_carries_the_error_and_the_metrics_count_attempts_successes_failures_and_latency()
     {
         var measured = new List<(string Name, double Value)>();

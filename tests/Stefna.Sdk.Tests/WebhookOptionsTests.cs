@@ -53,12 +53,13 @@ public class WebhookOptionsTests
         using var dir = new TempDirectory();
         var secret = WebhookSignature.NewSecret();
         using var host = Host($$"""
-            { "Secrets": [ "{{secret}}" ], "Endpoints": [ "https://hooks.example.com/stefna" ], "MaxAge": "02:00:00", "FirstRetryDelay": "00:00:01", "AllowPrivateUrls": true }
+            { "Secrets": [ "{{secret}}" ], "Endpoints": [ "https://hooks.example.com/stefna" ], "MaxAge": "02:00:00", "FirstRetryDelay": "00:00:01", "Retention": "30.00:00:00", "AllowPrivateUrls": true }
             """, dir);
         var options = host.Services.GetRequiredService<IOptions<StefnaWebhookOptions>>().Value;
         Assert.Equal([secret], options.Secrets);
         Assert.Equal(["https://hooks.example.com/stefna"], options.Endpoints);
         Assert.Equal((TimeSpan.FromHours(2), TimeSpan.FromSeconds(1), true), (options.MaxAge, options.FirstRetryDelay, options.AllowPrivateUrls));
+        Assert.Equal(TimeSpan.FromDays(30), options.Retention);
     }
 
     [Fact]
@@ -66,13 +67,14 @@ public class WebhookOptionsTests
     {
         using var dir = new TempDirectory();
         using var host = Host("""
-            { "Secrets": [ "whsec_c2hvcnQ=" ], "Endpoints": [ "ftp://example.com/x" ], "MaxRetryDelay": "00:00:00.500", "BatchSize": 0 }
+            { "Secrets": [ "whsec_c2hvcnQ=" ], "Endpoints": [ "ftp://example.com/x" ], "MaxRetryDelay": "00:00:00.500", "BatchSize": 0, "Retention": "00:00:00" }
             """, dir);
         var text = (await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync())).ToString();
         Assert.Contains("Stefna:Webhooks:Secrets:0 is not a valid secret", text, StringComparison.Ordinal);
         Assert.Contains("Stefna:Webhooks:Endpoints:0 must be an absolute http or https URL", text, StringComparison.Ordinal);
         Assert.Contains("Stefna:Webhooks:MaxRetryDelay must be at least FirstRetryDelay", text, StringComparison.Ordinal);
         Assert.Contains("Stefna:Webhooks:BatchSize must be between 1 and 1000", text, StringComparison.Ordinal);
+        Assert.Contains("Stefna:Webhooks:Retention must be positive", text, StringComparison.Ordinal);
         Assert.DoesNotContain("c2hvcnQ", text, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Stefna.Sdk.Relational;
 using Stefna.Sdk.Storage;
 using Stefna.Sdk.Webhooks;
@@ -11,7 +12,7 @@ namespace Stefna.Sdk.Postgres;
 // The store members that are nothing but the relational core's flows, written once for both stores: this file is a
 // part of SqliteMediaStore in the SQLite assembly (STEFNA_SQLITE_STORE) and of PostgresMediaStore in the PostgreSQL one.
 // Each store supplies Table(type), AllTables, _jobs (RelationalJobs), _queue (JobQueueFlow), Dialect and
-// GuardedWebhookWriteAsync; what its database does its own way (claims, cancel, batches, parking) stays in its files.
+// WebhookWriteAsync (one outbox statement, with @now, returning the rows it changed); what its database does its own way (claims, cancel, batches, parking) stays in its files.
 #if STEFNA_SQLITE_STORE
 public sealed partial class SqliteMediaStore
 #else
@@ -63,4 +64,20 @@ public sealed partial class PostgresMediaStore
     /// <inheritdoc />
     public Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken) =>
         GuardedWebhookWriteAsync(message, WebhookOutboxSql.Abandon, cancellationToken, Dialect.Text("error", error));
+
+    /// <inheritdoc />
+    public Task<int> PruneWebhooksAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return WebhookWriteAsync(WebhookOutboxSql.Prune, cancellationToken, Dialect.Time("cut", olderThan), Dialect.Integer("limit", limit));
+    }
+
+    private async Task<bool> GuardedWebhookWriteAsync(WebhookMessage message, string set, CancellationToken cancellationToken, params DbParameter[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+
+        // Only the claim that made this attempt may record its outcome.
+        DbParameter[] guard = [Dialect.Text("id", message.Id), Dialect.Integer("attempt", message.Attempts)];
+        return await WebhookWriteAsync(WebhookOutboxSql.GuardedUpdate(set), cancellationToken, [.. guard, .. parameters]).ConfigureAwait(false) == 1;
+    }
 }

@@ -5,7 +5,7 @@ namespace Stefna.Sdk.Relational;
 
 /// <summary>The webhook outbox both stores keep (one table shared by every type, written in the transaction of each
 /// terminal status change, claimed with leases by delivery loops): its statements' common parts and its row reader.
-/// Parameters: <c>@now</c>, <c>@id</c>, <c>@attempt</c>, <c>@next</c>, <c>@error</c>.</summary>
+/// Parameters: <c>@now</c>, <c>@id</c>, <c>@attempt</c>, <c>@next</c>, <c>@error</c>, <c>@cut</c>, <c>@limit</c>.</summary>
 internal static class WebhookOutboxSql
 {
     public const string Table = "stefna_webhook_outbox";
@@ -32,11 +32,28 @@ internal static class WebhookOutboxSql
     /// <summary>The index of the delivery loops' pick.</summary>
     public const string DueIndex = $"CREATE INDEX IF NOT EXISTS {Table}_due_idx ON {Table} (next_attempt_at) WHERE state = 'pending'";
 
-    /// <summary>The outbox table in <paramref name="dialect"/>'s types, and its index.</summary>
+    /// <summary>When a finished message finished: delivered ones when delivered; abandoned ones have no time of their
+    /// own, so the due time of their last attempt (the attempt that gave up began at or after it).</summary>
+    public const string FinishedAt = "coalesce(delivered_at, next_attempt_at)";
+
+    /// <summary>The index of pruning: finished messages by <see cref="FinishedAt"/> (PostgreSQL: core migration 3).</summary>
+    public const string FinishedIndex = $"CREATE INDEX IF NOT EXISTS {Table}_finished_idx ON {Table} (({FinishedAt})) WHERE state <> 'pending'";
+
+    /// <summary>Deletes up to <c>@limit</c> delivered or abandoned messages finished before <c>@cut</c>, earliest
+    /// first; pending messages (leased or not) never.</summary>
+    public const string Prune = $"""
+        DELETE FROM {Table} WHERE id IN (
+            SELECT id FROM {Table}
+            WHERE state <> 'pending' AND {FinishedAt} < @cut
+            ORDER BY {FinishedAt}
+            LIMIT @limit)
+        """;
+
+    /// <summary>The outbox table in <paramref name="dialect"/>'s types, and its indexes.</summary>
     public static string Create(RelationalDialect dialect) =>
         $"CREATE TABLE IF NOT EXISTS {Table} (\n    "
         + string.Join(",\n    ", TableColumns.Select(c => $"{c.Name} {dialect.TypeName(c.Type)} {c.Constraint}".TrimEnd()))
-        + $"\n);\n{DueIndex};";
+        + $"\n);\n{DueIndex};\n{FinishedIndex};";
 
     /// <summary>The columns a claim returns, in the order <see cref="Read"/> reads them.</summary>
     public const string Columns = "id, type, job_id, event_type, url, payload, created_at, attempts";

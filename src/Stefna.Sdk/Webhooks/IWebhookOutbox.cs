@@ -36,12 +36,23 @@ public interface IWebhookOutbox
     /// <returns><see langword="false"/> when the claim was lost.</returns>
     Task<bool> RetryWebhookAsync(WebhookMessage message, DateTimeOffset notBefore, string error, CancellationToken cancellationToken);
 
-    /// <summary>Gives a message up (its maximum age passed); it stays in the outbox, marked, for inspection.</summary>
+    /// <summary>Gives a message up (its maximum age passed); it stays in the outbox, marked, for inspection until it is
+    /// pruned (<see cref="PruneWebhooksAsync"/>).</summary>
     /// <param name="message">The claimed message.</param>
     /// <param name="error">The last failure.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="false"/> when the claim was lost.</returns>
     Task<bool> AbandonWebhookAsync(WebhookMessage message, string error, CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="limit"/> finished messages (delivered, or given up) that finished before
+    /// <paramref name="olderThan"/>, earliest first: a delivered message finished when it was delivered, a given-up one
+    /// at the due time of its last attempt. Pending messages, leased or not, are never deleted. Safe from many hosts at
+    /// once (a message is deleted once; a call may then return fewer).</summary>
+    /// <param name="olderThan">The cut: messages that finished before it go.</param>
+    /// <param name="limit">The most messages one call deletes (keeps each call short); at least 1.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many messages were deleted; fewer than <paramref name="limit"/> when no more are due to go.</returns>
+    Task<int> PruneWebhooksAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken);
 
     /// <summary>How many messages are pending and when the next is due.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -48,6 +48,11 @@ public sealed class StefnaWebhookOptions
     /// mid-delivery). Default 1 min; at least <see cref="RequestTimeout"/>.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long delivered and given-up messages stay in the outbox for inspection before the delivery loop
+    /// deletes them (<see cref="IWebhookOutbox.PruneWebhooksAsync"/>); pending messages are never deleted, so this need
+    /// not exceed <see cref="MaxAge"/>. Default 7 days; positive.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The most messages one claim takes (delivered concurrently). Default 32; 1 to 1,000.</summary>
     public int BatchSize { get; set; } = 32;
 }
@@ -85,6 +90,7 @@ internal sealed class StefnaWebhookOptionsValidator(StefnaConfigurationKeys keys
         if (options.RequestTimeout <= TimeSpan.Zero) failures.Add($"{K(nameof(options.RequestTimeout))} must be positive.");
         if (options.PollInterval <= TimeSpan.Zero) failures.Add($"{K(nameof(options.PollInterval))} must be positive.");
         if (options.LeaseDuration < options.RequestTimeout) failures.Add($"{K(nameof(options.LeaseDuration))} must be at least RequestTimeout.");
+        if (options.Retention <= TimeSpan.Zero) failures.Add($"{K(nameof(options.Retention))} must be positive.");
         if (options.BatchSize is < 1 or > 1000) failures.Add($"{K(nameof(options.BatchSize))} must be between 1 and 1000.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

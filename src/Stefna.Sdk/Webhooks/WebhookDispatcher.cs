@@ -13,10 +13,18 @@ namespace Stefna.Sdk.Webhooks;
 /// POSTs each, signed per Standard Webhooks, to its URL through the SSRF guard, and records the outcome. A failed
 /// attempt (non-2xx, timeout, connection error) is retried after <see cref="StefnaWebhookOptions.FirstRetryDelay"/>,
 /// doubling up to <see cref="StefnaWebhookOptions.MaxRetryDelay"/>, with the same <c>webhook-id</c>, until
-/// <see cref="StefnaWebhookOptions.MaxAge"/> after the event; then it is given up. Runs as a hosted service beside the
-/// worker; any number of hosts may run it against one store.</summary>
+/// <see cref="StefnaWebhookOptions.MaxAge"/> after the event; then it is given up. Delivered and given-up messages are
+/// deleted once <see cref="StefnaWebhookOptions.Retention"/> has passed (<see cref="PruneAsync"/>, at most once per
+/// <see cref="PruneInterval"/> of the loop). Runs as a hosted service beside the worker; any number of hosts may run it
+/// against one store.</summary>
 public sealed class WebhookDispatcher : IDisposable
 {
+    /// <summary>How often the delivery loop prunes finished messages (<see cref="PruneAsync"/>): one hour.</summary>
+    public static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+
+    // The most messages one prune statement deletes: each statement stays short, so delivery never waits long.
+    internal const int PruneBatch = 1000;
+
     private readonly Lazy<IReadOnlyList<IWebhookOutbox>> _outboxes;
     private readonly WebhookTelemetry _telemetry;
     private readonly StefnaInitializer _initializer;
@@ -28,6 +36,8 @@ public sealed class WebhookDispatcher : IDisposable
     private long _delivered;
     private long _failedAttempts;
     private long _abandoned;
+    private long _pruned;
+    private DateTimeOffset _nextPruneAt = DateTimeOffset.MinValue;
 
     internal WebhookDispatcher(MediaStoreRouter stores, StefnaInitializer initializer, IHostAddressResolver resolver, IImageAddressPolicy policy, TimeProvider time, IOptions<StefnaWebhookOptions> options, WebhookTelemetry telemetry, ILogger<WebhookDispatcher> logger)
     {
@@ -57,6 +67,9 @@ public sealed class WebhookDispatcher : IDisposable
 
     /// <summary>Messages this instance gave up.</summary>
     public long Abandoned => Interlocked.Read(ref _abandoned);
+
+    /// <summary>Finished messages this instance deleted (<see cref="PruneAsync"/>).</summary>
+    public long Pruned => Interlocked.Read(ref _pruned);
 
     /// <summary>Runs the delivery loop until canceled, or (with <paramref name="exitWhenIdle"/>) until the outbox holds
     /// no pending message. Returns at once when this host does not deliver (<see cref="Enabled"/>).</summary>
@@ -90,6 +103,7 @@ public sealed class WebhookDispatcher : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var wait = _options.PollInterval;
+            await PruneWhenDueAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 var claimed = await DeliverDueAsync(cancellationToken).ConfigureAwait(false);
@@ -144,6 +158,61 @@ public sealed class WebhookDispatcher : IDisposable
 
         await Task.WhenAll(attempts).ConfigureAwait(false);
         return attempts.Count;
+    }
+
+    /// <summary>Deletes the delivered and given-up messages that finished more than
+    /// <see cref="StefnaWebhookOptions.Retention"/> ago (on the host's clock), from every outbox, in batches until one
+    /// comes back short. Pending messages are never deleted. Harmless from many hosts at once. The delivery loop calls
+    /// it at most once per <see cref="PruneInterval"/>.</summary>
+    /// <param name="cancellationToken">Cancels the call (between batches or within one).</param>
+    /// <returns>How many messages were deleted (0 when the host does not deliver: <see cref="Enabled"/>).</returns>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Enabled)
+        {
+            return 0;
+        }
+
+        await _initializer.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var cut = _time.GetUtcNow() - _options.Retention;
+        var total = 0;
+        foreach (var outbox in _outboxes.Value)
+        {
+            int deleted;
+            do
+            {
+                deleted = await outbox.PruneWebhooksAsync(cut, PruneBatch, cancellationToken).ConfigureAwait(false);
+                total += deleted;
+                Interlocked.Add(ref _pruned, deleted);
+            }
+            while (deleted >= PruneBatch);
+        }
+
+        return total;
+    }
+
+    // The loop's pruning: at most once per PruneInterval; a failure is logged and tried again at the next interval.
+    private async Task PruneWhenDueAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextPruneAt)
+        {
+            return;
+        }
+
+        _nextPruneAt = now + PruneInterval;
+        try
+        {
+            var pruned = await PruneAsync(cancellationToken).ConfigureAwait(false);
+            if (pruned > 0)
+            {
+                WebhookLog.Pruned(_logger, pruned, _options.Retention);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            WebhookLog.PruneError(_logger, ex);
+        }
     }
 
     /// <summary>How many messages are pending and when the next is due; nothing when the store has no outbox.</summary>
@@ -283,6 +352,12 @@ internal static partial class WebhookLog
 
     [LoggerMessage(302, LogLevel.Error, "The webhook delivery loop hit an error; trying again shortly")]
     public static partial void LoopError(ILogger logger, Exception exception);
+
+    [LoggerMessage(303, LogLevel.Information, "Deleted {Count} finished webhook message(s) older than {Retention}")]
+    public static partial void Pruned(ILogger logger, int count, TimeSpan retention);
+
+    [LoggerMessage(304, LogLevel.Warning, "Pruning the webhook outbox failed; trying again at the next interval")]
+    public static partial void PruneError(ILogger logger, Exception exception);
 }
 
 /// <summary>Runs the delivery loop beside the worker (<see cref="Configuration.StefnaOptions.RunWorker"/> and
