@@ -51,7 +51,7 @@ public abstract partial class MediaStoreContractTests
             Assert.Equal(stored.Prompt, item.Prompt);
             Assert.Equal(stored.Preset, item.Preset);
             Assert.Equal(stored.Tags, item.Tags);
-            Assert.Equal(stored.Meta.OrderBy(p => p.Key, StringComparer.Ordinal), item.Meta.OrderBy(p => p.Key, StringComparer.Ordinal));
+            Assert.Equal(Sorted(stored.Meta), Sorted(item.Meta));
             Assert.Equal(stored.CreatedAt, item.CreatedAt);
             Assert.Equal(stored.GetColumn("mood"), item.GetColumn("mood"));
         }

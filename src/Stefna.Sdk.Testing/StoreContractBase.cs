@@ -261,6 +261,6 @@ public abstract class StoreContractBase : IAsyncLifetime
         Assert.Equal(expected.Message, actual.Message);
     }
 
-    private static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string> map) =>
+    private protected static List<KeyValuePair<string, string>> Sorted(IReadOnlyDictionary<string, string> map) =>
         [.. map.OrderBy(p => p.Key, StringComparer.Ordinal)];
 }

@@ -202,27 +202,25 @@ public sealed class WorkerFaultTests(ITestOutputHelper output)
     // A random one of the workers that have completed at least one job (waiting until one has, with a ceiling).
     private static async Task<int> WorkingVictimAsync(string connectionString, WorkerProcess[] workers, Random random)
     {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var working = new List<int>();
-            for (var i = 0; i < workers.Length; i++)
+        var working = new List<int>();
+        await Eventually.HoldsAsync(
+            async () =>
             {
-                var pid = workers[i].Id.ToString(CultureInfo.InvariantCulture);
-                if (await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed' AND meta->>'worker_pid' = @p", ("p", pid)) > 0)
+                working.Clear();
+                for (var i = 0; i < workers.Length; i++)
                 {
-                    working.Add(i);
+                    var pid = workers[i].Id.ToString(CultureInfo.InvariantCulture);
+                    if (await TestTypes.ScalarAsync<long>(connectionString, "SELECT count(*) FROM queue_test_media WHERE status = 'completed' AND meta->>'worker_pid' = @p", ("p", pid)) > 0)
+                    {
+                        working.Add(i);
+                    }
                 }
-            }
 
-            if (working.Count > 0)
-            {
-                return working[random.Next(working.Count)];
-            }
-
-            Assert.True(waited.Elapsed < StartTimeout, "no worker completed a job within " + StartTimeout);
-            await Task.Delay(50);
-        }
+                return working.Count > 0;
+            },
+            () => "no worker completed a job",
+            StartTimeout);
+        return working[random.Next(working.Count)];
     }
 
     // Every file under results/ (images and any temp file a write left), full paths.

@@ -69,23 +69,20 @@ public sealed class WebAppFixture : IAsyncLifetime
     public async Task WorkersStartedAsync()
     {
         using var anonymous = Client(apiKey: null);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await anonymous.GetAsync("health");
-            var report = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            // "stopped" too: a producer is listed a moment before its loop reports running.
-            var notStarted = report.GetProperty("types").EnumerateObject()
-                .Select(t => (t.Name, Worker: t.Value.GetProperty("data").Str("worker")))
-                .Where(t => t.Worker is "not started" or "stopped").Select(t => $"{t.Name} ({t.Worker})").ToList();
-            if (notStarted.Count == 0)
+        List<string> notStarted = [];
+        await Eventually.HoldsAsync(
+            async () =>
             {
-                return;
-            }
-
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"The workers of {string.Join(", ", notStarted)} did not start running within 60 s.");
-            await Task.Delay(20);
-        }
+                using var response = await anonymous.GetAsync("health");
+                var report = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                // "stopped" too: a producer is listed a moment before its loop reports running.
+                notStarted = report.GetProperty("types").EnumerateObject()
+                    .Select(t => (t.Name, Worker: t.Value.GetProperty("data").Str("worker")))
+                    .Where(t => t.Worker is "not started" or "stopped").Select(t => $"{t.Name} ({t.Worker})").ToList();
+                return notStarted.Count == 0;
+            },
+            () => $"The workers of {string.Join(", ", notStarted)} did not start running",
+            TimeSpan.FromSeconds(60));
     }
 
     public async Task DisposeAsync()

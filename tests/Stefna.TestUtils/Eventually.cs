@@ -13,12 +13,21 @@ public static class Eventually
     /// <param name="what">What never happened, for the failure message.</param>
     /// <param name="limit">The ceiling.</param>
     /// <returns>A task that ends when the condition holds.</returns>
-    public static async Task HoldsAsync(Func<bool> condition, string what, TimeSpan limit)
+    public static Task HoldsAsync(Func<bool> condition, string what, TimeSpan limit) =>
+        HoldsAsync(() => Task.FromResult(condition()), () => what, limit);
+
+    /// <summary>Returns once <paramref name="condition"/> (which may ask a database or a server) holds; fails with what
+    /// <paramref name="what"/> says at that moment after <paramref name="limit"/>.</summary>
+    /// <param name="condition">What to wait for.</param>
+    /// <param name="what">What never happened, for the failure message (read when it fails).</param>
+    /// <param name="limit">The ceiling.</param>
+    /// <returns>A task that ends when the condition holds.</returns>
+    public static async Task HoldsAsync(Func<Task<bool>> condition, Func<string> what, TimeSpan limit)
     {
         var waited = Stopwatch.StartNew();
-        while (!condition())
+        while (!await condition())
         {
-            Assert.True(waited.Elapsed < limit, $"{what} (waited {limit.TotalSeconds:F0} s)");
+            Assert.True(waited.Elapsed < limit, $"{what()} (waited {limit.TotalSeconds:F0} s)");
             await Task.Delay(10);
         }
     }
